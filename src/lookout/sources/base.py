@@ -1,0 +1,112 @@
+"""The source adapter interface: bytes or lines of one wire format in, Observations out.
+
+A format is one module with one :class:`Decoder` subclass registered under its format name
+(``@register("sbs")``). Decoders never raise into the pipeline: a record that cannot be parsed
+or fails validation is counted in :attr:`Decoder.stats` with its reason and skipped, and
+decoding goes on with the next record.
+
+Framing: a ``"lines"`` decoder is handed one text line at a time (newline stripped, bytes);
+a ``"bytes"`` decoder is handed arbitrary chunks of a byte stream and keeps its own buffer
+(Beast, ASTERIX, SAPIENT). Transports (files, TCP, UDP, MQTT) live in
+:mod:`lookout.sources.transport` and work with every decoder.
+"""
+
+from __future__ import annotations
+
+import logging
+import time as _time
+from abc import ABC, abstractmethod
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from lookout.model import DEFAULT_LABEL, Observation
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class DecodeStats:
+    """Counters of one decoder: what it accepted and what it rejected, by reason."""
+
+    accepted: int = 0
+    rejected: Counter = field(default_factory=Counter)
+    messages: int = 0  # records seen (accepted, rejected, or decoded without yielding a position)
+    last_seen: float | None = None  # wall-clock time of the last record
+    last_time: float | None = None  # sensor time of the last observation
+
+    def reject(self, reason: str, detail: str = "") -> None:
+        self.rejected[reason] += 1
+        if self.rejected[reason] <= 5 or self.rejected[reason] % 10_000 == 0:
+            log.debug("rejected (%s) %s", reason, detail[:200])
+
+    @property
+    def rejected_total(self) -> int:
+        return sum(self.rejected.values())
+
+    def as_dict(self) -> dict:
+        return {"accepted": self.accepted, "messages": self.messages, "rejected": dict(self.rejected),
+                "last_seen": self.last_seen, "last_time": self.last_time}
+
+
+class Decoder(ABC):
+    """Turn one wire format into Observations."""
+
+    name: ClassVar[str] = ""
+    framing: ClassVar[str] = "lines"  # "lines" or "bytes"
+
+    def __init__(self, sensor: str | None = None, label: str = DEFAULT_LABEL) -> None:
+        self.sensor = sensor or self.name
+        self.label = label
+        self.stats = DecodeStats()
+
+    @abstractmethod
+    def _decode(self, data: bytes) -> Iterator[Observation]:
+        """Decode one line (``lines`` framing) or chunk (``bytes`` framing). May raise: the
+        public :meth:`decode` counts the exception as a rejection."""
+
+    def decode(self, data: bytes) -> Iterator[Observation]:
+        """Decode safely: never raises; every failure is counted in :attr:`stats`."""
+        self.stats.messages += 1
+        self.stats.last_seen = _time.time()
+        try:
+            for obs in self._decode(data):
+                self.stats.accepted += 1
+                self.stats.last_time = obs.time
+                yield obs
+        except Exception as exc:  # noqa: BLE001 - a decoder never raises into the pipeline
+            self.stats.reject(type(exc).__name__, f"{exc}: {data[:80]!r}")
+
+    def decode_all(self, records: Iterable[bytes]) -> Iterator[Observation]:
+        for rec in records:
+            yield from self.decode(rec)
+
+
+_REGISTRY: dict[str, type[Decoder]] = {}
+
+
+def register(name: str):
+    """Class decorator registering a decoder under a format name."""
+
+    def deco(cls: type[Decoder]) -> type[Decoder]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def decoder_class(name: str) -> type[Decoder]:
+    import lookout.sources  # noqa: F401  - imports every format module, filling the registry
+
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown format {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def formats() -> list[str]:
+    import lookout.sources  # noqa: F401
+
+    return sorted(_REGISTRY)

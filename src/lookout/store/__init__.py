@@ -1,0 +1,1 @@
+"""Persistent store: SQLite (embedded default) and PostgreSQL behind one interface."""
