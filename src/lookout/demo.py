@@ -1,0 +1,156 @@
+"""``lookout demo``: the default Nogales border-sector scenario, end to end.
+
+The simulator produces every sensor's observations; the pipeline tracks, evaluates the rules,
+stores everything in ``OUT/lookout.db`` and prints a summary. With serving on (the default) the
+map and API then come up on localhost and the scenario carries on live at wall-clock pace, so the
+map shows tracks moving; Ctrl-C stops it.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from lookout.pipeline import Pipeline
+
+console = Console()
+
+
+def build_pipeline(scenario, store, hub=None):
+    """The demo's pipeline over a scenario: tracker and rules with the embedded defaults."""
+    from lookout.tracking import Tracker, TrackerConfig
+
+    tracker = Tracker(TrackerConfig(), frame=scenario.sector.frame)
+    rules = None
+    try:
+        from lookout.rules import build_default_engine
+    except ImportError:
+        build_default_engine = None
+    if build_default_engine is not None:
+        rules = build_default_engine(scenario.sector, store=store)
+    return Pipeline(store, tracker=tracker, rules=rules, hub=hub)
+
+
+def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bool, host: str, port: int,
+             live_s: float = 3600.0) -> Pipeline:
+    from lookout.sim import Scenario, ScenarioConfig
+    from lookout.store.sqlite import SQLiteStore
+
+    out.mkdir(parents=True, exist_ok=True)
+    db = out / "lookout.db"
+    for p in (db, Path(str(db) + "-wal"), Path(str(db) + "-shm")):
+        p.unlink(missing_ok=True)
+    store = SQLiteStore(db)
+
+    total = duration + (live_s if serve else 0.0)
+    with console.status("building the scenario"):
+        scenario = Scenario(ScenarioConfig(seed=seed, duration_s=total))
+    hub = None
+    if serve:
+        from lookout.api.live import LiveHub
+
+        hub = LiveHub()
+    pipe = build_pipeline(scenario, store, hub=hub)
+    steps = scenario.steps(dt=1.0)
+    t0 = scenario.config.start_time
+    end = t0 + duration
+
+    cols = (TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("s"),
+            TextColumn("{task.fields[info]}"), TimeElapsedColumn())
+    wall0 = _time.monotonic()
+    with Progress(*cols, console=console, transient=False) as progress:
+        task = progress.add_task("run", total=int(duration), info="")
+        for step in steps:
+            if realtime:
+                lag = (step.time - t0) - (_time.monotonic() - wall0)
+                if lag > 0:
+                    _time.sleep(lag)
+            pipe.step(step.time + 1.0, step.observations)
+            progress.update(task, completed=int(step.time + 1.0 - t0),
+                            info=f"obs {sum(pipe.stats.observations.values()):,}  tracks {len(pipe.stats.track_ids)}"
+                                 f"  alerts {len(pipe.stats.alerts)}")
+            if step.time + 1.0 >= end:
+                break
+    store.set_meta("scenario", f"default seed={seed} start={t0} duration={duration}")
+    print_summary(pipe, store, scenario)
+    if serve:
+        _serve_live(pipe, scenario, store, hub, steps, host, port)
+    store.close()
+    return pipe
+
+
+def print_summary(pipe: Pipeline, store, scenario) -> None:
+    st = pipe.stats
+    t = Table(title="Observations by source")
+    t.add_column("source")
+    t.add_column("count", justify="right")
+    for src, n in sorted(st.observations.items()):
+        t.add_row(src, f"{n:,}")
+    t.add_row("[bold]total[/]", f"[bold]{sum(st.observations.values()):,}[/]")
+    console.print(t)
+
+    tracks = store.tracks()
+    confirmed = [tr for tr in tracks if tr.updates > 0]
+    by_cls = Counter(str(tr.cls) for tr in confirmed)
+    t = Table(title=f"Tracks: {len(confirmed)} confirmed ({len(scenario.truth)} true objects in the scenario)")
+    t.add_column("class")
+    t.add_column("tracks", justify="right")
+    t.add_column("examples")
+    for cls, n in by_cls.most_common():
+        ex = [tr for tr in confirmed if str(tr.cls) == cls][:3]
+        names = ", ".join(
+            (tr.identities.get("callsign") or tr.identities.get("icao24") or tr.identities.get("remote_id") or tr.id)
+            + f" ({'+'.join(sorted(set(tr.sources)))})" for tr in ex)
+        t.add_row(cls, str(n), names)
+    console.print(t)
+
+    alerts = sorted(st.alerts.values(), key=lambda a: a.start)
+    t = Table(title=f"Alerts: {len(alerts)}")
+    t.add_column("time (UTC)")
+    t.add_column("rule")
+    t.add_column("severity")
+    t.add_column("message")
+    for a in alerts[:40]:
+        t.add_row(_time.strftime("%H:%M:%S", _time.gmtime(a.start)), a.rule, str(a.severity), a.message)
+    if len(alerts) > 40:
+        t.add_row("...", f"{len(alerts) - 40} more", "", "")
+    console.print(t)
+
+
+def _serve_live(pipe, scenario, store, hub, steps, host, port) -> None:
+    import threading
+
+    import uvicorn
+
+    from lookout.api.app import create_app
+
+    sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon, range_m=s.max_range_m)
+               for s in scenario.sensors]
+    app = create_app(store, hub=hub, sector=scenario.sector, sensors=sensors,
+                     alert_manager=getattr(pipe.rules, "alerts", None))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    th = threading.Thread(target=server.run, daemon=True)
+    th.start()
+    console.print(f"\n[bold green]Map and API:[/] http://{host}:{port}/   (API docs: http://{host}:{port}/docs)")
+    console.print("The scenario carries on live at wall-clock pace. Ctrl-C stops.")
+    try:
+        wall0, sim0 = _time.monotonic(), None
+        for step in steps:
+            sim0 = step.time if sim0 is None else sim0
+            lag = (step.time - sim0) - (_time.monotonic() - wall0)
+            if lag > 0:
+                _time.sleep(lag)
+            pipe.step(step.time + 1.0, step.observations)
+            if not th.is_alive():
+                break
+        th.join()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.should_exit = True
+        th.join(timeout=5)
