@@ -1,0 +1,448 @@
+"""The Lookout HTTP API (FastAPI): REST over the store, the live WebSocket stream, the web map.
+
+``create_app(store, hub=...)`` builds the app; ``lookout serve`` and ``lookout demo`` run it with
+uvicorn. OpenAPI docs are at ``/docs``. Every list endpoint filters by time window
+(``start``/``end``: UNIX seconds or ISO 8601) and area (``bbox=min_lon,min_lat,max_lon,max_lat``);
+bad input gets a 4xx JSON response ``{"detail": "..."}`` that names what is wrong.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time as _time
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Body, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi.responses import FileResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+
+from lookout import __version__
+from lookout.api import serialize as ser
+from lookout.api.live import LiveHub, parse_classes
+from lookout.api.params import (ApiError, bad_request, check_limit, not_found, parse_bbox, parse_bbox_list,
+                                parse_window)
+from lookout.api.zones import zone_feature, zone_from_body
+from lookout.model import Alert, AlertState, SourceKind, TrackStatus
+from lookout.sector import Sector, load_sector
+from lookout.store.base import Store
+
+log = logging.getLogger(__name__)
+
+#: Most track points one replay request may return (narrow the window or area beyond this).
+MAX_REPLAY_POINTS = 500_000
+
+START = Query(None, description="Window start: UNIX seconds or ISO 8601 (UTC when no zone is given).")
+END = Query(None, description="Window end: UNIX seconds or ISO 8601.")
+BBOX = Query(None, description="Area: min_lon,min_lat,max_lon,max_lat (WGS-84 degrees).")
+CLS = Query(None, description="Object classes, comma-separated (e.g. uas,fixed_wing).")
+
+
+def static_dir() -> Path:
+    """The built web front end shipped inside the package."""
+    return Path(str(resources.files("lookout.web"))) / "static"
+
+
+def transition_alert(alert: Alert, action: str, by: str, now: float) -> Alert:
+    """Apply an operator action to an alert: new -> acknowledged -> resolved (new -> resolved is
+    allowed). Raises ValueError for any other transition."""
+    if action == "acknowledge":
+        if alert.state != AlertState.NEW:
+            raise ValueError(f"alert {alert.id} is {alert.state}; only a new alert can be acknowledged")
+        alert.state, alert.acknowledged_by, alert.acknowledged_at = AlertState.ACKNOWLEDGED, by, now
+    elif action == "resolve":
+        if alert.state == AlertState.RESOLVED:
+            raise ValueError(f"alert {alert.id} is already resolved")
+        alert.state, alert.resolved_by, alert.resolved_at = AlertState.RESOLVED, by, now
+    else:
+        raise ValueError(f"unknown alert action {action!r}")
+    alert.updated = max(alert.updated or 0.0, now)
+    return alert
+
+
+def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None = None, health: Any = None,
+               alert_manager: Any = None, routers: list[APIRouter] | None = None,
+               sensors: list[dict[str, Any]] | None = None) -> FastAPI:
+    """Build the API + web map app over ``store``.
+
+    ``hub``: the live picture fed by the pipeline (``/api/ws`` streams it); ``sector``: the
+    basemap and default view (the packaged Nogales sector when None); ``health``: an object with
+    ``snapshot() -> list[dict]`` per sensor; ``alert_manager``: an object with
+    ``acknowledge(id, by)`` / ``resolve(id, by)`` (KeyError unknown, ValueError illegal);
+    ``routers``: extra APIRouters to include; ``sensors``: ``{id, kind, lat, lon, range_m}``
+    dicts drawn as coverage rings.
+    """
+    app = FastAPI(title="Lookout API", version=__version__,
+                  description="Common operating picture of a border sector: tracks, history, observations, "
+                              "alerts, zones, sensors; live WebSocket stream at /api/ws; GeoJSON/KML export.")
+    app.state.store = store
+    app.state.hub = hub
+    app.state.sector = sector if sector is not None else load_sector()
+    app.state.health = health
+    app.state.alert_manager = alert_manager
+    app.state.sensors = list(sensors or [])
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status)
+
+    @app.exception_handler(ValueError)
+    async def _value_error(_request: Request, exc: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    api = APIRouter(prefix="/api")
+    _add_status_routes(api, app)
+    _add_track_routes(api, app)
+    _add_alert_routes(api, app)
+    _add_zone_routes(api, app)
+    _add_export_routes(api, app)
+    _add_websocket(api, app)
+    app.include_router(api)
+    for r in routers or []:
+        app.include_router(r)
+
+    sdir = static_dir()
+    if sdir.is_dir():
+        app.mount("/static", StaticFiles(directory=sdir), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def index() -> Response:
+        page = sdir / "index.html"
+        if not page.is_file():
+            return JSONResponse({"detail": "the web map is not built (npm --prefix web run build)"}, status_code=404)
+        return FileResponse(page, media_type="text/html")
+
+    return app
+
+
+# -- status, basemap, sensors -----------------------------------------------------------------
+def _add_status_routes(api: APIRouter, app: FastAPI) -> None:
+    @api.get("/health", summary="Service status")
+    def health() -> dict[str, Any]:
+        hub: LiveHub | None = app.state.hub
+        return {"status": "ok", "version": __version__, "time": _time.time(),
+                "live": hub is not None, "live_time": hub.time if hub else None,
+                "live_tracks": len(hub.snapshot()) if hub else 0, "clients": hub.clients if hub else 0}
+
+    @api.get("/basemap", summary="Offline basemap: sector, border line, towns, roads (GeoJSON)")
+    def basemap() -> JSONResponse:
+        return JSONResponse(app.state.sector.geojson, media_type="application/geo+json")
+
+    @api.get("/extent", summary="Time span of the stored tracks (for the replay slider)")
+    def extent() -> dict[str, Any]:
+        tracks = app.state.store.tracks()
+        hub: LiveHub | None = app.state.hub
+        if not tracks:
+            return {"start": None, "end": None, "tracks": 0, "live_time": hub.time if hub else None}
+        return {"start": min(t.first_time or t.time for t in tracks), "end": max(t.time for t in tracks),
+                "tracks": len(tracks), "live_time": hub.time if hub else None}
+
+    @api.get("/sensors", summary="Sensors: position, coverage, status, last seen, message rates, errors")
+    def sensors() -> list[dict[str, Any]]:
+        rows: dict[str, dict[str, Any]] = {}
+        for s in app.state.sensors:
+            rows[str(s["id"])] = dict(s)
+        if app.state.health is not None:
+            for h in app.state.health.snapshot():
+                sid = str(h.get("sensor") or h.get("id") or h.get("sensor_id"))
+                rows.setdefault(sid, {"id": sid}).update(h)
+        counts = app.state.store.count_observations(by="sensor")
+        for sid, n in counts.items():
+            rows.setdefault(sid, {"id": sid})["observations"] = n
+        return sorted(rows.values(), key=lambda r: str(r["id"]))
+
+
+# -- tracks, history, observations -------------------------------------------------------------
+def _add_track_routes(api: APIRouter, app: FastAPI) -> None:
+    def _get_track(track_id: str):
+        t = app.state.store.track(track_id)
+        if t is not None:
+            return ser.track_json(t)
+        hub: LiveHub | None = app.state.hub
+        d = hub.track(track_id) if hub else None
+        if d is None:
+            raise not_found(f"no track with id {track_id!r}")
+        return d
+
+    @api.get("/tracks", summary="Tracks: the live picture, or stored tracks by time window and area")
+    def tracks(start: str | None = START, end: str | None = END, bbox: str | None = BBOX,
+               cls: str | None = CLS,
+               status: str | None = Query(None, description="tentative, confirmed or deleted"),
+               live: bool | None = Query(None, description="Live picture (default when a live feed runs and "
+                                                           "no window is given) or the store."),
+               limit: int | None = Query(None, description="At most this many tracks (1..100000).")) -> list[dict]:
+        s, e = parse_window(start, end)
+        box, classes = parse_bbox(bbox), parse_classes(cls)
+        check_limit(limit, 100_000)
+        if status is not None and status not in {str(x) for x in TrackStatus}:
+            raise bad_request(f"status={status!r} is unknown; use one of {[str(x) for x in TrackStatus]}")
+        hub: LiveHub | None = app.state.hub
+        if live and hub is None:
+            raise bad_request("live=true but this server has no live feed; ask for stored tracks (live=false)")
+        if live is None:
+            live = hub is not None and s is None and e is None and hub.time is not None
+        if live:
+            out = hub.snapshot(box, classes)
+            if status is not None:
+                out = [d for d in out if d["status"] == status]
+        else:
+            rows = app.state.store.tracks(start=s, end=e, bbox=box, status=status,
+                                          limit=None if classes else limit)
+            out = [ser.track_json(t) for t in rows if classes is None or str(t.cls) in classes]
+        return out[:limit] if limit else out
+
+    @api.get("/tracks/{track_id}", summary="One track's latest state")
+    def track(track_id: str) -> dict[str, Any]:
+        return _get_track(track_id)
+
+    @api.get("/tracks/{track_id}/history", summary="One track's history (points in a time window)")
+    def history(track_id: str, start: str | None = START, end: str | None = END) -> list[dict]:
+        s, e = parse_window(start, end)
+        _get_track(track_id)
+        return [ser.point_json(p) for p in app.state.store.track_history(track_id, start=s, end=e)]
+
+    @api.get("/replay", summary="Every track's points in a window and area, for replay")
+    def replay(start: str | None = START, end: str | None = END, bbox: str | None = BBOX) -> dict[str, Any]:
+        s, e = parse_window(start, end)
+        box = parse_bbox(bbox)
+        store: Store = app.state.store
+        pts = store.track_points(start=s, end=e, bbox=box)
+        if len(pts) > MAX_REPLAY_POINTS:
+            raise ApiError(413, f"the window holds {len(pts)} track points, more than {MAX_REPLAY_POINTS}; "
+                                "narrow start/end or bbox")
+        series: dict[str, list[list[float | None]]] = {}
+        for tid, p in pts:
+            series.setdefault(tid, []).append([p.time, p.lat, p.lon, p.alt_m, p.speed_mps, p.course_deg])
+        meta: dict[str, dict[str, Any]] = {}
+        for tid in series:
+            t = store.track(tid)
+            if t is not None:
+                meta[tid] = {"cls": str(t.cls), "label": t.label, "name": ser.track_name(t),
+                             "identities": t.identities, "sources": t.sources}
+            else:
+                meta[tid] = {"cls": "unknown", "label": "PUBLIC", "name": tid, "identities": {}, "sources": []}
+        times = [p.time for _, p in pts]
+        return {"start": s if s is not None else (min(times) if times else None),
+                "end": e if e is not None else (max(times) if times else None),
+                "tracks": meta, "points": series}
+
+    @api.get("/observations", summary="Stored observations by time window, area, source and sensor")
+    def observations(start: str | None = START, end: str | None = END, bbox: str | None = BBOX,
+                     source: str | None = Query(None, description="Source kind (adsb, remote_id, radar, ...)."),
+                     sensor: str | None = Query(None, description="Sensor id."),
+                     limit: int = Query(1000, description="At most this many (1..50000).")) -> list[dict]:
+        s, e = parse_window(start, end)
+        box = parse_bbox(bbox)
+        check_limit(limit, 50_000)
+        if source is not None and source not in {str(k) for k in SourceKind}:
+            raise bad_request(f"source={source!r} is unknown; use one of {[str(k) for k in SourceKind]}")
+        rows = app.state.store.observations(start=s, end=e, bbox=box, source=source, sensor=sensor, limit=limit)
+        return [o.to_dict() for o in rows]
+
+    @api.get("/observations/counts", summary="Observation counts by source kind or sensor")
+    def observation_counts(by: str = Query("source", description="source or sensor")) -> dict[str, int]:
+        if by not in ("source", "sensor"):
+            raise bad_request(f"by={by!r} must be 'source' or 'sensor'")
+        return app.state.store.count_observations(by=by)
+
+
+# -- alerts -----------------------------------------------------------------------------------
+def _add_alert_routes(api: APIRouter, app: FastAPI) -> None:
+    @api.get("/alerts", summary="Alerts overlapping a time window, newest first")
+    def alerts(start: str | None = START, end: str | None = END, bbox: str | None = BBOX,
+               state: str | None = Query(None, description="new, acknowledged or resolved"),
+               rule: str | None = Query(None, description="Rule name."),
+               limit: int | None = Query(None, description="At most this many (1..100000).")) -> list[dict]:
+        s, e = parse_window(start, end)
+        box = parse_bbox(bbox)
+        check_limit(limit, 100_000)
+        if state is not None and state not in {str(x) for x in AlertState}:
+            raise bad_request(f"state={state!r} is unknown; use one of {[str(x) for x in AlertState]}")
+        rows = app.state.store.alerts(start=s, end=e, state=state, rule=rule, bbox=box, limit=limit)
+        return [ser.alert_json(a) for a in rows]
+
+    @api.get("/alerts/{alert_id}", summary="One alert")
+    def alert(alert_id: str) -> dict[str, Any]:
+        a = app.state.store.alert(alert_id)
+        if a is None:
+            raise not_found(f"no alert with id {alert_id!r}")
+        return ser.alert_json(a)
+
+    def _act(alert_id: str, action: str, body: Any) -> dict[str, Any]:
+        by = "operator"
+        if body is not None:
+            if not isinstance(body, dict) or set(body) - {"by"}:
+                raise ApiError(422, 'the body must be {"by": "<operator name>"} or empty')
+            by = body.get("by", by)
+            if not isinstance(by, str) or not by.strip() or len(by) > 200:
+                raise ApiError(422, "'by' must be a non-empty string of at most 200 characters")
+        store: Store = app.state.store
+        mgr = app.state.alert_manager
+        if mgr is not None:
+            try:
+                a = getattr(mgr, action)(alert_id, by)
+            except KeyError:
+                raise not_found(f"no alert with id {alert_id!r}") from None
+            except ValueError as exc:
+                raise ApiError(409, str(exc)) from None
+        else:
+            a = store.alert(alert_id)
+            if a is None:
+                raise not_found(f"no alert with id {alert_id!r}")
+            try:
+                transition_alert(a, action, by, _time.time())
+            except ValueError as exc:
+                raise ApiError(409, str(exc)) from None
+        store.write_alerts([a])
+        if app.state.hub is not None:
+            app.state.hub.publish_alerts([a])
+        return ser.alert_json(a)
+
+    @api.post("/alerts/{alert_id}/acknowledge", summary="Acknowledge a new alert")
+    def acknowledge(alert_id: str, body: Any = Body(None, examples=[{"by": "agent-12"}])) -> dict[str, Any]:
+        return _act(alert_id, "acknowledge", body)
+
+    @api.post("/alerts/{alert_id}/resolve", summary="Resolve an alert (new or acknowledged)")
+    def resolve(alert_id: str, body: Any = Body(None, examples=[{"by": "agent-12"}])) -> dict[str, Any]:
+        return _act(alert_id, "resolve", body)
+
+
+# -- zones ------------------------------------------------------------------------------------
+def _add_zone_routes(api: APIRouter, app: FastAPI) -> None:
+    @api.get("/zones", summary="Zones (latest versions) as a GeoJSON FeatureCollection")
+    def zones(kind: str | None = Query(None, description="Zone kind.")) -> JSONResponse:
+        return JSONResponse({"type": "FeatureCollection",
+                             "features": [zone_feature(z) for z in app.state.store.zones(kind=kind)]},
+                            media_type="application/geo+json")
+
+    @api.get("/zones/{zone_id}", summary="One zone (latest or a given version) as a GeoJSON Feature")
+    def zone(zone_id: str, version: int | None = Query(None, ge=1)) -> dict[str, Any]:
+        z = app.state.store.zone(zone_id, version=version)
+        if z is None:
+            raise not_found(f"no zone with id {zone_id!r}" + (f" and version {version}" if version else ""))
+        return zone_feature(z)
+
+    @api.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature or {name, kind, geometry}")
+    def create_zone(body: Any = Body(..., examples=[{
+            "type": "Feature", "properties": {"name": "Ridge OP", "kind": "protected_site"},
+            "geometry": {"type": "Polygon", "coordinates": [[[-110.95, 31.33], [-110.94, 31.33],
+                                                             [-110.94, 31.34], [-110.95, 31.33]]]}}])) -> dict:
+        z = zone_from_body(body)
+        if z.id and app.state.store.zone(z.id) is not None:
+            raise ApiError(409, f"zone {z.id!r} exists; update it with PUT /api/zones/{z.id}")
+        return zone_feature(app.state.store.put_zone(z))
+
+    @api.put("/zones/{zone_id}", summary="Create or update a zone (a new version)")
+    def put_zone(zone_id: str, body: Any = Body(...)) -> dict[str, Any]:
+        return zone_feature(app.state.store.put_zone(zone_from_body(body, zone_id)))
+
+    @api.delete("/zones/{zone_id}", status_code=204, summary="Delete a zone")
+    def delete_zone(zone_id: str) -> Response:
+        if not app.state.store.delete_zone(zone_id):
+            raise not_found(f"no zone with id {zone_id!r}")
+        return Response(status_code=204)
+
+
+# -- exports ----------------------------------------------------------------------------------
+GEOJSON = "application/geo+json"
+KML = "application/vnd.google-earth.kml+xml"
+
+
+def _add_export_routes(api: APIRouter, app: FastAPI) -> None:
+    def _tracks(start, end, bbox, cls, history):
+        s, e = parse_window(start, end)
+        box, classes = parse_bbox(bbox), parse_classes(cls)
+        store: Store = app.state.store
+        rows = [t for t in store.tracks(start=s, end=e, bbox=box) if classes is None or str(t.cls) in classes]
+        hist = {t.id: store.track_history(t.id, start=s, end=e) for t in rows} if history else None
+        return rows, hist
+
+    def _alerts(start, end, bbox, state):
+        s, e = parse_window(start, end)
+        if state is not None and state not in {str(x) for x in AlertState}:
+            raise bad_request(f"state={state!r} is unknown; use one of {[str(x) for x in AlertState]}")
+        return app.state.store.alerts(start=s, end=e, state=state, bbox=parse_bbox(bbox))
+
+    def _file(body: bytes, media: str, name: str) -> Response:
+        return Response(body, media_type=media, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+    hist_q = Query(False, description="Add each track's history as a line.")
+
+    @api.get("/export/tracks.geojson", summary="Tracks as GeoJSON (points, optional history lines)")
+    def tracks_geojson(start: str | None = START, end: str | None = END, bbox: str | None = BBOX,
+                       cls: str | None = CLS, history: bool = hist_q) -> Response:
+        rows, hist = _tracks(start, end, bbox, cls, history)
+        return _file(json.dumps(ser.tracks_geojson(rows, hist)).encode(), GEOJSON, "tracks.geojson")
+
+    @api.get("/export/tracks.kml", summary="Tracks as KML (placemarks, optional history lines)")
+    def tracks_kml(start: str | None = START, end: str | None = END, bbox: str | None = BBOX,
+                   cls: str | None = CLS, history: bool = hist_q) -> Response:
+        rows, hist = _tracks(start, end, bbox, cls, history)
+        return _file(ser.tracks_kml(rows, hist), KML, "tracks.kml")
+
+    @api.get("/export/alerts.geojson", summary="Alerts as GeoJSON")
+    def alerts_geojson(start: str | None = START, end: str | None = END, bbox: str | None = BBOX,
+                       state: str | None = Query(None)) -> Response:
+        return _file(json.dumps(ser.alerts_geojson(_alerts(start, end, bbox, state))).encode(), GEOJSON,
+                     "alerts.geojson")
+
+    @api.get("/export/alerts.kml", summary="Alerts as KML")
+    def alerts_kml(start: str | None = START, end: str | None = END, bbox: str | None = BBOX,
+                   state: str | None = Query(None)) -> Response:
+        return _file(ser.alerts_kml(_alerts(start, end, bbox, state)), KML, "alerts.kml")
+
+
+# -- WebSocket --------------------------------------------------------------------------------
+def _add_websocket(api: APIRouter, app: FastAPI) -> None:
+    @api.websocket("/ws")
+    async def ws(websocket: WebSocket) -> None:
+        """Live track/alert stream. Filter with query params ``bbox`` and ``cls`` or send
+        ``{"type": "subscribe", "bbox": [min_lon, min_lat, max_lon, max_lat] | null,
+        "cls": ["uas", ...] | null}`` at any time; bad filters get an ``error`` message."""
+        hub: LiveHub | None = app.state.hub
+        await websocket.accept()
+        if hub is None:
+            await websocket.send_text(json.dumps({"type": "error", "detail": "this server has no live feed"}))
+            await websocket.close(code=1008)
+            return
+        try:
+            box = parse_bbox(websocket.query_params.get("bbox"))
+            classes = parse_classes(websocket.query_params.get("cls"))
+        except (ApiError, ValueError) as exc:
+            await websocket.send_text(json.dumps({"type": "error", "detail": getattr(exc, "detail", str(exc))}))
+            await websocket.close(code=1008)
+            return
+        sub = hub.subscribe(asyncio.get_running_loop(), box, classes)
+
+        async def receive() -> None:
+            try:
+                while True:
+                    text = await websocket.receive_text()
+                    try:
+                        msg = json.loads(text)
+                        if not isinstance(msg, dict) or msg.get("type") != "subscribe":
+                            raise ValueError('messages must be {"type": "subscribe", "bbox": [...], "cls": [...]}')
+                        hub.refilter(sub, parse_bbox_list(msg.get("bbox")), parse_classes(msg.get("cls")))
+                    except (ApiError, ValueError) as exc:
+                        sub.offer(json.dumps({"type": "error", "detail": getattr(exc, "detail", str(exc))}))
+            except (WebSocketDisconnect, RuntimeError):
+                pass
+            finally:
+                sub.closed = True
+                sub.event.set()
+
+        reader = asyncio.create_task(receive())
+        try:
+            while not sub.closed:
+                await sub.event.wait()
+                sub.event.clear()
+                for msg in sub.take():
+                    await websocket.send_text(msg)
+        except (WebSocketDisconnect, RuntimeError, ConnectionError):
+            pass
+        finally:
+            hub.unsubscribe(sub)
+            reader.cancel()

@@ -1,0 +1,44 @@
+"""``lookout serve``: the web map and the REST + WebSocket API over a store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        store: str = typer.Option(None, "--store", help="Store path or URL (sqlite:///path.db, a file path, "
+                                                        "postgresql://...). Default: $LOOKOUT_STORE_URL or "
+                                                        "lookout-out/lookout.db."),
+        host: str = typer.Option("127.0.0.1", help="Address to listen on."),
+        port: int = typer.Option(8000, help="Port to listen on."),
+        sector: Path = typer.Option(None, help="Sector GeoJSON for the basemap (default: the packaged Nogales sector)."),
+    ) -> None:
+        """Serve the web map (common operating picture) and the API over a store."""
+        import uvicorn
+
+        from lookout.api.app import create_app
+        from lookout.api.live import LiveHub
+        from lookout.sector import load_sector
+        from lookout.store import default_store_url, open_store
+
+        url = store or default_store_url(Path("lookout-out"))
+        try:
+            st = open_store(url)
+        except Exception as exc:  # noqa: BLE001 - any opening failure is reported, not a traceback
+            typer.echo(f"error: cannot open store {url!r}: {exc}", err=True)
+            raise typer.Exit(2) from None
+        try:
+            sec = load_sector(sector)
+        except (OSError, ValueError) as exc:
+            typer.echo(f"error: cannot load sector {sector}: {exc}", err=True)
+            raise typer.Exit(2) from None
+        application = create_app(st, hub=LiveHub(), sector=sec)
+        typer.echo(f"Map and API: http://{host}:{port}/   (API docs: http://{host}:{port}/docs)")
+        try:
+            uvicorn.run(application, host=host, port=port, log_level="warning", ws_per_message_deflate=False)
+        finally:
+            st.close()

@@ -1,0 +1,44 @@
+"""Fixtures for the API tests: a store filled with a small world, an app and a test client."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.world import SECTOR, SENSORS, fill
+from lookout.api import LiveHub, create_app
+
+
+def make_store():
+    """The embedded SQLite store when it is available, else the in-memory test double."""
+    try:
+        from lookout.store.sqlite import SQLiteStore
+    except ImportError:
+        from api.memstore import MemoryStore
+
+        return MemoryStore()
+    return SQLiteStore(":memory:")
+
+
+@pytest.fixture
+def store():
+    s = make_store()
+    fill(s)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def hub():
+    return LiveHub(queue_size=16)
+
+
+@pytest.fixture
+def app(store, hub):
+    return create_app(store, hub=hub, sector=SECTOR, sensors=SENSORS)
+
+
+@pytest.fixture
+def client(app):
+    with TestClient(app) as c:
+        yield c
