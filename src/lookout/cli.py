@@ -24,6 +24,7 @@ app = typer.Typer(
 #: Modules that add commands to the app (each defines ``register(app: typer.Typer)``).
 COMMAND_MODULES = [
     "lookout.commands.demo",
+    "lookout.commands.serve",
 ]
 
 
