@@ -311,3 +311,61 @@ def jsonl_lines(hist: PointHistory, sensor: str = "synth") -> Iterator[str]:
         if hist.callsigns.get(ident):
             rec["callsign"] = hist.callsigns[ident]
         yield json.dumps(rec)
+
+
+@dataclass
+class CorridorTruth:
+    """A scripted crossing corridor: position along the border line (m from its first point),
+    spread (1-sigma, m), number of crossings, share going north, and its active time span."""
+
+    along_m: float
+    spread_m: float
+    count: int
+    north_share: float = 0.8
+    start: float = 1_767_225_600.0
+    end: float = 1_767_225_600.0 + 30 * 86400.0
+
+
+def synth_crossing_tracks(sector, corridors: list[CorridorTruth], noise_count: int = 0, seed: int = 0,
+                          dt: float = 2.0, points_each_side: int = 5, speed: float = 12.0):
+    """Drone tracks crossing the sector's border: each corridor's crossings are spread along the
+    line (Gaussian) with courses roughly perpendicular to it; ``noise_count`` crossings fall
+    anywhere along the line at any time. Returns parallel arrays ``(ids, time, lat, lon)`` of
+    track points (``points_each_side`` points before and after each crossing) and, per
+    crossing, the scripted corridor index (-1 for noise) and crossing point (east, north)."""
+    rng = np.random.default_rng(seed)
+    line = sector.border_enu
+    xs = []
+    for ci, c in enumerate(corridors):
+        xs += [(ci, a, t, rng.random() < c.north_share) for a, t in
+               zip(rng.normal(c.along_m, c.spread_m, c.count), rng.uniform(c.start, c.end, c.count))]
+    t_lo = min((c.start for c in corridors), default=1_767_225_600.0)
+    t_hi = max((c.end for c in corridors), default=t_lo + 86400.0)
+    xs += [(-1, a, t, rng.random() < 0.5) for a, t in
+           zip(rng.uniform(0, line.length, noise_count), rng.uniform(t_lo, t_hi, noise_count))]
+    k = np.arange(-points_each_side, points_each_side) + 0.5
+    ids, tt, ee, nn, labels, cpts = [], [], [], [], [], []
+    for j, (ci, along, t, north) in enumerate(xs):
+        along = float(np.clip(along, 1.0, line.length - 1.0))
+        p = line.interpolate(along)
+        q = line.interpolate(min(along + 10.0, line.length))
+        r = line.interpolate(max(along - 10.0, 0.0))
+        tx, ty = q.x - r.x, q.y - r.y
+        norm = math.hypot(tx, ty)
+        nx, ny = -ty / norm, tx / norm
+        if ny < 0:  # the normal pointing to the north side of the line
+            nx, ny = -nx, -ny
+        ang = rng.normal(0, math.radians(15))
+        sgn = 1.0 if north else -1.0
+        vx = sgn * (nx * math.cos(ang) - ny * math.sin(ang)) * speed
+        vy = sgn * (nx * math.sin(ang) + ny * math.cos(ang)) * speed
+        ids.append(np.full(k.size, f"d-{seed}-{j}", dtype=object))
+        tt.append(t + k * dt)
+        ee.append(p.x + vx * k * dt + rng.normal(0, 3, k.size))
+        nn.append(p.y + vy * k * dt + rng.normal(0, 3, k.size))
+        labels.append(ci)
+        cpts.append((p.x, p.y))
+    e, n = np.concatenate(ee), np.concatenate(nn)
+    lat, lon, _ = sector.frame.to_geodetic(e, n, np.zeros_like(e))
+    return (np.concatenate(ids), np.concatenate(tt), np.asarray(lat), np.asarray(lon), np.asarray(labels),
+            np.asarray(cpts))
