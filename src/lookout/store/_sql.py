@@ -1,0 +1,474 @@
+"""What the SQLite and PostgreSQL stores share: the queries, record (de)serialisation and rules.
+
+Queries are written once with ``?`` placeholders; :class:`SQLStore` subclasses provide the
+connection, the transaction, the placeholder style and a bulk-insert path.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time as _time
+from abc import abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import fields, is_dataclass, replace
+from typing import Any
+
+from lookout.model import (
+    Alert, AlertState, Observation, SourceKind, Track, TrackPoint, TrackStatus, Zone, ZoneKind,
+)
+from lookout.store.base import BBox, Store
+from lookout.store.migrations import Migration, SchemaTooNew, load_migrations
+
+# -- JSON records ----------------------------------------------------------------------------
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _names(t: type) -> tuple[str, ...]:
+    n = _FIELD_NAMES.get(t)
+    if n is None:
+        n = _FIELD_NAMES[t] = tuple(f.name for f in fields(t))
+    return n
+
+
+def _encode_default(o: Any) -> Any:
+    t = type(o)
+    if t is Observation:  # Observation.to_dict drops empty top-level fields
+        return {k: v for k in _names(t) if (v := getattr(o, k)) is not None and v != {}}
+    if is_dataclass(o) and not isinstance(o, type):
+        return {k: getattr(o, k) for k in _names(t)}
+    if isinstance(o, (set, frozenset, tuple)):
+        return list(o)
+    raise TypeError(f"cannot store a value of type {t.__name__} in a record: {o!r}")
+
+
+#: ``dumps(record)``: the record's ``to_dict()`` as compact JSON, without building the dict tree
+#: through :func:`dataclasses.asdict` (several times faster on the write path).
+dumps = json.JSONEncoder(default=_encode_default, ensure_ascii=False, separators=(",", ":"),
+                         check_circular=False, allow_nan=False).encode
+
+_ALERT_RANK = {AlertState.NEW: 0, AlertState.ACKNOWLEDGED: 1, AlertState.RESOLVED: 2}
+_LIFECYCLE = ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at")
+
+
+def merge_alert(old: Alert, new: Alert) -> Alert:
+    """The stored state of an alert after ``new`` arrives for the same id.
+
+    The newer update (by ``updated``; a tie goes to ``new``) supplies the episode fields; the
+    lifecycle never goes backwards: the state is the further of the two (new < acknowledged <
+    resolved) and who/when acknowledged or resolved it is kept once known. So a rule's later
+    update does not undo an operator's acknowledgement, and a redelivered old update changes nothing.
+    """
+    base, other = (new, old) if (new.updated or new.start) >= (old.updated or old.start) else (old, new)
+    changes: dict[str, Any] = {}
+    if _ALERT_RANK[other.state] > _ALERT_RANK[base.state]:
+        changes["state"] = other.state
+    for f in _LIFECYCLE:
+        if getattr(base, f) is None and getattr(other, f) is not None:
+            changes[f] = getattr(other, f)
+    return replace(base, **changes) if changes else base
+
+
+def alert_end(a: Alert) -> float | None:
+    """Where an alert's episode ends for time-window queries (None: still open)."""
+    if a.end is not None:
+        return a.end
+    if a.state == AlertState.RESOLVED:
+        return a.resolved_at if a.resolved_at is not None else a.updated
+    return None
+
+
+def _check_window(start: float | None, end: float | None) -> None:
+    for name, v in (("start", start), ("end", end)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v)):
+            raise ValueError(f"{name} must be a number of UNIX seconds or None, got {v!r}")
+    if start is not None and end is not None and start > end:
+        raise ValueError(f"time window start {start} is after its end {end}")
+
+
+def _check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+        raise ValueError(f"limit must be a non-negative integer or None, got {limit!r}")
+
+
+def _check_bbox(bbox: BBox | None) -> None:
+    if bbox is not None and not isinstance(bbox, BBox):
+        raise ValueError(f"bbox must be a lookout.store.base.BBox, got {type(bbox).__name__}")
+
+
+class _Where:
+    """Accumulates ``AND``-ed conditions and their parameters."""
+
+    def __init__(self) -> None:
+        self.conds: list[str] = []
+        self.params: list[Any] = []
+
+    def add(self, cond: str, *params: Any) -> None:
+        self.conds.append(cond)
+        self.params.extend(params)
+
+    def window(self, start: float | None, end: float | None, col: str = "time") -> None:
+        _check_window(start, end)
+        if start is not None:
+            self.add(f"{col} >= ?", float(start))
+        if end is not None:
+            self.add(f"{col} <= ?", float(end))
+
+    def bbox(self, bbox: BBox | None, lat: str = "lat", lon: str = "lon") -> None:
+        _check_bbox(bbox)
+        if bbox is not None:
+            self.add(f"{lat} BETWEEN ? AND ?", bbox.min_lat, bbox.max_lat)
+            self.add(f"{lon} BETWEEN ? AND ?", bbox.min_lon, bbox.max_lon)
+
+    def sql(self) -> str:
+        return (" WHERE " + " AND ".join(self.conds)) if self.conds else ""
+
+
+OBS_COLS = ("id", "time", "source", "sensor", "ident", "lat", "lon", "label", "record")
+TRACK_COLS = ("id", "time", "first_time", "status", "cls", "lat", "lon", "label", "record")
+POINT_COLS = ("track_id", "time", "lat", "lon", "alt_m", "speed_mps", "course_deg")
+ALERT_COLS = ("id", "rule", "severity", "state", "start_time", "updated", "end_time", "lat", "lon", "label", "record")
+DATA_TABLES = ("observations", "tracks", "track_points", "alerts", "zones", "meta")
+
+
+def _obs_row(i: int, o: Observation) -> tuple:
+    if type(o) is not Observation:
+        raise TypeError(f"write_observations: item {i} is a {type(o).__name__}, not an Observation")
+    if o.position is not None:
+        lat, lon = o.position.lat, o.position.lon
+    else:
+        lat, lon = o.measurement.site.lat, o.measurement.site.lon
+    return (o.id, o.time, str(o.source), o.sensor, o.ident, lat, lon, o.label, dumps(o))
+
+
+def _track_row(t: Track) -> tuple:
+    p = t.position
+    return (t.id, t.time, t.first_time, str(t.status), str(t.cls), p.lat, p.lon, t.label, dumps(t))
+
+
+def _point_row(t: Track) -> tuple:
+    p, v = t.position, t.velocity
+    return (t.id, t.time, p.lat, p.lon, p.alt_m, v.speed if v else None, v.course_deg if v else None)
+
+
+def _alert_row(a: Alert) -> tuple:
+    pos = a.position
+    return (a.id, a.rule, str(a.severity), str(a.state), a.start, a.updated, alert_end(a),
+            pos.lat if pos else None, pos.lon if pos else None, a.label, dumps(a))
+
+
+class SQLStore(Store):
+    """A :class:`Store` over one DB-API connection; subclasses supply the dialect specifics."""
+
+    dialect: str = ""
+    #: rows per ``executemany`` call inside one write transaction
+    chunk_rows: int = 50_000
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._closed = False
+
+    # -- dialect hooks -----------------------------------------------------------------------
+    @abstractmethod
+    def _transaction(self) -> Any:
+        """Context manager: lock held, one transaction, yields a cursor; rolls back on error."""
+
+    @abstractmethod
+    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+        """Run one query (``?`` placeholders) and return all rows."""
+
+    def _q(self, sql: str) -> str:
+        """The dialect's form of an SQL text written with ``?`` placeholders."""
+        return sql
+
+    def _insert_many(self, cur: Any, table: str, cols: Sequence[str], rows: list[tuple], conflict: str) -> int:
+        """Insert rows with an ``ON CONFLICT`` clause; returns how many rows were inserted or updated."""
+        if not rows:
+            return 0
+        sql = self._q(f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))}) {conflict}")
+        n = 0
+        for i in range(0, len(rows), self.chunk_rows):
+            cur.executemany(sql, rows[i:i + self.chunk_rows])
+            n += max(cur.rowcount, 0)
+        return n
+
+    def _lock_zone(self, cur: Any, zone_id: str) -> None:
+        """Serialise version allocation for one zone id (across processes where the DB can)."""
+
+    _for_update = ""
+
+    # -- migrations --------------------------------------------------------------------------
+    def migrations(self) -> list[Migration]:
+        return load_migrations(self.dialect)
+
+    def _check_target(self, current: int, migrate_to: int | None) -> list[Migration]:
+        known = self.migrations()
+        latest = known[-1].version if known else 0
+        if current > latest:
+            raise SchemaTooNew(
+                f"{self.describe()}: database schema version {current} is newer than this Lookout "
+                f"supports ({latest}); upgrade Lookout to open it")
+        target = latest if migrate_to is None else migrate_to
+        if not 0 <= target <= latest:
+            raise ValueError(f"migrate_to must be between 0 and {latest}, got {migrate_to}")
+        return [m for m in known if current < m.version <= target]
+
+    def schema_version(self) -> int:
+        rows = self._read("SELECT MAX(version) FROM schema_migrations")
+        return int(rows[0][0] or 0)
+
+    def applied_migrations(self) -> list[tuple[int, str, float]]:
+        """``(version, name, applied_at)`` of every applied migration, oldest first."""
+        return [(int(v), n, float(t)) for v, n, t in
+                self._read("SELECT version, name, applied_at FROM schema_migrations ORDER BY version")]
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.describe()}>"
+
+    # -- observations ------------------------------------------------------------------------
+    def write_observations(self, observations: Iterable[Observation]) -> int:
+        rows = [_obs_row(i, o) for i, o in enumerate(observations)]
+        if not rows:
+            return 0
+        with self._transaction() as cur:
+            return self._insert_many(cur, "observations", OBS_COLS, rows, "ON CONFLICT (id) DO NOTHING")
+
+    def observations(
+        self, start: float | None = None, end: float | None = None, bbox: BBox | None = None,
+        source: SourceKind | str | None = None, sensor: str | None = None, limit: int | None = None,
+    ) -> list[Observation]:
+        w = _Where()
+        w.window(start, end)
+        w.bbox(bbox)
+        if source is not None:
+            w.add("source = ?", str(SourceKind(source)))
+        if sensor is not None:
+            w.add("sensor = ?", str(sensor))
+        _check_limit(limit)
+        sql = "SELECT record FROM observations" + w.sql() + " ORDER BY time, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            w.params.append(limit)
+        loads, from_dict = json.loads, Observation.from_dict
+        return [from_dict(loads(r[0])) for r in self._read(sql, w.params)]
+
+    def observation(self, obs_id: str) -> Observation | None:
+        """One observation by id (None when unknown)."""
+        rows = self._read("SELECT record FROM observations WHERE id = ?", (obs_id,))
+        return Observation.from_dict(json.loads(rows[0][0])) if rows else None
+
+    def count_observations(self, by: str = "source") -> dict[str, int]:
+        if by not in ("source", "sensor", "label"):
+            raise ValueError(f"count_observations: by must be 'source', 'sensor' or 'label', got {by!r}")
+        rows = self._read(f"SELECT {by}, COUNT(*) FROM observations GROUP BY {by} ORDER BY {by}")
+        return {str(k): int(n) for k, n in rows}
+
+    # -- tracks ------------------------------------------------------------------------------
+    def write_tracks(self, tracks: Iterable[Track]) -> None:
+        latest: dict[str, Track] = {}
+        points: list[tuple] = []
+        for i, t in enumerate(tracks):
+            if type(t) is not Track:
+                raise TypeError(f"write_tracks: item {i} is a {type(t).__name__}, not a Track")
+            prev = latest.get(t.id)
+            if prev is None or t.time >= prev.time:
+                latest[t.id] = t
+            points.append(_point_row(t))
+        if not points:
+            return
+        rows = [_track_row(t) for t in latest.values()]
+        upd = ", ".join(f"{c} = excluded.{c}" for c in TRACK_COLS[1:])
+        with self._transaction() as cur:
+            self._insert_many(cur, "tracks", TRACK_COLS, rows,
+                              f"ON CONFLICT (id) DO UPDATE SET {upd} WHERE excluded.time >= tracks.time")
+            self._insert_many(cur, "track_points", POINT_COLS, points, "ON CONFLICT (track_id, time) DO NOTHING")
+
+    def track(self, track_id: str) -> Track | None:
+        rows = self._read("SELECT record FROM tracks WHERE id = ?", (track_id,))
+        return Track.from_dict(json.loads(rows[0][0])) if rows else None
+
+    def tracks(
+        self, start: float | None = None, end: float | None = None, bbox: BBox | None = None,
+        status: str | None = None, limit: int | None = None,
+    ) -> list[Track]:
+        """Tracks whose last update lies in ``[start, end]`` and last position in ``bbox``,
+        most recently updated first."""
+        w = _Where()
+        w.window(start, end)
+        w.bbox(bbox)
+        if status is not None:
+            w.add("status = ?", str(TrackStatus(status)))
+        _check_limit(limit)
+        sql = "SELECT record FROM tracks" + w.sql() + " ORDER BY time DESC, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            w.params.append(limit)
+        return [Track.from_dict(json.loads(r[0])) for r in self._read(sql, w.params)]
+
+    def track_history(self, track_id: str, start: float | None = None, end: float | None = None) -> list[TrackPoint]:
+        w = _Where()
+        w.add("track_id = ?", track_id)
+        w.window(start, end)
+        rows = self._read("SELECT time, lat, lon, alt_m, speed_mps, course_deg FROM track_points"
+                          + w.sql() + " ORDER BY time", w.params)
+        return [TrackPoint(*r) for r in rows]
+
+    def track_points(
+        self, start: float | None = None, end: float | None = None, bbox: BBox | None = None,
+    ) -> list[tuple[str, TrackPoint]]:
+        w = _Where()
+        w.window(start, end)
+        w.bbox(bbox)
+        rows = self._read("SELECT track_id, time, lat, lon, alt_m, speed_mps, course_deg FROM track_points"
+                          + w.sql() + " ORDER BY time, track_id", w.params)
+        return [(r[0], TrackPoint(*r[1:])) for r in rows]
+
+    def count_track_points(self) -> int:
+        return int(self._read("SELECT COUNT(*) FROM track_points")[0][0])
+
+    # -- alerts ------------------------------------------------------------------------------
+    def write_alerts(self, alerts: Iterable[Alert]) -> None:
+        incoming: dict[str, Alert] = {}
+        for i, a in enumerate(alerts):
+            if type(a) is not Alert:
+                raise TypeError(f"write_alerts: item {i} is a {type(a).__name__}, not an Alert")
+            prev = incoming.get(a.id)
+            incoming[a.id] = a if prev is None else merge_alert(prev, a)
+        if not incoming:
+            return
+        ids = list(incoming)
+        upd = ", ".join(f"{c} = excluded.{c}" for c in ALERT_COLS[1:])
+        with self._transaction() as cur:
+            stored: dict[str, Alert] = {}
+            for i in range(0, len(ids), 500):
+                part = ids[i:i + 500]
+                cur.execute(self._q(f"SELECT record FROM alerts WHERE id IN ({', '.join('?' * len(part))})"
+                                    + self._for_update), part)
+                for (rec,) in cur.fetchall():
+                    a = Alert.from_dict(json.loads(rec))
+                    stored[a.id] = a
+            rows = [_alert_row(merge_alert(stored[k], a) if k in stored else a) for k, a in incoming.items()]
+            self._insert_many(cur, "alerts", ALERT_COLS, rows, f"ON CONFLICT (id) DO UPDATE SET {upd}")
+
+    def alert(self, alert_id: str) -> Alert | None:
+        rows = self._read("SELECT record FROM alerts WHERE id = ?", (alert_id,))
+        return Alert.from_dict(json.loads(rows[0][0])) if rows else None
+
+    def alerts(
+        self, start: float | None = None, end: float | None = None, state: AlertState | str | None = None,
+        rule: str | None = None, bbox: BBox | None = None, limit: int | None = None,
+    ) -> list[Alert]:
+        """Alerts whose episode ``[start, end or open]`` overlaps ``[start, end]``, newest
+        (latest start) first. With ``bbox``, alerts without a position are left out."""
+        w = _Where()
+        _check_window(start, end)
+        if end is not None:
+            w.add("start_time <= ?", float(end))
+        if start is not None:
+            w.add("(end_time IS NULL OR end_time >= ?)", float(start))
+        w.bbox(bbox)
+        if state is not None:
+            w.add("state = ?", str(AlertState(state)))
+        if rule is not None:
+            w.add("rule = ?", str(rule))
+        _check_limit(limit)
+        sql = "SELECT record FROM alerts" + w.sql() + " ORDER BY start_time DESC, id"
+        if limit is not None:
+            sql += " LIMIT ?"
+            w.params.append(limit)
+        return [Alert.from_dict(json.loads(r[0])) for r in self._read(sql, w.params)]
+
+    # -- zones -------------------------------------------------------------------------------
+    def _latest_zone_row(self, cur: Any, zone_id: str) -> tuple | None:
+        cur.execute(self._q("SELECT version, deleted, record FROM zones WHERE zone_id = ? "
+                            "ORDER BY version DESC LIMIT 1"), (zone_id,))
+        return cur.fetchone()
+
+    def _insert_zone(self, cur: Any, zone: Zone, deleted: bool) -> None:
+        cur.execute(self._q("INSERT INTO zones (zone_id, version, deleted, kind, name, label, created, record) "
+                            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                    (zone.id, zone.version, 1 if deleted else 0, str(zone.kind), zone.name, zone.label,
+                     _time.time(), dumps(zone)))
+
+    def put_zone(self, zone: Zone) -> Zone:
+        """Store a zone; an existing id gets a new version (returned with its version set).
+        Storing exactly the content of the current version again is a no-op that returns it."""
+        if type(zone) is not Zone:
+            raise TypeError(f"put_zone: expected a Zone, got a {type(zone).__name__}")
+        if not zone.id:
+            raise ValueError("put_zone: a zone needs a non-empty id")
+        with self._transaction() as cur:
+            self._lock_zone(cur, zone.id)
+            row = self._latest_zone_row(cur, zone.id)
+            if row is not None and not row[1]:
+                current = Zone.from_dict(json.loads(row[2]))
+                if replace(current, version=zone.version) == zone:
+                    return current
+            new = replace(zone, version=(int(row[0]) + 1) if row is not None else 1)
+            self._insert_zone(cur, new, deleted=False)
+            return new
+
+    def zone(self, zone_id: str, version: int | None = None) -> Zone | None:
+        """The latest version of a zone (None when unknown or deleted), or one given version
+        (None when there is no such version or it is the deletion marker)."""
+        if version is None:
+            rows = self._read("SELECT deleted, record FROM zones WHERE zone_id = ? ORDER BY version DESC LIMIT 1",
+                              (zone_id,))
+        else:
+            if isinstance(version, bool) or not isinstance(version, int):
+                raise ValueError(f"zone version must be an integer, got {version!r}")
+            rows = self._read("SELECT deleted, record FROM zones WHERE zone_id = ? AND version = ?",
+                              (zone_id, version))
+        if not rows or rows[0][0]:
+            return None
+        return Zone.from_dict(json.loads(rows[0][1]))
+
+    def zone_versions(self, zone_id: str) -> list[tuple[int, bool, Zone]]:
+        """Every stored version of a zone, oldest first, as ``(version, deleted, zone)``."""
+        rows = self._read("SELECT version, deleted, record FROM zones WHERE zone_id = ? ORDER BY version", (zone_id,))
+        return [(int(v), bool(d), Zone.from_dict(json.loads(r))) for v, d, r in rows]
+
+    def zones(self, kind: str | None = None) -> list[Zone]:
+        """The latest version of every zone not deleted, ordered by id."""
+        w = _Where()
+        w.add("z.deleted = 0")
+        if kind is not None:
+            w.add("z.kind = ?", str(ZoneKind(kind)))
+        sql = ("SELECT z.record FROM zones z JOIN (SELECT zone_id, MAX(version) AS v FROM zones GROUP BY zone_id) m"
+               " ON z.zone_id = m.zone_id AND z.version = m.v" + w.sql() + " ORDER BY z.zone_id")
+        return [Zone.from_dict(json.loads(r[0])) for r in self._read(sql, w.params)]
+
+    def delete_zone(self, zone_id: str) -> bool:
+        """Mark a zone deleted (a new version; older versions stay readable). False when the
+        zone is unknown or already deleted."""
+        with self._transaction() as cur:
+            self._lock_zone(cur, zone_id)
+            row = self._latest_zone_row(cur, zone_id)
+            if row is None or row[1]:
+                return False
+            last = Zone.from_dict(json.loads(row[2]))
+            self._insert_zone(cur, replace(last, version=int(row[0]) + 1), deleted=True)
+            return True
+
+    # -- metadata ----------------------------------------------------------------------------
+    def set_meta(self, key: str, value: str) -> None:
+        if not isinstance(key, str) or not key:
+            raise ValueError(f"meta key must be a non-empty string, got {key!r}")
+        if not isinstance(value, str):
+            raise ValueError(f"meta value for {key!r} must be a string, got {type(value).__name__}")
+        with self._transaction() as cur:
+            cur.execute(self._q("INSERT INTO meta (key, value) VALUES (?, ?) "
+                                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), (key, value))
+
+    def get_meta(self, key: str) -> str | None:
+        rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ValueError(f"{self.describe()} is closed")
