@@ -122,15 +122,16 @@ class PostgresStore(SQLStore):
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
         q = self._q(sql)
+        args = list(params) if params else None  # no parameters: '%' in the text is literal
         with self._lock:
             self._ensure_conn()
             try:
-                return self._conn.execute(q, list(params)).fetchall()
+                return self._conn.execute(q, args).fetchall()
             except psycopg.OperationalError:
                 if not self._conn.broken:
                     raise
                 self._ensure_conn()  # a read is safe to repeat once on a fresh connection
-                return self._conn.execute(q, list(params)).fetchall()
+                return self._conn.execute(q, args).fetchall()
 
     def _insert_many(self, cur: Any, table: str, cols: Sequence[str], rows: list[tuple], conflict: str) -> int:
         if len(rows) < self.copy_threshold:
