@@ -1,0 +1,119 @@
+"""Gating and data association over arrays of (track, measurement) pairs.
+
+* :func:`grid_pairs` -- coarse spatial pre-gate: tracks and measurements hashed into square
+  cells no smaller than the largest gate radius; only pairs in neighbouring cells are
+  candidates, so the work grows with the number of nearby pairs, not tracks x measurements.
+* :func:`gnn_assign` -- global nearest neighbour: the gated pairs form a sparse bipartite
+  graph; isolated one-to-one pairs are assigned at once and all other pairs are solved together
+  by one sparse linear assignment (:func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`,
+  LAPJVsp) with a private "missed" option per track.
+* :func:`jpda_weights` -- joint probabilistic data association weights by Fitzgerald's
+  "cheap JPDA" approximation of the marginal association probabilities (exact PDA for an
+  isolated track), vectorised over the pairs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+_OFFSETS = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)
+_KEY = np.int64(1 << 31)
+
+
+def grid_pairs(track_xy: np.ndarray, meas_xy: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate (track, measurement) index pairs whose horizontal distance may be <= ``radius``.
+
+    Every pair closer than ``radius`` is returned (plus some farther ones from the same cells).
+    """
+    n, m = len(track_xy), len(meas_xy)
+    empty = np.empty(0, dtype=np.int64)
+    if n == 0 or m == 0:
+        return empty, empty
+    cell = max(float(radius), 1e-3)
+    lo_xy = np.minimum(track_xy.min(axis=0), meas_xy.min(axis=0))
+    hi_xy = np.maximum(track_xy.max(axis=0), meas_xy.max(axis=0))
+    dims = np.floor((hi_xy - lo_xy) / cell).astype(np.int64) + 3  # one spare cell on each side
+    tc = np.floor((track_xy - lo_xy) / cell).astype(np.int64) + 1
+    tcx = tc[:, 0, None] + _OFFSETS[:, 0]
+    tcy = tc[:, 1, None] + _OFFSETS[:, 1]
+    mc = np.floor((meas_xy - lo_xy) / cell).astype(np.int64) + 1
+    if dims[0] * dims[1] <= max(200_000, 16 * (n + m)):
+        # dense grid: counting sort of the measurements by cell, direct look-up per neighbour cell
+        mk = mc[:, 0] * dims[1] + mc[:, 1]
+        order = np.argsort(mk, kind="stable")
+        counts = np.bincount(mk, minlength=int(dims[0] * dims[1]))
+        first = np.cumsum(counts) - counts
+        tk = (tcx * dims[1] + tcy).ravel()
+        lo = first[tk]
+        cnt = counts[tk]
+    else:  # sparse grid: sorted cell keys and binary search
+        mk = mc[:, 0] * _KEY + mc[:, 1]
+        order = np.argsort(mk, kind="stable")
+        sk = mk[order]
+        tk = (tcx * _KEY + tcy).ravel()
+        lo = np.searchsorted(sk, tk, "left")
+        cnt = np.searchsorted(sk, tk, "right") - lo
+    total = int(cnt.sum())
+    if total == 0:
+        return empty, empty
+    ti = np.repeat(np.arange(n * 9, dtype=np.int64) // 9, cnt)
+    starts = np.repeat(lo - np.cumsum(cnt) + cnt, cnt)
+    mi = order[starts + np.arange(total)]
+    return ti, mi
+
+
+def gnn_assign(ti: np.ndarray, mi: np.ndarray, cost: np.ndarray, miss_cost: np.ndarray,
+               n_tracks: int, n_meas: int) -> np.ndarray:
+    """Global-nearest-neighbour assignment over gated pairs; returns indices into the pair arrays.
+
+    ``cost`` is the pair cost (e.g. squared Mahalanobis distance + log det S); ``miss_cost
+    (n_tracks,)`` is the cost of leaving a track unassigned. Each track and each measurement
+    is used at most once and the total cost (assigned pairs + missed tracks) is minimal.
+    """
+    npairs = len(ti)
+    if npairs == 0:
+        return np.empty(0, dtype=np.int64)
+    tdeg = np.bincount(ti, minlength=n_tracks)
+    mdeg = np.bincount(mi, minlength=n_meas)
+    single = (tdeg[ti] == 1) & (mdeg[mi] == 1)
+    chosen = [np.flatnonzero(single & (cost < miss_cost[ti]))]
+    rest = np.flatnonzero(~single)
+    if len(rest):
+        # one sparse assignment (LAPJVsp) over every non-trivial component: rows are the tracks
+        # involved, columns their measurements plus one private "missed" column per track
+        rt, rm = ti[rest], mi[rest]
+        ut, tinv = np.unique(rt, return_inverse=True)
+        um, minv = np.unique(rm, return_inverse=True)
+        nt, nm = len(ut), len(um)
+        c = cost[rest]
+        mc = miss_cost[ut]
+        offset = 1.0 - min(float(c.min()), float(mc.min()))  # strictly positive weights (0 = no edge)
+        rows = np.concatenate([tinv, np.arange(nt)])
+        cols = np.concatenate([minv, nm + np.arange(nt)])
+        w = np.concatenate([c + offset, mc + offset])
+        g = csr_matrix((w, (rows, cols)), shape=(nt, nm + nt))
+        match = min_weight_full_bipartite_matching(g)[1]  # column of each row
+        real = np.flatnonzero(match < nm)
+        if len(real):
+            lut = dict(zip(zip(tinv.tolist(), minv.tolist()), rest.tolist()))
+            chosen.append(np.array([lut[(r, int(match[r]))] for r in real.tolist()], dtype=np.int64))
+    return np.concatenate(chosen)
+
+
+def jpda_weights(ti: np.ndarray, mi: np.ndarray, loglik: np.ndarray, n_tracks: int, n_meas: int,
+                 pd: float, clutter_density: float) -> tuple[np.ndarray, np.ndarray]:
+    """Association probabilities of gated pairs: ``beta (pairs,)`` and ``beta0 (n_tracks,)`` (missed).
+
+    Cheap JPDA (Fitzgerald): ``beta_ij = G_ij / (St_i + Sr_j - G_ij + B)`` with
+    ``G_ij = pd * N(y_ij; 0, S_ij)``, ``St_i``/``Sr_j`` the row/column sums and
+    ``B = clutter_density * (1 - pd)``; an isolated track gets the exact PDA weights.
+    """
+    G = pd * np.exp(loglik)
+    st = np.bincount(ti, weights=G, minlength=n_tracks)
+    sr = np.bincount(mi, weights=G, minlength=n_meas)
+    B = max(clutter_density, 1e-300) * (1.0 - pd) if pd < 1.0 else max(clutter_density, 1e-300)
+    beta = G / (st[ti] + sr[mi] - G + B)
+    beta0 = 1.0 - np.bincount(ti, weights=beta, minlength=n_tracks)
+    return beta, np.clip(beta0, 0.0, 1.0)

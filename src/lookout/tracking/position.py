@@ -1,0 +1,280 @@
+"""The fast array path: 2-D position measurements in local metres, one scan at a time.
+
+No :class:`~lookout.model.Observation` objects: a scan is an ``(M, 2)`` array of ``x, y``
+measurements (clutter included) at one time. Used by ``lookout track`` (CSV) and the
+benchmark. All tracks live in structure-of-arrays form; every step is a fixed number of numpy
+operations over all tracks and candidate pairs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from lookout.tracking.association import gnn_assign, grid_pairs, jpda_weights
+from lookout.tracking.config import TrackerConfig
+from lookout.tracking.filters import LOG_2PI, combine, cv_predict, imm_mix, inv_sym
+
+
+@dataclass
+class TrackerStats:
+    """Counters of a tracker since it was created."""
+
+    observations: int = 0  # observations (measurements) received
+    scans: int = 0
+    dropped_late: int = 0  # older than the late tolerance: counted and dropped
+    skipped_blue_force: int = 0  # own-force positions: not tracked
+    gated_out: int = 0  # outside every track's gate (they start tentative tracks)
+    unassociated_bearings: int = 0  # camera bearings matching no track (cannot start one)
+    tracks_created: int = 0  # tentative tracks started
+    tracks_confirmed: int = 0
+    tracks_deleted: int = 0  # confirmed tracks deleted
+    tentative_dropped: int = 0  # tentative tracks that never confirmed
+    identity_fusions: int = 0  # cooperative identities fused into non-cooperative tracks
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def format_track_id(n) -> str:
+    """The stable string id of track number ``n`` (``T000123``)."""
+    return f"T{int(n):06d}"
+
+
+def _popcount(a: np.ndarray) -> np.ndarray:
+    return np.bitwise_count(a)
+
+
+class PositionTracker:
+    """Multi-target tracker for 2-D position scans (nearly-constant velocity, GNN or JPDA, M-of-N).
+
+    >>> tr = PositionTracker(TrackerConfig(sigma=10.0, pd=0.9))
+    >>> tr.step(0.0, np.array([[0.0, 0.0]]))  # doctest: +SKIP
+    """
+
+    def __init__(self, config: TrackerConfig | None = None) -> None:
+        self.cfg = cfg = config or TrackerConfig()
+        self.r = 2 if cfg.imm else 1
+        self.q = np.array([[cfg.q_h, cfg.q_h]] + ([[cfg.q_h * cfg.imm_q_factor] * 2] if cfg.imm else []))
+        self.mu0 = np.array([0.9, 0.1]) if cfg.imm else np.array([1.0])
+        self.R = np.eye(2) * cfg.sigma ** 2
+        self.gate = cfg.gate(2)
+        self.mask = np.int64((1 << cfg.confirm_n) - 1)
+        self.time: float | None = None
+        self.next_id = 1
+        self.stats = TrackerStats()
+        self.x = np.zeros((0, self.r, 4))
+        self.P = np.zeros((0, self.r, 4, 4))
+        self.mu = np.zeros((0, self.r))
+        self.ids = np.zeros(0, dtype=np.int64)
+        self.hist = np.zeros(0, dtype=np.int64)
+        self.age = np.zeros(0, dtype=np.int64)
+        self.misses = np.zeros(0, dtype=np.int64)
+        self.confirmed = np.zeros(0, dtype=bool)
+        self.deleted_ids = np.zeros(0, dtype=np.int64)  # confirmed tracks deleted in the last step
+        self.new_confirmed_ids = np.zeros(0, dtype=np.int64)
+        p0 = np.zeros((4, 4))
+        p0[0, 0] = p0[1, 1] = cfg.sigma ** 2
+        p0[2, 2] = p0[3, 3] = cfg.init_speed_sigma ** 2
+        self._P0 = p0
+
+    # ------------------------------------------------------------------ state access
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def estimates(self) -> tuple[np.ndarray, np.ndarray]:
+        """Combined state ``(N, 4)`` [x, y, vx, vy] and covariance ``(N, 4, 4)`` of all live tracks."""
+        return combine(self.x, self.P, self.mu)
+
+    def confirmed_tracks(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(ids (K,), state (K, 4))`` of the confirmed tracks after the last step."""
+        xc, _ = self.estimates()
+        return self.ids[self.confirmed], xc[self.confirmed]
+
+    # ------------------------------------------------------------------ one scan
+    def step(self, time: float, z: np.ndarray) -> None:
+        """Process one scan: all measurements ``z (M, 2)`` taken at ``time`` (seconds)."""
+        cfg = self.cfg
+        time = float(time)
+        if not np.isfinite(time):
+            raise ValueError(f"scan time must be finite, got {time!r}")
+        if self.time is not None and time < self.time:
+            raise ValueError(f"scan time {time} is before the previous scan time {self.time}")
+        z = np.asarray(z, dtype=float).reshape(-1, 2)
+        if not np.isfinite(z).all():
+            raise ValueError(f"scan at time {time}: measurements must be finite numbers")
+        self.stats.observations += len(z)
+        self.stats.scans += 1
+        dt = 0.0 if self.time is None else time - self.time
+        self.time = time
+        n = len(self.ids)
+
+        # predict
+        if n and dt > 0:
+            if self.r > 1:
+                p_sw = np.full(n, 1.0 - np.exp(-cfg.imm_switch_rate * dt))
+                x0, P0, self.mu = imm_mix(self.x, self.P, self.mu, p_sw)
+            else:
+                x0, P0 = self.x, self.P
+            self.x, self.P = cv_predict(x0, P0, dt, self.q)
+        xc, Pc = combine(self.x, self.P, self.mu)
+
+        # gate
+        hit = np.zeros(n, dtype=bool)
+        used = np.zeros(len(z), dtype=bool)
+        if n and len(z):
+            S = Pc[:, :2, :2] + self.R
+            Sinv, logdet = inv_sym(S)
+            a, b, d = S[:, 0, 0], S[:, 0, 1], S[:, 1, 1]
+            lmax = 0.5 * (a + d) + np.sqrt(0.25 * (a - d) ** 2 + b * b)
+            radius = float(np.sqrt(self.gate * lmax.max()))
+            ti, mi = grid_pairs(xc[:, :2], z, radius)
+            y = z[mi] - xc[ti, :2]
+            si = Sinv[ti]
+            d2 = si[:, 0, 0] * y[:, 0] ** 2 + 2.0 * si[:, 0, 1] * y[:, 0] * y[:, 1] + si[:, 1, 1] * y[:, 1] ** 2
+            g = d2 < self.gate
+            ti, mi, y, d2 = ti[g], mi[g], y[g], d2[g]
+            if cfg.association == "gnn":
+                sel = gnn_assign(ti, mi, d2 + logdet[ti], self.gate + logdet, n, len(z))
+                ti, mi, y = ti[sel], mi[sel], y[sel]
+                self._update_gnn(ti, z[mi])
+                hit[ti] = True
+                used[mi] = True
+            else:
+                loglik = -0.5 * (d2 + logdet[ti] + 2 * LOG_2PI)
+                beta, beta0 = jpda_weights(ti, mi, loglik, n, len(z), cfg.pd, cfg.clutter_density)
+                self._update_jpda(ti, z[mi], beta, beta0)
+                hit[ti] = True
+                used[mi] = True
+        self.stats.gated_out += int((~used).sum())
+
+        # track management
+        if n:
+            self.hist = ((self.hist << 1) | hit) & self.mask
+            self.age += 1
+            self.misses = np.where(hit, 0, self.misses + 1)
+            hits = _popcount(self.hist)
+            newly = ~self.confirmed & (hits >= cfg.confirm_m)
+            self.confirmed |= newly
+            self.new_confirmed_ids = self.ids[newly]
+            self.stats.tracks_confirmed += int(newly.sum())
+            _, Pc = combine(self.x, self.P, self.mu)
+            sig_h = np.sqrt(0.5 * (Pc[:, 0, 0] + Pc[:, 1, 1]))
+            drop_tent = ~self.confirmed & (hits + np.maximum(cfg.confirm_n - self.age, 0) < cfg.confirm_m)
+            drop_conf = self.confirmed & ((self.misses >= cfg.delete_misses) | (sig_h > cfg.max_sigma_m))
+            drop = drop_tent | drop_conf
+            self.deleted_ids = self.ids[drop_conf]
+            self.stats.tentative_dropped += int(drop_tent.sum())
+            self.stats.tracks_deleted += int(drop_conf.sum())
+            if drop.any():
+                self._keep(~drop)
+        else:
+            self.deleted_ids = self.new_confirmed_ids = np.zeros(0, dtype=np.int64)
+
+        # births from measurements no track used
+        nz = z[~used]
+        if len(nz):
+            self._birth(nz)
+
+    def _keep(self, keep: np.ndarray) -> None:
+        for name in ("x", "P", "mu", "ids", "hist", "age", "misses", "confirmed"):
+            setattr(self, name, getattr(self, name)[keep])
+
+    def _birth(self, z: np.ndarray) -> None:
+        m = len(z)
+        x = np.zeros((m, self.r, 4))
+        x[:, :, :2] = z[:, None, :]
+        P = np.broadcast_to(self._P0, (m, self.r, 4, 4))
+        ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
+        self.next_id += m
+        hist = np.ones(m, dtype=np.int64)
+        conf = np.full(m, self.cfg.confirm_m <= 1)
+        self.x = np.concatenate([self.x, x])
+        self.P = np.concatenate([self.P, P])
+        self.mu = np.concatenate([self.mu, np.broadcast_to(self.mu0, (m, self.r))])
+        self.ids = np.concatenate([self.ids, ids])
+        self.hist = np.concatenate([self.hist, hist])
+        self.age = np.concatenate([self.age, np.ones(m, dtype=np.int64)])
+        self.misses = np.concatenate([self.misses, np.zeros(m, dtype=np.int64)])
+        self.confirmed = np.concatenate([self.confirmed, conf])
+        self.stats.tracks_created += m
+        if conf.any():
+            self.stats.tracks_confirmed += int(conf.sum())
+            self.new_confirmed_ids = np.concatenate([self.new_confirmed_ids, ids[conf]])
+
+    def _model_update(self, t: np.ndarray, z: np.ndarray):
+        """Per-model Kalman update of tracks ``t`` with measurements ``z``: new x, P and log-likelihoods."""
+        x, P = self.x[t], self.P[t]  # (n, r, 4), (n, r, 4, 4)
+        S = P[..., :2, :2] + self.R
+        Sinv, logdet = inv_sym(S)
+        K = P[..., :, :2] @ Sinv  # (n, r, 4, 2)
+        y = z[:, None, :] - x[..., :2]
+        xn = x + np.einsum("nrij,nrj->nri", K, y)
+        Pn = P - K @ P[..., :2, :]
+        Pn = 0.5 * (Pn + np.swapaxes(Pn, -1, -2))
+        d2 = np.einsum("nri,nrij,nrj->nr", y, Sinv, y)
+        return xn, Pn, -0.5 * (d2 + logdet + 2 * LOG_2PI)
+
+    def _update_gnn(self, t: np.ndarray, z: np.ndarray) -> None:
+        if not len(t):
+            return
+        xn, Pn, ll = self._model_update(t, z)
+        self.x[t], self.P[t] = xn, Pn
+        if self.r > 1:
+            w = self.mu[t] * np.exp(ll - ll.max(axis=1, keepdims=True))
+            self.mu[t] = w / w.sum(axis=1, keepdims=True)
+
+    def _update_jpda(self, t: np.ndarray, z: np.ndarray, beta: np.ndarray, beta0: np.ndarray) -> None:
+        """Moment-matched mixture of 'missed' (weight beta0) and each gated measurement (beta)."""
+        if not len(t):
+            return
+        cfg = self.cfg
+        xn, Pn, ll = self._model_update(t, z)
+        tracks = np.unique(t)
+        # mixture mean per track and model
+        x_old, P_old = self.x[tracks], self.P[tracks]
+        pos = np.searchsorted(tracks, t)
+        b0 = beta0[tracks][:, None, None]
+        xm = b0 * x_old
+        np.add.at(xm, pos, beta[:, None, None] * xn)
+        dx_old = x_old - xm
+        Pm = b0[..., None] * (P_old + dx_old[..., :, None] * dx_old[..., None, :])
+        dxn = xn - xm[pos]
+        np.add.at(Pm, pos, beta[:, None, None, None] * (Pn + dxn[..., :, None] * dxn[..., None, :]))
+        self.x[tracks], self.P[tracks] = xm, Pm
+        if self.r > 1:
+            # IMM-PDA mode likelihoods: (1 - pd) * lambda + pd * sum_j N_r(y_j)
+            lam = max(cfg.clutter_density, 1e-300)
+            L = np.zeros((len(tracks), self.r))
+            np.add.at(L, pos, cfg.pd * np.exp(ll))
+            L += (1.0 - cfg.pd) * lam
+            w = self.mu[tracks] * L
+            self.mu[tracks] = w / w.sum(axis=1, keepdims=True)
+
+    # ------------------------------------------------------------------ whole data sets
+    def run(self, times: np.ndarray, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Track a whole time-sorted measurement set; rows with equal time form one scan.
+
+        Returns ``(time (K,), track number (K,), xy (K, 2))``: every confirmed track at every
+        scan time.
+        """
+        times = np.asarray(times, dtype=float)
+        xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+        if len(times) != len(xy):
+            raise ValueError("times and xy must have the same number of rows")
+        if len(times) and np.any(np.diff(times) < 0):
+            row = int(np.flatnonzero(np.diff(times) < 0)[0]) + 1
+            raise ValueError(f"times must be sorted: row {row} has time {times[row]} < {times[row - 1]}")
+        scan_times, starts = np.unique(times, return_index=True)
+        bounds = list(starts[1:]) + [len(times)]
+        out_t, out_id, out_xy = [], [], []
+        for t, a, b in zip(scan_times, starts, bounds):
+            self.step(t, xy[a:b])
+            ids, st = self.confirmed_tracks()
+            out_t.append(np.full(len(ids), t))
+            out_id.append(ids)
+            out_xy.append(st[:, :2])
+        if not out_t:
+            return np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+        return np.concatenate(out_t), np.concatenate(out_id), np.concatenate(out_xy)
