@@ -25,6 +25,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "lookout.commands.demo",
     "lookout.commands.serve",
+    "lookout.commands.track",
 ]
 
 
