@@ -369,3 +369,22 @@ def synth_crossing_tracks(sector, corridors: list[CorridorTruth], noise_count: i
     lat, lon, _ = sector.frame.to_geodetic(e, n, np.zeros_like(e))
     return (np.concatenate(ids), np.concatenate(tt), np.asarray(lat), np.asarray(lon), np.asarray(labels),
             np.asarray(cpts))
+
+
+def raw_lines(hist: PointHistory) -> Iterator[str]:
+    """The history as ``timestamp,hex`` raw Mode S lines: one DF17 identification frame per
+    aircraft, then airborne position frames alternating CPR even/odd per aircraft (encoders of
+    :mod:`lookout.sources.modes`)."""
+    from lookout.sources.modes import encode_airborne_position, encode_identification
+
+    odd: dict[str, bool] = {}
+    for i in range(len(hist)):
+        ident = str(hist.ident[i])
+        t = float(hist.time[i])
+        if ident not in odd:
+            odd[ident] = False
+            if hist.callsigns.get(ident):
+                yield f"{t - 0.01:.3f},{encode_identification(ident, hist.callsigns[ident])}"
+        alt_ft = float(hist.alt[i]) * FT_PER_M
+        yield f"{t:.3f},{encode_airborne_position(ident, float(hist.lat[i]), float(hist.lon[i]), alt_ft, odd[ident])}"
+        odd[ident] = not odd[ident]
