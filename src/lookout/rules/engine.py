@@ -1,0 +1,926 @@
+"""The rule engine: track updates in, alert events out.
+
+:class:`RuleEngine` keeps the latest state of every live track in flat numpy arrays (one slot per
+track, positions in the sector's ENU frame), so that each rule runs over all the tracks of a step
+at once: one vectorised point-in-zone query (shapely ``STRtree``) for all zone rules, array maths
+for border offsets, closest-point-of-approach against every agent, loiter windows and Remote ID
+checks. Rules return :class:`~lookout.rules.alerts.Hit` records; the
+:class:`~lookout.rules.alerts.AlertManager` turns them into deduplicated alert episodes.
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from lookout.model import GeoPoint, ObjectClass, Observation, Severity, Track, TrackUpdates, Zone
+from lookout.rules.alerts import AlertEvent, AlertManager, Hit
+from lookout.rules.config import (
+    ApproachRule,
+    BorderCrossingRule,
+    LoiterRule,
+    OperatorLocatedRule,
+    RemoteIdMissingRule,
+    RemoteIdSpoofRule,
+    RulesConfig,
+    ZoneRule,
+)
+from lookout.rules.context import RuleContext
+
+CLASSES = list(ObjectClass)
+CLASS_CODE = {c: i for i, c in enumerate(CLASSES)}
+NONCOOP = frozenset({"radar", "camera"})
+
+_NOUN = {
+    ObjectClass.UAS: "drone", ObjectClass.FIXED_WING: "aircraft", ObjectClass.ROTORCRAFT: "helicopter",
+    ObjectClass.SURVEILLANCE_AIRCRAFT: "surveillance aircraft", ObjectClass.GROUND_VEHICLE: "vehicle",
+    ObjectClass.PERSON: "person", ObjectClass.VESSEL: "vessel", ObjectClass.AGENT: "agent",
+    ObjectClass.UNKNOWN: "unknown object",
+}
+
+
+def describe(track: Track) -> str:
+    """``drone T-12 (Remote ID 1581F...)``: the class noun, track id and best identity."""
+    ids = track.identities or {}
+    ident = next(((k, ids[k]) for k in ("callsign", "remote_id", "icao24", "mmsi") if ids.get(k)), None)
+    name = {"callsign": "callsign", "remote_id": "Remote ID", "icao24": "ICAO", "mmsi": "MMSI"}
+    out = f"{_NOUN.get(track.cls, str(track.cls))} {track.id}"
+    return out + (f" ({name[ident[0]]} {ident[1]})" if ident else "")
+
+
+def hhmmss(t: float) -> str:
+    return _time.strftime("%H:%M:%SZ", _time.gmtime(t))
+
+
+def latlon(lat: float, lon: float) -> str:
+    return f"{lat:.5f}, {lon:.5f}"
+
+
+class TrackTable:
+    """Latest state of every live track in flat arrays indexed by slot."""
+
+    def __init__(self, context: RuleContext, capacity: int = 1024) -> None:
+        self.ctx = context
+        self.cap = 0
+        self.slot: dict[str, int] = {}
+        self.tracks: list[Track | None] = []
+        self._free: list[int] = []
+        self.generation = np.zeros(0, dtype=np.int64)  # bumps when a slot gets a new track
+        self._grow(capacity)
+
+    _FLOAT = ("x", "y", "vx", "vy", "t", "sigma", "rid_last", "noncoop_last", "rid_off", "rid_x", "rid_y",
+              "rid_sigma")
+
+    def _grow(self, cap: int) -> None:
+        old = self.cap
+        for name in self._FLOAT:
+            a = np.full(cap, np.nan)
+            if old:
+                a[:old] = getattr(self, name)
+            setattr(self, name, a)
+        for name, dt in (("cls", np.int16), ("updates", np.int64), ("generation", np.int64)):
+            a = np.zeros(cap, dtype=dt)
+            if old:
+                a[:old] = getattr(self, name)
+            setattr(self, name, a)
+        self.tracks.extend([None] * (cap - old))
+        self._free.extend(range(cap - 1, old - 1, -1))
+        self.cap = cap
+
+    def upsert(self, tracks: list[Track], now: float) -> np.ndarray:
+        """Store the tracks' latest state; returns their slots (in order)."""
+        n = len(tracks)
+        slots = np.empty(n, dtype=np.intp)
+        lat, lon = np.empty(n), np.empty(n)
+        vx, vy, t, sig, cls = np.zeros(n), np.zeros(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int16)
+        rid_now, nc_now = np.full(n, np.nan), np.full(n, np.nan)
+        rid_off, rid_sig = np.full(n, np.nan), np.full(n, np.nan)
+        rid_pos_i, rid_lat, rid_lon = [], [], []
+        for i, tr in enumerate(tracks):
+            s = self.slot.get(tr.id)
+            if s is None:
+                if not self._free:
+                    self._grow(self.cap * 2)
+                s = self._free.pop()
+                self.slot[tr.id] = s
+                self.generation[s] += 1
+                for name in ("rid_last", "noncoop_last", "rid_x", "rid_y"):
+                    getattr(self, name)[s] = np.nan
+                self.updates[s] = 0
+            slots[i] = s
+            self.tracks[s] = tr
+            p = tr.position
+            lat[i], lon[i], t[i], sig[i] = p.lat, p.lon, tr.time, tr.sigma_h_m
+            v = tr.velocity
+            if v is not None:
+                vx[i], vy[i] = v.east, v.north
+            cls[i] = CLASS_CODE[tr.cls]
+            attrs = tr.attrs
+            st = attrs.get("source_times") if attrs else None
+            if isinstance(st, dict):
+                r = st.get("remote_id")
+                rid_now[i] = r if isinstance(r, (int, float)) else np.nan
+                ncs = [st[k] for k in NONCOOP if isinstance(st.get(k), (int, float))]
+                nc_now[i] = max(ncs) if ncs else np.nan
+            else:
+                srcs = tr.sources
+                if "remote_id" in srcs:
+                    rid_now[i] = tr.time
+                if "radar" in srcs or "camera" in srcs:
+                    nc_now[i] = tr.time
+            if attrs:
+                off = attrs.get("remote_id_offset_m")
+                if isinstance(off, (int, float)) and math.isfinite(off):
+                    rid_off[i] = off
+                rs = attrs.get("remote_id_sigma_m")
+                if isinstance(rs, (int, float)) and rs > 0:
+                    rid_sig[i] = rs
+                rp = attrs.get("remote_id_position")
+                if isinstance(rp, dict) and _num(rp.get("lat")) and _num(rp.get("lon")):
+                    rid_pos_i.append(i)
+                    rid_lat.append(float(rp["lat"]))
+                    rid_lon.append(float(rp["lon"]))
+        e, nn = self.ctx.to_enu(lat, lon)
+        self.x[slots], self.y[slots] = e, nn
+        self.vx[slots], self.vy[slots], self.t[slots], self.sigma[slots], self.cls[slots] = vx, vy, t, sig, cls
+        self.updates[slots] += 1
+        have = ~np.isnan(rid_now)
+        self.rid_last[slots[have]] = np.fmax(self.rid_last[slots[have]], rid_now[have])
+        have = ~np.isnan(nc_now)
+        self.noncoop_last[slots[have]] = np.fmax(self.noncoop_last[slots[have]], nc_now[have])
+        self.rid_off[slots] = rid_off
+        self.rid_sigma[slots] = rid_sig
+        self.rid_x[slots] = np.nan
+        self.rid_y[slots] = np.nan
+        if rid_pos_i:
+            rx, ry = self.ctx.to_enu(np.array(rid_lat), np.array(rid_lon))
+            idx = slots[np.array(rid_pos_i)]
+            self.rid_x[idx], self.rid_y[idx] = rx, ry
+            # the tracker gave the Remote ID position but not the offset: measure it here
+            miss = idx[np.isnan(self.rid_off[idx])]
+            self.rid_off[miss] = np.hypot(self.rid_x[miss] - self.x[miss], self.rid_y[miss] - self.y[miss])
+        return slots
+
+    def remove(self, ids: Iterable[str]) -> list[int]:
+        freed = []
+        for tid in ids:
+            s = self.slot.pop(tid, None)
+            if s is not None:
+                self.tracks[s] = None
+                self._free.append(s)
+                freed.append(s)
+        return freed
+
+    def track(self, s: int) -> Track:
+        tr = self.tracks[s]
+        assert tr is not None
+        return tr
+
+    def geo(self, s: int) -> GeoPoint:
+        p = self.track(s).position
+        return GeoPoint(p.lat, p.lon, p.alt_m)
+
+
+def _num(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+class Step:
+    """Per-step shared work (computed once, used by every rule)."""
+
+    def __init__(self, engine: "RuleEngine", time: float, slots: np.ndarray) -> None:
+        self.engine, self.time, self.slots = engine, time, slots
+        self._inside: tuple[np.ndarray, np.ndarray] | None = None
+
+    def inside(self) -> tuple[np.ndarray, np.ndarray]:
+        """(slot, zone index) pairs of every updated track inside a zone: one STRtree query."""
+        if self._inside is None:
+            tb = self.engine.table
+            pi, zi = self.engine.context.zones.inside_pairs(tb.x[self.slots], tb.y[self.slots])
+            self._inside = (self.slots[pi], zi)
+        return self._inside
+
+
+class Rule:
+    """Base of the rule implementations: class filter and per-slot state hooks."""
+
+    def __init__(self, cfg: Any, engine: "RuleEngine") -> None:
+        self.cfg, self.engine, self.name = cfg, engine, cfg.name
+        mask = np.zeros(len(CLASSES), dtype=bool)
+        for c in (cfg.classes if cfg.classes is not None else CLASSES):
+            mask[CLASS_CODE[ObjectClass(c)]] = True
+        self.class_mask = mask
+
+    @property
+    def table(self) -> TrackTable:
+        return self.engine.table
+
+    @property
+    def ctx(self) -> RuleContext:
+        return self.engine.context
+
+    def select(self, slots: np.ndarray) -> np.ndarray:
+        tb = self.table
+        keep = self.class_mask[tb.cls[slots]]
+        if self.cfg.min_track_updates:
+            keep &= tb.updates[slots] >= self.cfg.min_track_updates
+        return slots[keep]
+
+    def evaluate(self, step: Step) -> list[Hit]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def forget(self, slots: list[int], ids: list[str]) -> None:
+        """Tracks deleted: drop their state."""
+
+    def hit(self, key_extra: tuple, slots: list[int], severity: Severity, message: str, evidence: dict,
+            position: GeoPoint | None = None, start: float | None = None) -> Hit:
+        tb = self.table
+        trs = [tb.track(s) for s in slots]
+        ev = {"track_ids": [t.id for t in trs],
+              "positions": [{"track_id": t.id, "time": t.time, "lat": t.position.lat, "lon": t.position.lon,
+                             "alt_m": t.position.alt_m} for t in trs]}
+        ev.update(evidence)
+        return Hit(key=(self.name, *key_extra), track_ids=[t.id for t in trs], severity=severity, message=message,
+                   position=position or tb.geo(slots[0]), evidence=ev, labels=[t.label for t in trs], start=start)
+
+
+# -- zone entry / exit / dwell -----------------------------------------------------------------
+
+class ZoneRuleImpl(Rule):
+    cfg: ZoneRule
+
+    def __init__(self, cfg: ZoneRule, engine: "RuleEngine") -> None:
+        super().__init__(cfg, engine)
+        self.state: dict[str, dict[int, float]] = {}  # track id -> zone index -> entered at
+        self.exits: dict[tuple[str, int], float] = {}  # (track id, zone index) -> exited at
+        self.rebuild_zones()
+
+    def rebuild_zones(self) -> None:
+        zs = self.ctx.zones
+        known = {z.id for z in zs.zones}
+        missing = [z for z in self.cfg.zones if z not in known]
+        if missing:
+            raise ValueError(f"rule {self.name!r} names unknown zone ids {missing}; known: {sorted(known)}")
+        self.zone_mask = np.zeros(len(zs), dtype=bool)
+        self.zone_mask[zs.select(self.cfg.zones, self.cfg.zone_kinds)] = True
+        self.state.clear()
+        self.exits.clear()
+
+    def evaluate(self, step: Step) -> list[Hit]:
+        sel = self.select(step.slots)
+        if len(sel) == 0 or not self.zone_mask.any():
+            return []
+        tb, t, zs = self.table, step.time, self.ctx.zones
+        ps, zi = step.inside()
+        keep = self.zone_mask[zi] & self.class_mask[tb.cls[ps]]
+        if self.cfg.min_track_updates:
+            keep &= tb.updates[ps] >= self.cfg.min_track_updates
+        ps, zi = ps[keep], zi[keep]
+        now_in: dict[int, set[int]] = {}
+        for s, z in zip(ps.tolist(), zi.tolist()):
+            now_in.setdefault(s, set()).add(z)
+        # tracks inside before but not now: still inside while within the hysteresis margin
+        ids = [tb.track(s).id for s in sel.tolist()]
+        cand_s, cand_z = [], []
+        for s, tid in zip(sel.tolist(), ids):
+            st = self.state.get(tid)
+            if st:
+                cur = now_in.get(s, ())
+                for z in st:
+                    if z not in cur:
+                        cand_s.append(s)
+                        cand_z.append(z)
+        if cand_s:
+            cs, cz = np.array(cand_s), np.array(cand_z)
+            d = zs.distance(cz, tb.x[cs], tb.y[cs])
+            for s, z, dd in zip(cand_s, cand_z, d.tolist()):
+                if dd <= self.cfg.hysteresis_m:
+                    now_in.setdefault(s, set()).add(z)
+        hits: list[Hit] = []
+        trig = self.cfg.trigger
+        for s, tid in zip(sel.tolist(), ids):
+            st = self.state.get(tid, {})
+            cur = now_in.get(s, set())
+            for z in list(st):
+                if z not in cur:
+                    del st[z]
+                    self.exits[(tid, z)] = t
+            for z in cur:
+                if z not in st:
+                    st[z] = t
+                    self.exits.pop((tid, z), None)
+            if st:
+                self.state[tid] = st
+            else:
+                self.state.pop(tid, None)
+            tr = tb.track(s)
+            if trig == "entry" or trig == "dwell":
+                for z, since in st.items():
+                    if trig == "dwell" and t - since < self.cfg.dwell_s:
+                        continue
+                    zone = zs.zones[z]
+                    if trig == "entry":
+                        msg = f"{describe(tr)} entered {zone.kind.replace('_', ' ')} zone '{zone.name}' at {hhmmss(since)}"
+                    else:
+                        msg = (f"{describe(tr)} has stayed in {zone.kind.replace('_', ' ')} zone '{zone.name}' for "
+                               f"{t - since:.0f} s (since {hhmmss(since)})")
+                    hits.append(self.hit((tid, zone.id), [s], self.cfg.severity, msg,
+                                         {"zone_id": zone.id, "zone_kind": str(zone.kind), "zone_version": zone.version,
+                                          "entered_at": since, "dwell_s": t - since},
+                                         start=since if trig == "entry" else since + self.cfg.dwell_s))
+            else:  # exit
+                for (xid, z), at in list(self.exits.items()):
+                    if xid != tid:
+                        continue
+                    if t - at > self.cfg.hold_s:
+                        del self.exits[(xid, z)]
+                        continue
+                    zone = zs.zones[z]
+                    msg = f"{describe(tr)} left {zone.kind.replace('_', ' ')} zone '{zone.name}' at {hhmmss(at)}"
+                    hits.append(self.hit((tid, zone.id, at), [s], self.cfg.severity, msg,
+                                         {"zone_id": zone.id, "zone_kind": str(zone.kind), "exited_at": at},
+                                         start=at))
+        return hits
+
+    def forget(self, slots: list[int], ids: list[str]) -> None:
+        gone = set(ids)
+        for tid in ids:
+            self.state.pop(tid, None)
+        for k in [k for k in self.exits if k[0] in gone]:
+            del self.exits[k]
+
+
+# -- border crossing -------------------------------------------------------------------------------
+
+class BorderCrossingImpl(Rule):
+    cfg: BorderCrossingRule
+
+    def __init__(self, cfg: BorderCrossingRule, engine: "RuleEngine") -> None:
+        super().__init__(cfg, engine)
+        self._gen = np.zeros(0, dtype=np.int64)
+        self._cap = 0
+        self.crossings: dict[int, dict] = {}  # slot -> last crossing
+
+    def _ensure(self) -> None:
+        cap = self.table.cap
+        if cap == self._cap:
+            return
+        def grow(a, fill, dt=float):
+            b = np.full(cap, fill, dtype=dt)
+            b[: len(a)] = a
+            return b
+        self.side = grow(getattr(self, "side", np.zeros(0, np.int8)), 0, np.int8)
+        self.n_cross = grow(getattr(self, "n_cross", np.zeros(0, np.int64)), 0, np.int64)
+        for name in ("last_off", "last_t", "last_x", "last_y", "zero_t", "zero_x", "zero_y"):
+            setattr(self, name, grow(getattr(self, name, np.zeros(0)), np.nan))
+        self._gen = grow(self._gen, 0, np.int64)
+        self._cap = cap
+
+    def evaluate(self, step: Step) -> list[Hit]:
+        self._ensure()
+        tb, t = self.table, step.time
+        sel = self.select(step.slots)
+        if len(sel) == 0:
+            return []
+        fresh = self._gen[sel] != tb.generation[sel]
+        if fresh.any():
+            f = sel[fresh]
+            self._gen[f] = tb.generation[f]
+            self.side[f] = 0
+            self.n_cross[f] = 0
+            for name in ("last_off", "last_t", "last_x", "last_y", "zero_t", "zero_x", "zero_y"):
+                getattr(self, name)[f] = np.nan
+            for s in f.tolist():
+                self.crossings.pop(s, None)
+        x, y, tt = tb.x[sel], tb.y[sel], tb.t[sel]
+        off = self.ctx.border_offset(x, y)
+        lo = self.last_off[sel]
+        flip = np.isfinite(lo) & (np.sign(off) != np.sign(lo)) & (lo != 0)
+        if flip.any():
+            fs = sel[flip]
+            frac = lo[flip] / (lo[flip] - off[flip])
+            self.zero_t[fs] = self.last_t[fs] + frac * (tt[flip] - self.last_t[fs])
+            self.zero_x[fs] = self.last_x[fs] + frac * (x[flip] - self.last_x[fs])
+            self.zero_y[fs] = self.last_y[fs] + frac * (y[flip] - self.last_y[fs])
+        self.last_off[sel], self.last_t[sel], self.last_x[sel], self.last_y[sel] = off, tt, x, y
+        margin = np.maximum(self.cfg.hysteresis_m, self.cfg.sigma_factor * np.nan_to_num(tb.sigma[sel]))
+        new_side = np.where(off > margin, 1, np.where(off < -margin, -1, 0)).astype(np.int8)
+        old_side = self.side[sel]
+        crossed = (old_side != 0) & (new_side != 0) & (new_side != old_side)
+        upd = new_side != 0
+        self.side[sel[upd]] = new_side[upd]
+        if crossed.any():
+            cs = sel[crossed]
+            zt = np.where(np.isfinite(self.zero_t[cs]), self.zero_t[cs], tb.t[cs])
+            zx = np.where(np.isfinite(self.zero_x[cs]), self.zero_x[cs], tb.x[cs])
+            zy = np.where(np.isfinite(self.zero_y[cs]), self.zero_y[cs], tb.y[cs])
+            zlat, zlon = self.ctx.to_geodetic(zx, zy)
+            for k, s in enumerate(cs.tolist()):
+                direction = "north" if self.side[s] > 0 else "south"
+                self.n_cross[s] += 1
+                if direction not in self.cfg.directions:
+                    self.crossings.pop(s, None)
+                    continue
+                self.crossings[s] = {"n": int(self.n_cross[s]), "direction": direction, "time": float(zt[k]),
+                                     "lat": float(zlat[k]), "lon": float(zlon[k]), "detected": t}
+        hits = []
+        sc = self.ctx.sector
+        for s in sel.tolist():
+            c = self.crossings.get(s)
+            if c is None:
+                continue
+            if t - c["detected"] > self.cfg.hold_s:
+                del self.crossings[s]
+                continue
+            tr = tb.track(s)
+            frm, to = ((sc.south_country, sc.north_country) if c["direction"] == "north"
+                       else (sc.north_country, sc.south_country))
+            msg = (f"{describe(tr)} crossed the border {c['direction']}bound ({frm} to {to}) at "
+                   f"{hhmmss(c['time'])} near {latlon(c['lat'], c['lon'])}")
+            hits.append(self.hit((tr.id, c["n"]), [s], self.cfg.severity, msg,
+                                 {"direction": c["direction"], "from": frm, "to": to, "crossing_time": c["time"],
+                                  "crossing_point": {"lat": c["lat"], "lon": c["lon"]},
+                                  "detected_at": c["detected"]},
+                                 start=c["time"]))
+        return hits
+
+    def forget(self, slots: list[int], ids: list[str]) -> None:
+        for s in slots:
+            self.crossings.pop(s, None)
+
+
+# -- drones closing on personnel -------------------------------------------------------------------
+
+class ApproachImpl(Rule):
+    cfg: ApproachRule
+
+    def __init__(self, cfg: ApproachRule, engine: "RuleEngine") -> None:
+        super().__init__(cfg, engine)
+        self.active: set[str] = set()
+
+    def evaluate(self, step: Step) -> list[Hit]:
+        cfg, tb, t = self.cfg, self.table, step.time
+        sel = self.select(step.slots)
+        ids, ax, ay, avx, avy = self.ctx.agent_arrays(t, cfg.agent_timeout_s)
+        if len(sel) == 0:
+            return []
+        if not ids:
+            self.active.difference_update(tb.track(s).id for s in sel.tolist())
+            return []
+        rx = tb.x[sel, None] - ax[None, :]
+        ry = tb.y[sel, None] - ay[None, :]
+        vx = tb.vx[sel, None] - avx[None, :]
+        vy = tb.vy[sel, None] - avy[None, :]
+        dist = np.hypot(rx, ry)
+        rv = rx * vx + ry * vy
+        v2 = vx * vx + vy * vy
+        closing = -rv / np.maximum(dist, 1e-6)
+        tca = np.clip(-rv / np.maximum(v2, 1e-9), 0.0, None)
+        cpa = np.hypot(rx + vx * tca, ry + vy * tca)
+        was = np.array([tb.track(s).id in self.active for s in sel.tolist()]) if self.active else np.zeros(len(sel), bool)
+        f = np.where(was, cfg.hysteresis_factor, 1.0)[:, None]
+        near = dist <= cfg.max_range_m * f
+        danger = dist <= cfg.danger_radius_m * f
+        closing_in = (closing >= cfg.min_closing_mps / f) & (cpa <= cfg.radius_m * f) & (tca <= cfg.horizon_s * f)
+        cond = near & (danger | closing_in)
+        rows = np.flatnonzero(cond.any(axis=1))
+        hits = []
+        for s in sel[~cond.any(axis=1)].tolist():
+            self.active.discard(tb.track(s).id)
+        for r in rows.tolist():
+            s = int(sel[r])
+            tr = tb.track(s)
+            self.active.add(tr.id)
+            js = np.flatnonzero(cond[r])
+            urgency = np.where(danger[r, js], 0.0, tca[r, js])
+            j = int(js[np.argmin(urgency)])
+            crit = danger[r, j] or tca[r, j] <= cfg.critical_tca_s
+            sev = Severity.CRITICAL if crit else cfg.severity
+            a = self.ctx._agents[ids[j]]
+            if danger[r, j] and closing[r, j] < cfg.min_closing_mps:
+                what = f"is {dist[r, j]:.0f} m from agent {ids[j]}"
+            else:
+                what = (f"is closing on agent {ids[j]} at {closing[r, j]:.1f} m/s: {dist[r, j]:.0f} m away, "
+                        f"closest approach {cpa[r, j]:.0f} m in {tca[r, j]:.0f} s")
+            others = [ids[k] for k in js.tolist() if k != j]
+            msg = f"{describe(tr)} {what}" + (f" (also near {', '.join(others)})" if others else "")
+            hits.append(self.hit((tr.id,), [s], sev, msg, {
+                "agent_id": ids[j], "agent_ids": [ids[k] for k in js.tolist()],
+                "agent_position": {"lat": a.lat, "lon": a.lon, "time": a.time},
+                "distance_m": float(dist[r, j]), "closing_mps": float(closing[r, j]),
+                "tca_s": float(tca[r, j]), "cpa_m": float(cpa[r, j])}))
+        return hits
+
+    def forget(self, slots: list[int], ids: list[str]) -> None:
+        self.active.difference_update(ids)
+
+
+# -- loitering / orbiting ---------------------------------------------------------------------------
+
+class LoiterImpl(Rule):
+    cfg: LoiterRule
+
+    def __init__(self, cfg: LoiterRule, engine: "RuleEngine") -> None:
+        super().__init__(cfg, engine)
+        self.n = int(math.ceil(cfg.window_s / cfg.sample_s)) + 1
+        self._cap = 0
+        self.active: dict[int, dict] = {}  # slot -> last finding
+
+    def _ensure(self) -> None:
+        cap = self.table.cap
+        if cap == self._cap:
+            return
+        def grow(a, fill, shape, dt=float):
+            b = np.full(shape, fill, dtype=dt)
+            b[: len(a)] = a
+            return b
+        n = self.n
+        self.hx = grow(getattr(self, "hx", np.zeros((0, n))), np.nan, (cap, n))
+        self.hy = grow(getattr(self, "hy", np.zeros((0, n))), np.nan, (cap, n))
+        self.ht = grow(getattr(self, "ht", np.zeros((0, n))), np.nan, (cap, n))
+        self.hc = grow(getattr(self, "hc", np.zeros((0, n))), np.nan, (cap, n))
+        self.head = grow(getattr(self, "head", np.zeros(0, np.int64)), 0, (cap,), np.int64)
+        self.last_sample = grow(getattr(self, "last_sample", np.zeros(0)), -np.inf, (cap,))
+        self._gen = grow(getattr(self, "_gen", np.zeros(0, np.int64)), 0, (cap,), np.int64)
+        self._cap = cap
+
+    def evaluate(self, step: Step) -> list[Hit]:
+        self._ensure()
+        cfg, tb, t = self.cfg, self.table, step.time
+        sel = self.select(step.slots)
+        if len(sel) == 0:
+            return []
+        fresh = self._gen[sel] != tb.generation[sel]
+        if fresh.any():
+            f = sel[fresh]
+            self._gen[f] = tb.generation[f]
+            for a in (self.hx, self.hy, self.ht, self.hc):
+                a[f] = np.nan
+            self.head[f] = 0
+            self.last_sample[f] = -np.inf
+            for s in f.tolist():
+                self.active.pop(s, None)
+        due = sel[tb.t[sel] - self.last_sample[sel] >= cfg.sample_s - 1e-6]
+        if len(due):
+            h = self.head[due]
+            self.hx[due, h], self.hy[due, h], self.ht[due, h] = tb.x[due], tb.y[due], tb.t[due]
+            spd = np.hypot(tb.vx[due], tb.vy[due])
+            crs = np.degrees(np.arctan2(tb.vx[due], tb.vy[due]))
+            self.hc[due, h] = np.where(spd >= max(cfg.min_speed_mps, 1e-3), crs, np.nan)
+            self.head[due] = (h + 1) % self.n
+            self.last_sample[due] = tb.t[due]
+            self._judge(due, t)
+        hits = []
+        for s in sel.tolist():
+            a = self.active.get(s)
+            if a is None:
+                continue
+            tr = tb.track(s)
+            lat, lon = a["centre"]
+            what = "orbiting" if cfg.min_turn_deg > 0 else "loitering"
+            msg = (f"{describe(tr)} {what} for {a['duration_s']:.0f} s within {a['radius_m']:.0f} m of "
+                   f"{latlon(lat, lon)}" + (f", turned {a['turn_deg']:.0f} deg" if cfg.min_turn_deg > 0 else ""))
+            hits.append(self.hit((tr.id,), [s], cfg.severity, msg, {
+                "centre": {"lat": lat, "lon": lon}, "radius_m": a["radius_m"], "turn_deg": a["turn_deg"],
+                "duration_s": a["duration_s"], "since": a["since"]},
+                position=GeoPoint(lat, lon)))
+        return hits
+
+    def _judge(self, slots: np.ndarray, t: float) -> None:
+        cfg = self.cfg
+        order = (self.head[slots, None] + np.arange(self.n)[None, :]) % self.n  # oldest first
+        X = np.take_along_axis(self.hx[slots], order, axis=1)
+        Y = np.take_along_axis(self.hy[slots], order, axis=1)
+        T = np.take_along_axis(self.ht[slots], order, axis=1)
+        C = np.take_along_axis(self.hc[slots], order, axis=1)
+        valid = np.isfinite(T) & (T >= t - cfg.window_s - 1e-6)
+        cnt = valid.sum(axis=1)
+        t0 = np.where(valid, T, np.inf).min(axis=1)
+        span = t - t0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cx = np.where(valid, X, 0.0).sum(axis=1) / np.maximum(cnt, 1)
+            cy = np.where(valid, Y, 0.0).sum(axis=1) / np.maximum(cnt, 1)
+            r = np.where(valid, np.hypot(X - cx[:, None], Y - cy[:, None]), 0.0).max(axis=1)
+        Cv = np.where(valid, C, np.nan)
+        d = (np.diff(Cv, axis=1) + 180.0) % 360.0 - 180.0
+        turn = np.abs(np.nansum(d, axis=1))
+        was = np.array([s in self.active for s in slots.tolist()])
+        f = np.where(was, cfg.hysteresis_factor, 1.0)
+        enough = span >= cfg.window_s - cfg.sample_s - 1e-6
+        ok = (cnt >= 3) & (r <= cfg.radius_m * f) & (enough | was)
+        if cfg.min_turn_deg > 0:
+            ok &= was | (turn >= cfg.min_turn_deg)
+        if not ok.any():
+            for s in slots[was].tolist():
+                self.active.pop(s, None)
+            return
+        lat, lon = self.ctx.to_geodetic(cx, cy)
+        for k, s in enumerate(slots.tolist()):
+            if ok[k]:
+                prev = self.active.get(s)
+                self.active[s] = {"centre": (float(lat[k]), float(lon[k])), "radius_m": float(r[k]),
+                                  "turn_deg": float(turn[k]), "since": prev["since"] if prev else float(t0[k]),
+                                  "duration_s": t - (prev["since"] if prev else float(t0[k]))}
+            else:
+                self.active.pop(s, None)
+
+    def forget(self, slots: list[int], ids: list[str]) -> None:
+        for s in slots:
+            self.active.pop(s, None)
+
+
+# -- Remote ID compliance ----------------------------------------------------------------------------
+
+class RemoteIdMissingImpl(Rule):
+    cfg: RemoteIdMissingRule
+
+    def __init__(self, cfg: RemoteIdMissingRule, engine: "RuleEngine") -> None:
+        super().__init__(cfg, engine)
+        self.dark_since: dict[str, float] = {}
+        self.noncoop = {str(s) for s in cfg.noncoop_sources}
+
+    def evaluate(self, step: Step) -> list[Hit]:
+        cfg, tb, t = self.cfg, self.table, step.time
+        sel = self.select(step.slots)
+        if len(sel) == 0:
+            return []
+        tt = tb.t[sel]
+        rid_ok = np.isfinite(tb.rid_last[sel]) & (tt - tb.rid_last[sel] <= cfg.grace_s)
+        seen = np.isfinite(tb.noncoop_last[sel])
+        if self.noncoop != NONCOOP:  # a custom set of non-cooperative sources: check membership
+            seen = np.array([bool(self.noncoop.intersection(tb.track(s).sources)) for s in sel.tolist()])
+        dark = seen & ~rid_ok
+        hits = []
+        for s, is_dark in zip(sel.tolist(), dark.tolist()):
+            tr = tb.track(s)
+            if not is_dark:
+                self.dark_since.pop(tr.id, None)
+                continue
+            since = self.dark_since.setdefault(tr.id, float(tb.t[s]))
+            if t - since < cfg.after_s:
+                continue
+            srcs = sorted(set(tr.sources) & self.noncoop) or sorted(self.noncoop)
+            msg = (f"{describe(tr)} seen by {' and '.join(srcs)} with no Remote ID for {t - since:.0f} s "
+                   f"(at {latlon(tr.position.lat, tr.position.lon)})")
+            hits.append(self.hit((tr.id,), [s], cfg.severity, msg,
+                                 {"dark_since": since, "dark_for_s": t - since, "sources": sorted(set(tr.sources))}))
+        return hits
+
+    def forget(self, slots: list[int], ids: list[str]) -> None:
+        for i in ids:
+            self.dark_since.pop(i, None)
+
+
+class RemoteIdSpoofImpl(Rule):
+    """Three independent checks, any one of which is evidence of a spoofed Remote ID:
+
+    1. *offset*: the tracker fused the Remote ID with a radar/camera track and reports how far
+       apart they were (``attrs["remote_id_offset_m"]``, or ``attrs["remote_id_position"]`` which
+       is compared here); beyond ``sigma_factor`` combined sigmas (and ``min_offset_m``) it is
+       inconsistent;
+    2. *jump*: consecutive Remote ID positions of one serial (across tracks, in case the tracker
+       split it) imply a speed above ``max_speed_mps`` over at least ``min_jump_m``;
+    3. *pair*: a Remote ID-only track and a dark radar/camera drone track that move alike (same
+       velocity within ``pair_velocity_tol_mps``) for ``pair_persist_s`` but sit further apart than
+       their uncertainty allows: the same object reporting a false position.
+    """
+
+    cfg: RemoteIdSpoofRule
+
+    def __init__(self, cfg: RemoteIdSpoofRule, engine: "RuleEngine") -> None:
+        super().__init__(cfg, engine)
+        self.last_rid: dict[str, tuple[float, float, float]] = {}  # serial -> (t, x, y)
+        self.evidence: dict[str, tuple[float, dict, list[int]]] = {}  # this step: key -> (time, evidence, slots)
+        self.pairs: dict[tuple[str, str], list[float]] = {}  # (rid track, dark track) -> [first, last]
+
+    def _threshold(self, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
+        cfg = self.cfg
+        return np.maximum(cfg.min_offset_m, cfg.sigma_factor * np.hypot(s1, s2))
+
+    def evaluate(self, step: Step) -> list[Hit]:
+        cfg, tb, t = self.cfg, self.table, step.time
+        sel = self.select(step.slots)
+        if len(sel) == 0:
+            return self._hits(t, sel)
+        rid_fresh = tb.rid_last[sel] >= tb.t[sel] - 1e-6
+        nc = np.isfinite(tb.noncoop_last[sel])
+        rsig = np.where(np.isfinite(tb.rid_sigma[sel]), tb.rid_sigma[sel], cfg.remote_id_sigma_m)
+        # 1. offset reported by (or measured from) the tracker's fusion
+        off = tb.rid_off[sel]
+        thr = self._threshold(tb.sigma[sel], rsig)
+        bad = np.isfinite(off) & (off > thr)
+        for k in np.flatnonzero(bad).tolist():
+            s = int(sel[k])
+            tr = tb.track(s)
+            ev = {"method": "offset", "offset_m": float(off[k]), "threshold_m": float(thr[k])}
+            if np.isfinite(tb.rid_x[s]):
+                la, lo = self.ctx.to_geodetic(tb.rid_x[s], tb.rid_y[s])
+                ev["reported_position"] = {"lat": float(la), "lon": float(lo)}
+            msg = (f"Remote ID of {describe(tr)} reports a position {off[k]:.0f} m from where radar/camera see it "
+                   f"(more than the {thr[k]:.0f} m its uncertainty allows)")
+            self._note(tr, t, ev, [s], msg)
+        # 2. jumps per serial
+        for k, s in enumerate(sel.tolist()):
+            if not rid_fresh[k]:
+                continue
+            tr = tb.track(s)
+            serial = tr.identities.get("remote_id")
+            if not serial:
+                continue
+            if np.isfinite(tb.rid_x[s]):
+                px, py = float(tb.rid_x[s]), float(tb.rid_y[s])
+            elif not nc[k]:
+                px, py = float(tb.x[s]), float(tb.y[s])
+            else:
+                continue
+            prev = self.last_rid.get(serial)
+            self.last_rid[serial] = (float(tb.t[s]), px, py)
+            if prev is None:
+                continue
+            dt = float(tb.t[s]) - prev[0]
+            d = math.hypot(px - prev[1], py - prev[2])
+            if d >= cfg.min_jump_m and d > cfg.max_speed_mps * max(dt, 1e-3):
+                la, lo = self.ctx.to_geodetic(px, py)
+                pla, plo = self.ctx.to_geodetic(prev[1], prev[2])
+                ev = {"method": "jump", "jump_m": d, "dt_s": dt, "implied_speed_mps": d / max(dt, 1e-3),
+                      "from": {"lat": float(pla), "lon": float(plo), "time": prev[0]},
+                      "to": {"lat": float(la), "lon": float(lo), "time": float(tb.t[s])}}
+                msg = (f"Remote ID {serial} ({describe(tr)}) jumped {d:.0f} m in {dt:.1f} s "
+                       f"({d / max(dt, 1e-3):.0f} m/s, physically impossible)")
+                self._note(tr, t, ev, [s], msg)
+        # 3. pairing a Remote ID-only track with a dark radar/camera track moving alike
+        if cfg.pair:
+            self._pair(sel, rid_fresh, nc, t)
+        return self._hits(t, sel)
+
+    def _pair(self, sel: np.ndarray, rid_fresh: np.ndarray, nc: np.ndarray, t: float) -> None:
+        cfg, tb = self.cfg, self.table
+        rid_only = sel[rid_fresh & ~nc]
+        all_live = np.fromiter(tb.slot.values(), dtype=np.intp, count=len(tb.slot))
+        live_t = tb.t[all_live]
+        dark = all_live[np.isfinite(tb.noncoop_last[all_live]) & ~(tb.rid_last[all_live] >= live_t - 5.0)
+                        & self.class_mask[tb.cls[all_live]] & (t - live_t <= 2.0)]
+        if len(rid_only) and len(dark):
+            dx = tb.x[rid_only, None] - tb.x[None, dark]
+            dy = tb.y[rid_only, None] - tb.y[None, dark]
+            dist = np.hypot(dx, dy)
+            dv = np.hypot(tb.vx[rid_only, None] - tb.vx[None, dark], tb.vy[rid_only, None] - tb.vy[None, dark])
+            sp1 = np.hypot(tb.vx[rid_only], tb.vy[rid_only])[:, None]
+            sp2 = np.hypot(tb.vx[dark], tb.vy[dark])[None, :]
+            rs = np.where(np.isfinite(tb.rid_sigma[rid_only]), tb.rid_sigma[rid_only], cfg.remote_id_sigma_m)
+            thr = self._threshold(np.hypot(rs, tb.sigma[rid_only])[:, None], tb.sigma[dark][None, :])
+            m = ((dist <= cfg.pair_radius_m) & (dist > thr) & (dv <= cfg.pair_velocity_tol_mps)
+                 & (sp1 >= cfg.pair_min_speed_mps) & (sp2 >= cfg.pair_min_speed_mps))
+            for i, j in zip(*np.nonzero(m)):
+                a, b = int(rid_only[i]), int(dark[j])
+                ta, tbk = tb.track(a), tb.track(b)
+                span = self.pairs.setdefault((ta.id, tbk.id), [t, t])
+                span[1] = t
+                if t - span[0] >= cfg.pair_persist_s:
+                    ev = {"method": "pair", "offset_m": float(dist[i, j]), "threshold_m": float(thr[i, j]),
+                          "velocity_difference_mps": float(dv[i, j]), "paired_track_id": tbk.id,
+                          "paired_for_s": t - span[0]}
+                    msg = (f"Remote ID of {describe(ta)} reports a position {dist[i, j]:.0f} m from {describe(tbk)}, "
+                           f"which moves the same way ({dv[i, j]:.1f} m/s apart) with no Remote ID: likely the "
+                           f"same drone broadcasting a false position")
+                    self._note(ta, t, ev, [a, b], msg)
+        for k in [k for k, v in self.pairs.items() if t - v[1] > 2.0]:
+            del self.pairs[k]
+
+    def _note(self, tr: Track, t: float, ev: dict, slots: list[int], msg: str) -> None:
+        """Record this step's evidence for the track's serial; several checks merge into one."""
+        key = tr.identities.get("remote_id") or tr.id
+        cur = self.evidence.get(key)
+        if cur is None:
+            ev["methods"] = [ev["method"]]
+            ev["message"] = msg
+            self.evidence[key] = (t, ev, list(slots))
+            return
+        _, old, old_slots = cur
+        old["methods"].append(ev["method"])
+        old["message"] += "; " + msg
+        for k, v in ev.items():
+            old.setdefault(k, v)
+        old_slots.extend(s for s in slots if s not in old_slots)
+
+    def _hits(self, t: float, sel: np.ndarray) -> list[Hit]:
+        """This step's evidence as hits (one per serial); an episode stays open through the
+        manager's ``clear_after_s`` after its last evidence."""
+        hits = []
+        for key, (_, ev, slots) in self.evidence.items():
+            e = dict(ev)
+            msg = e.pop("message")
+            hits.append(self.hit((key,), slots, self.cfg.severity, msg, e))
+        self.evidence.clear()
+        return hits
+
+    def forget(self, slots: list[int], ids: list[str]) -> None:
+        gone = set(ids)
+        for k in [k for k in self.pairs if k[0] in gone or k[1] in gone]:
+            del self.pairs[k]
+
+
+_IMPLS = {
+    "zone": ZoneRuleImpl, "border_crossing": BorderCrossingImpl, "approach": ApproachImpl, "loiter": LoiterImpl,
+    "remote_id_missing": RemoteIdMissingImpl, "remote_id_spoof": RemoteIdSpoofImpl,
+}
+
+
+class RuleEngine:
+    """Evaluate configured rules over track updates; episodes and lifecycle in :attr:`alerts`."""
+
+    def __init__(self, rules_config: RulesConfig, context: RuleContext, alerts: AlertManager | None = None) -> None:
+        self.config = rules_config
+        self.context = context
+        self.alerts = alerts or AlertManager()
+        self.table = TrackTable(context)
+        self.rules: list[Rule] = []
+        self.operator_rule: OperatorLocatedRule | None = None
+        for cfg in rules_config.rules:
+            if not cfg.enabled:
+                continue
+            if isinstance(cfg, OperatorLocatedRule):
+                self.operator_rule = cfg
+                continue
+            self.rules.append(_IMPLS[cfg.type](cfg, self))
+        self._clear = {r.name: r.cfg.clear_after_s for r in self.rules}
+        self._interval = {r.name: r.cfg.update_interval_s for r in self.rules}
+        self.steps = 0
+        self.last_step_s = 0.0
+
+    # -- inputs ----------------------------------------------------------------------------------
+    def observe(self, observations: Iterable[Observation]) -> int:
+        """Take agent positions (blue-force fixes, reporters) from a step's observations."""
+        return self.context.update_agents(observations)
+
+    def set_zones(self, zones: Iterable[Zone]) -> None:
+        """Swap the zones (a new version was loaded); zone rules restart their in/out state."""
+        self.context.set_zones(zones)
+        for r in self.rules:
+            if isinstance(r, ZoneRuleImpl):
+                r.rebuild_zones()
+
+    def subscribe(self, fn) -> Any:
+        return self.alerts.subscribe(fn)
+
+    # -- the step ----------------------------------------------------------------------------------
+    def evaluate(self, updates: TrackUpdates) -> list[AlertEvent]:
+        t0 = _time.perf_counter()
+        t = updates.time
+        self.context.time = t
+        by_id: dict[str, Track] = {}
+        for tr in list(updates.confirmed) + list(updates.updated):
+            if tr.cls == ObjectClass.AGENT:
+                v = tr.velocity
+                self.context.update_agent(tr.identities.get("callsign") or tr.id, tr.time, tr.position.lat,
+                                          tr.position.lon, v.east if v else 0.0, v.north if v else 0.0)
+                continue
+            by_id[tr.id] = tr
+        deleted = {tr.id for tr in updates.deleted}
+        for tid in deleted:
+            by_id.pop(tid, None)
+        tracks = list(by_id.values())
+        slots = self.table.upsert(tracks, t) if tracks else np.empty(0, dtype=np.intp)
+        step = Step(self, t, slots)
+        hits: list[Hit] = []
+        for r in self.rules:
+            hits.extend(r.evaluate(step))
+        if self.operator_rule is not None and hits:
+            self._attach_operators(hits)
+        events = self.alerts.apply(t, hits, set(by_id), deleted, self._clear, self._interval)
+        if deleted:
+            freed = self.table.remove(deleted)
+            ids = list(deleted)
+            for r in self.rules:
+                r.forget(freed, ids)
+        self.steps += 1
+        self.last_step_s = _time.perf_counter() - t0
+        return events
+
+    def _attach_operators(self, hits: list[Hit]) -> None:
+        only = set(self.operator_rule.rules)
+        sc, tb = self.context.sector, self.table
+        for h in hits:
+            if only and h.key[0] not in only:
+                continue
+            for tid in h.track_ids:
+                s = tb.slot.get(tid)
+                tr = tb.tracks[s] if s is not None else None
+                if tr is None or tr.operator is None:
+                    continue
+                op = tr.operator
+                ox, oy = self.context.to_enu(op.lat, op.lon)
+                side = self.context.side(float(self.context.border_offset(np.array([ox]), np.array([oy]))[0]))
+                d = math.hypot(ox - tb.x[s], oy - tb.y[s])
+                h.operator = GeoPoint(op.lat, op.lon, op.alt_m)
+                h.evidence["operator"] = {"track_id": tid, "lat": op.lat, "lon": op.lon, "country_side": side,
+                                          "distance_to_drone_m": d,
+                                          "remote_id": tr.identities.get("remote_id")}
+                h.message += f"; operator located at {latlon(op.lat, op.lon)} ({side} side, {d:.0f} m from the drone)"
+                if side != sc.north_country:
+                    h.evidence["operator"]["across_border"] = True
+                break
