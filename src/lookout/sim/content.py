@@ -68,7 +68,9 @@ class _Builder:
 
     def arrivals(self, rate_per_h: float, lo: float, hi: float) -> np.ndarray:
         """Poisson arrival times in [lo, hi)."""
-        n = self.rng.poisson(rate_per_h * max(hi - lo, 0.0) / 3600.0)
+        if hi <= lo:
+            return np.zeros(0)
+        n = self.rng.poisson(rate_per_h * (hi - lo) / 3600.0)
         return np.sort(self.rng.uniform(lo, hi, n))
 
     def _unique(self, make) -> str:
