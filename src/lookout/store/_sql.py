@@ -25,22 +25,18 @@ from lookout.store.migrations import Migration, SchemaTooNew, load_migrations
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
-def _names(t: type) -> tuple[str, ...]:
-    n = _FIELD_NAMES.get(t)
-    if n is None:
-        n = _FIELD_NAMES[t] = tuple(f.name for f in fields(t))
-    return n
-
-
 def _encode_default(o: Any) -> Any:
     t = type(o)
+    names = _FIELD_NAMES.get(t)
+    if names is None:
+        if not (is_dataclass(o) and not isinstance(o, type)):
+            if isinstance(o, (set, frozenset, tuple)):
+                return list(o)
+            raise TypeError(f"cannot store a value of type {t.__name__} in a record: {o!r}")
+        names = _FIELD_NAMES[t] = tuple(f.name for f in fields(t))
     if t is Observation:  # Observation.to_dict drops empty top-level fields
-        return {k: v for k in _names(t) if (v := getattr(o, k)) is not None and v != {}}
-    if is_dataclass(o) and not isinstance(o, type):
-        return {k: getattr(o, k) for k in _names(t)}
-    if isinstance(o, (set, frozenset, tuple)):
-        return list(o)
-    raise TypeError(f"cannot store a value of type {t.__name__} in a record: {o!r}")
+        return {k: v for k in names if (v := getattr(o, k)) is not None and v != {}}
+    return {k: getattr(o, k) for k in names}
 
 
 #: ``dumps(record)``: the record's ``to_dict()`` as compact JSON, without building the dict tree
