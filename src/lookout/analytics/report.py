@@ -241,8 +241,10 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
     lp.time, lp.lat, lp.lon, lp.ident = lp.time[keep], lp.lat[keep], lp.lon[keep], lp.ident[keep]
     hotspots = launch_hotspots(lp, top=20)
     # -- alert statistics ------------------------------------------------------------------
-    in_win = [a for a in alerts if a.position is None or region is None
-              or bool(_in_region(region, np.array([a.position.lat]), np.array([a.position.lon]))[0])]
+    # alerts raised in the window (the store also returns older episodes still open), in the region
+    in_win = [a for a in alerts if query.start <= a.start <= query.end and (
+              a.position is None or region is None
+              or bool(_in_region(region, np.array([a.position.lat]), np.array([a.position.lon]))[0]))]
     per_day = Counter(datetime.fromtimestamp(a.start, tz=timezone.utc).strftime("%Y-%m-%d") for a in in_win)
     alert_stats = {
         "total": len(in_win),
