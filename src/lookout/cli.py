@@ -25,7 +25,9 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "lookout.commands.demo",
     "lookout.commands.serve",
+    "lookout.commands.analytics",
     "lookout.commands.track",
+    "lookout.commands.ingest",
 ]
 
 

@@ -35,11 +35,17 @@ class DecodeStats:
     messages: int = 0  # records seen (accepted, rejected, or decoded without yielding a position)
     last_seen: float | None = None  # wall-clock time of the last record
     last_time: float | None = None  # sensor time of the last observation
+    #: records that were valid but yield no Observation, by reason (e.g. a callsign-only
+    #: message, a Mode S reply type that carries no position, a repeated snapshot entry)
+    skipped: Counter = field(default_factory=Counter)
 
     def reject(self, reason: str, detail: str = "") -> None:
         self.rejected[reason] += 1
         if self.rejected[reason] <= 5 or self.rejected[reason] % 10_000 == 0:
             log.debug("rejected (%s) %s", reason, detail[:200])
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] += 1
 
     @property
     def rejected_total(self) -> int:
@@ -47,7 +53,7 @@ class DecodeStats:
 
     def as_dict(self) -> dict:
         return {"accepted": self.accepted, "messages": self.messages, "rejected": dict(self.rejected),
-                "last_seen": self.last_seen, "last_time": self.last_time}
+                "skipped": dict(self.skipped), "last_seen": self.last_seen, "last_time": self.last_time}
 
 
 class Decoder(ABC):
@@ -55,6 +61,9 @@ class Decoder(ABC):
 
     name: ClassVar[str] = ""
     framing: ClassVar[str] = "lines"  # "lines" or "bytes"
+    #: True when :meth:`_decode` counts ``stats.messages`` itself (one per framed record found in
+    #: a byte chunk) instead of one per :meth:`decode` call.
+    counts_records: ClassVar[bool] = False
 
     def __init__(self, sensor: str | None = None, label: str = DEFAULT_LABEL) -> None:
         self.sensor = sensor or self.name
@@ -68,7 +77,8 @@ class Decoder(ABC):
 
     def decode(self, data: bytes) -> Iterator[Observation]:
         """Decode safely: never raises; every failure is counted in :attr:`stats`."""
-        self.stats.messages += 1
+        if not self.counts_records:
+            self.stats.messages += 1
         self.stats.last_seen = _time.time()
         try:
             for obs in self._decode(data):
@@ -81,6 +91,29 @@ class Decoder(ABC):
     def decode_all(self, records: Iterable[bytes]) -> Iterator[Observation]:
         for rec in records:
             yield from self.decode(rec)
+        yield from self.flush()
+
+    def decode_batch(self, records: list[bytes]) -> list[Observation]:
+        """Decode a batch of records (lines or chunks) at once; never raises. Formats whose
+        library decodes in batches override this; the default loops over :meth:`decode`."""
+        out: list[Observation] = []
+        for rec in records:
+            out.extend(self.decode(rec))
+        return out
+
+    def _flush(self) -> Iterator[Observation]:
+        """End of stream: decode what is left in an internal buffer (``bytes`` framing)."""
+        return iter(())
+
+    def flush(self) -> Iterator[Observation]:
+        """End of stream, safely: never raises; a truncated last record is counted."""
+        try:
+            for obs in self._flush():
+                self.stats.accepted += 1
+                self.stats.last_time = obs.time
+                yield obs
+        except Exception as exc:  # noqa: BLE001
+            self.stats.reject(type(exc).__name__, f"{exc} (at end of stream)")
 
 
 _REGISTRY: dict[str, type[Decoder]] = {}

@@ -1,0 +1,95 @@
+"""``lookout ingest FORMAT SOURCE``: decode a sensor feed into Observation JSON lines."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+
+def _parse_options(items: list[str]) -> dict:
+    import yaml
+
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--option")
+        out[key.strip().replace("-", "_")] = yaml.safe_load(value)
+    return out
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def ingest(
+        format: str = typer.Argument(..., metavar="FORMAT", help="Wire format (sbs, avr, raw, beast, aircraft-json, ...; "
+                                     "see `lookout ingest --list`)."),
+        source: str = typer.Argument(None, metavar="SOURCE", help="A file (.gz ok), '-' for stdin, tcp://host:port, "
+                                     "tcp-listen://host:port, udp://host:port, mqtt://host:port/topic, "
+                                     "nats://host:port/subject, http(s)://... (polled)."),
+        out: str = typer.Option("-", "--out", "-O", help="Observation JSON lines to this file ('-' = stdout)."),
+        replay_speed: float = typer.Option(0.0, "--replay-speed", help="Replay a file at its recorded pace times X "
+                                           "(1 = real time); 0 = as fast as possible."),
+        sensor: str = typer.Option(None, "--sensor", help="Sensor id (default: the format name)."),
+        label: str = typer.Option("PUBLIC", "--label", help="Releasability label of the observations."),
+        max_messages: int = typer.Option(None, "--max-messages", help="Stop after N input messages."),
+        max_seconds: float = typer.Option(None, "--max-seconds", help="Stop after S seconds (wall clock)."),
+        reference: str = typer.Option(None, "--reference", help="Receiver position LAT,LON (ADS-B local CPR "
+                                      "decoding and range check; default: the sector origin)."),
+        option: list[str] = typer.Option([], "--option", "-o", help="Decoder option KEY=VALUE (repeatable), "
+                                         "e.g. -o max_range_m=250000."),
+        list_formats: bool = typer.Option(False, "--list", help="List the known formats and exit."),
+    ) -> None:
+        """Decode a sensor feed (file, stdin or live URL) into Observations as JSON lines.
+
+        A summary (accepted, rejected by reason) goes to stderr at the end."""
+        from lookout.sources import formats
+        from lookout.sources.replay import Ingest, format_summary
+
+        if list_formats:
+            typer.echo("\n".join(formats()))
+            raise typer.Exit()
+        if source is None:
+            typer.echo("error: missing SOURCE (a file, '-', or a URL)", err=True)
+            raise typer.Exit(2)
+        if format not in formats():
+            typer.echo(f"error: unknown format {format!r}; known: {', '.join(formats())}", err=True)
+            raise typer.Exit(2)
+        opts = _parse_options(option)
+        if reference:
+            try:
+                lat, lon = (float(x) for x in reference.split(","))
+            except ValueError:
+                typer.echo(f"error: --reference must be LAT,LON, got {reference!r}", err=True)
+                raise typer.Exit(2) from None
+            opts["reference"] = (lat, lon)
+        try:
+            run = Ingest(format, source, sensor=sensor, label=label, decoder_options=opts,
+                         replay_speed=replay_speed or None, max_messages=max_messages, max_seconds=max_seconds)
+        except (ValueError, OSError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        fh = sys.stdout if out == "-" else Path(out).open("w", encoding="utf-8")
+        try:
+            write = fh.write
+            dumps = json.dumps
+            for obs in run:
+                write(dumps(obs.flat(), default=str))
+                write("\n")
+                if run.source.live:
+                    fh.flush()
+        except KeyboardInterrupt:
+            run.summary.stopped_by = "interrupted"
+        except BrokenPipeError:
+            run.summary.stopped_by = "output closed"
+        finally:
+            if fh is not sys.stdout:
+                fh.close()
+            else:
+                try:
+                    fh.flush()
+                except BrokenPipeError:
+                    pass
+        typer.echo(format_summary(run.summary), err=True)

@@ -1,0 +1,63 @@
+"""AVR raw hex lines, the port-30002 feed of dump1090/readsb.
+
+* ``*8D4840D6202CC371C32CE0576098;`` -- a frame, no timestamp (received now);
+* ``@0000A1B2C3D48D4840D6202CC371C32CE0576098;`` -- 12 hex digits of the receiver's 12 MHz
+  MLAT counter, then the frame;
+* ``<0000A1B2C3D4FF8D4840D6...;`` -- counter, one signal-level byte, then the frame.
+
+Counter timestamps become UNIX time through :class:`~lookout.sources.modes.TickClock`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from lookout.model import DEFAULT_LABEL, Observation
+from lookout.sources.base import Decoder, register
+from lookout.sources.modes import ModeSDecoderBase, TickClock
+
+
+@register("avr")
+class AvrDecoder(ModeSDecoderBase, Decoder):
+    """AVR lines -> ADS-B position Observations (see :mod:`lookout.sources.modes`)."""
+
+    def __init__(self, sensor: str | None = None, label: str = DEFAULT_LABEL, *,
+                 reference: tuple[float, float] | None = None, max_range_m: float = 300_000.0,
+                 max_speed_kt: float = 1000.0) -> None:
+        super().__init__(sensor, label)
+        self._init_modes(reference, max_range_m, max_speed_kt)
+        self.clock = TickClock()
+
+    def _decode(self, data: bytes) -> Iterator[Observation]:
+        try:
+            line = data.strip().decode("ascii")
+        except UnicodeDecodeError:
+            self.stats.reject("bad_line", repr(data[:80]))
+            return
+        if not line:
+            self.stats.skip("blank")
+            return
+        if line[-1] == ";":
+            line = line[:-1]
+        kind = line[:1]
+        t = None
+        if kind == "*":
+            frame = line[1:]
+        elif kind == "@" or kind == "<":
+            head = 12 if kind == "@" else 14
+            stamp, frame = line[1:13], line[1 + head:]
+            try:
+                ticks = int(stamp, 16)
+            except ValueError:
+                self.stats.reject("bad_timestamp", line)
+                return
+            if len(stamp) != 12 or not stamp.isalnum():
+                self.stats.reject("bad_timestamp", line)
+                return
+            t = self.clock.to_unix(ticks)
+        else:
+            self.stats.reject("bad_line", line)
+            return
+        obs = self.modes.frame(frame, t)
+        if obs is not None:
+            yield obs

@@ -1,0 +1,165 @@
+"""Beast binary, the port-30005 feed of readsb/dump1090 (and Mode-S Beast receivers).
+
+A frame is ``0x1a``, a type byte, a 6-byte big-endian 12 MHz MLAT counter, a signal-level byte
+and the message: type ``'1'`` Mode A/C (2 bytes), ``'2'`` Mode S short (7 bytes), ``'3'`` Mode S
+long (14 bytes). A ``0x1a`` inside a frame is sent doubled (``0x1a 0x1a``). The decoder keeps a
+buffer across chunks and resynchronises on the next ``0x1a <type>`` after garbage or a broken
+frame; each skipped run of bytes is counted as a rejection.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+
+from lookout.model import DEFAULT_LABEL, Observation
+from lookout.sources.base import Decoder, register
+from lookout.sources.modes import ModeSDecoderBase, TickClock
+
+ESC = 0x1A
+_LENGTHS = {0x31: 2, 0x32: 7, 0x33: 14}  # '1', '2', '3': message bytes after counter + signal
+MAX_BUFFER = 1 << 20
+
+
+def escape(data: bytes) -> bytes:
+    """Double every 0x1a (Beast escaping)."""
+    return data.replace(b"\x1a", b"\x1a\x1a")
+
+
+def encode_frame(frame_hex: str, ticks: int = 0, signal: int = 0x80) -> bytes:
+    """One Beast frame for a Mode S frame given in hex (short or long)."""
+    msg = bytes.fromhex(frame_hex)
+    kind = {7: 0x32, 14: 0x33, 2: 0x31}.get(len(msg))
+    if kind is None:
+        raise ValueError(f"a Beast frame carries 2, 7 or 14 message bytes, got {len(msg)}")
+    body = (ticks & 0xFFFFFFFFFFFF).to_bytes(6, "big") + bytes([signal & 0xFF]) + msg
+    return bytes([ESC, kind]) + escape(body)
+
+
+@register("beast")
+class BeastDecoder(ModeSDecoderBase, Decoder):
+    """Beast byte stream -> ADS-B position Observations (see :mod:`lookout.sources.modes`)."""
+
+    framing = "bytes"
+    counts_records = True
+
+    def __init__(self, sensor: str | None = None, label: str = DEFAULT_LABEL, *,
+                 reference: tuple[float, float] | None = None, max_range_m: float = 300_000.0,
+                 max_speed_kt: float = 1000.0) -> None:
+        super().__init__(sensor, label)
+        self._init_modes(reference, max_range_m, max_speed_kt)
+        self.clock = TickClock()
+        self._buf = bytearray()
+
+    def _garbage(self, n: int) -> None:
+        if n > 0:
+            self.stats.messages += 1
+            self.stats.reject("garbage", f"{n} bytes skipped")
+
+    def _decode(self, data: bytes) -> Iterator[Observation]:
+        buf = self._buf
+        buf += data
+        n = len(buf)
+        i = 0
+        frames: list[tuple[bytes, int, int]] = []
+        while True:
+            j = buf.find(ESC, i)
+            if j < 0:
+                self._garbage(n - i)
+                i = n
+                break
+            self._garbage(j - i)
+            i = j
+            if n - i < 2:
+                break  # need the type byte
+            kind = buf[i + 1]
+            length = _LENGTHS.get(kind)
+            if length is None:
+                # '\x1a\x1a' outside a frame or an unknown type: skip the escape byte
+                self._garbage(1 if kind == ESC else 2)
+                i += 1 if kind == ESC else 2
+                continue
+            need = 7 + length
+            end = i + 2 + need
+            chunk = bytes(buf[i + 2:end])
+            if len(chunk) < need:
+                if ESC in chunk and _broken(chunk):
+                    k = _broken(chunk)
+                    self._garbage(2 + k)
+                    i += 2 + k
+                    continue
+                break  # incomplete: wait for more bytes
+            if ESC in chunk:
+                body, used, bad = _unescape(buf, i + 2, need)
+                if bad is not None:
+                    self._garbage(bad - i)
+                    i = bad
+                    continue
+                if body is None:
+                    break  # incomplete
+                end = i + 2 + used
+            else:
+                body = chunk
+            i = end
+            self.stats.messages += 1
+            frames.append((body, kind, end))
+        del buf[:i]
+        if len(buf) > MAX_BUFFER:
+            self._garbage(len(buf))
+            buf.clear()
+        for body, kind, _ in frames:
+            if kind == 0x31:
+                self.stats.skip("mode_ac")
+                continue
+            ticks = int.from_bytes(body[:6], "big")
+            t = self.clock.to_unix(ticks)
+            sig = body[6]
+            obs = self.modes.frame(body[7:].hex(), t,
+                                   {"rssi_dbfs": round(20 * math.log10(sig / 255.0), 1)} if sig else None)
+            if obs is not None:
+                yield obs
+
+    def _flush(self) -> Iterator[Observation]:
+        if self._buf:
+            self.stats.messages += 1
+            self.stats.reject("truncated", f"{len(self._buf)} bytes at end of stream")
+            self._buf.clear()
+        return iter(())
+
+
+def _broken(chunk: bytes) -> int:
+    """Offset (within a frame body) of a lone 0x1a that starts a new frame, or 0."""
+    k = 0
+    n = len(chunk)
+    while k < n:
+        if chunk[k] == ESC:
+            if k + 1 >= n:
+                return 0
+            if chunk[k + 1] != ESC:
+                return k
+            k += 2
+        else:
+            k += 1
+    return 0
+
+
+def _unescape(buf: bytearray, start: int, need: int) -> tuple[bytes | None, int, int | None]:
+    """Unescape ``need`` body bytes from ``buf[start:]``: (body, bytes used, None), (None, 0, None)
+    when incomplete, or (None, 0, offset) of a lone 0x1a (a new frame: this one is broken)."""
+    out = bytearray()
+    k = start
+    n = len(buf)
+    while len(out) < need:
+        if k >= n:
+            return None, 0, None
+        b = buf[k]
+        if b == ESC:
+            if k + 1 >= n:
+                return None, 0, None
+            if buf[k + 1] != ESC:
+                return None, 0, k
+            k += 2
+        else:
+            k += 1
+        out.append(b)
+    return bytes(out), k - start, None

@@ -1,0 +1,453 @@
+"""Mode S / ADS-B decoding shared by the raw, AVR and Beast formats.
+
+Frames are decoded by ``rs1090`` (CRC check, altitude, CPR fields, velocity, identification);
+this module keeps what ``rs1090`` does not: per-aircraft state across messages (last even and
+odd CPR frames, last good position, callsign, velocity, GNSS-minus-baro offset, NACp) and
+readsb-style sanity checks before a position becomes an :class:`~lookout.model.Observation`:
+
+* global CPR decoding only from an even/odd pair received within 10 s (25 s on the surface);
+* local CPR decoding relative to the aircraft's own last good position once it is reliable
+  (two consistent global decodes) and recent, or relative to the receiver when the configured
+  receiver range is small enough for the local decode to be unambiguous (<= 180 NM);
+* positions farther than ``max_range_m`` from the receiver are rejected (``out_of_range``);
+* positions implying a speed above ``max_speed_kt`` since the last good one are rejected
+  (``implausible_speed``); two consecutive global decodes that agree with each other but not
+  with the old position replace it (the old one was wrong).
+
+It also has a small encoder (:func:`encode_identification`, :func:`encode_airborne_position`,
+:func:`encode_velocity`) used to generate test data, benchmarks and simulated receivers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time as _time
+from dataclasses import dataclass
+from typing import Any
+
+import rs1090
+
+from lookout.geo import distance_m
+from lookout.model import DEFAULT_LABEL, GeoPosition, ObjectClass, Observation, SourceKind, Velocity
+from lookout.sources.base import DecodeStats
+
+FT = 0.3048
+KT = 1852.0 / 3600.0
+FPM = FT / 60.0
+
+#: half the width of a CPR zone (~180 NM): local decoding is unambiguous within this distance
+LOCAL_CPR_LIMIT_M = 180 * 1852.0
+PAIR_MAX_AGE_S = 10.0
+SURFACE_PAIR_MAX_AGE_S = 25.0
+LOCAL_MAX_AGE_S = 300.0  # aircraft-relative local CPR needs a position at most this old
+VELOCITY_MAX_AGE_S = 15.0
+STATE_MAX_AGE_S = 600.0
+
+_HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{14}){1,2}")
+
+#: 95 % horizontal position accuracy (EPU) by NACp, metres
+_NACP_EPU = {11: 3.0, 10: 10.0, 9: 30.0, 8: 92.6, 7: 185.2, 6: 555.6, 5: 926.0, 4: 1852.0, 3: 3704.0,
+             2: 7408.0, 1: 18520.0}
+#: horizontal protection limit by NUCp (from the position type code), metres
+_NUCP_HPL = {9: 7.5, 8: 25.0, 7: 185.2, 6: 370.4, 5: 926.0, 4: 1852.0, 3: 3704.0, 2: 18520.0, 1: 37040.0}
+_UNKNOWN_SIGMA_M = 20_000.0
+
+_WAKE_CLASS = {
+    "Rotorcraft": ObjectClass.ROTORCRAFT,
+    "UAV": ObjectClass.UAS,
+    "Light": ObjectClass.FIXED_WING,
+    "Small": ObjectClass.FIXED_WING,
+    "Medium 1": ObjectClass.FIXED_WING,
+    "Medium 2": ObjectClass.FIXED_WING,
+    "High vortex aircraft": ObjectClass.FIXED_WING,
+    "Heavy": ObjectClass.FIXED_WING,
+    "High performance": ObjectClass.FIXED_WING,
+}
+
+
+def valid_hex(frame: str) -> bool:
+    """True for 14 or 28 hex digits (a short or long Mode S frame)."""
+    return _HEX_RE.fullmatch(frame) is not None
+
+
+@dataclass(slots=True)
+class AircraftState:
+    """What one receiver knows about one aircraft between messages."""
+
+    icao: str
+    last_seen: float = 0.0
+    even: tuple[str, float] | None = None
+    odd: tuple[str, float] | None = None
+    lat: float | None = None
+    lon: float | None = None
+    pos_time: float = 0.0
+    reliable: int = 0
+    bad_pos: tuple[float, float, float] | None = None
+    callsign: str | None = None
+    cls: ObjectClass | None = None
+    velocity: Velocity | None = None
+    vel_time: float = 0.0
+    geo_minus_baro_ft: float | None = None
+    gmb_time: float = 0.0
+    nacp: int | None = None
+    squawk: str | None = None
+
+
+class ModeS:
+    """Per-receiver Mode S decoder: frames (hex) in, position Observations out.
+
+    ``reference`` is the receiver position (lat, lon), used for local CPR decoding and for the
+    range check; ``stats`` is the owning decoder's :class:`DecodeStats`.
+    """
+
+    def __init__(self, sensor: str, label: str = DEFAULT_LABEL, stats: DecodeStats | None = None,
+                 reference: tuple[float, float] | None = None, max_range_m: float = 300_000.0,
+                 max_speed_kt: float = 1000.0, max_surface_speed_kt: float = 100.0,
+                 receiver_relative: bool | None = None) -> None:
+        if reference is None:
+            from lookout.sector import load_sector
+
+            origin = load_sector().origin
+            reference = (origin[0], origin[1])
+        lat, lon = float(reference[0]), float(reference[1])
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            raise ValueError(f"receiver reference must be (lat, lon) in degrees, got {reference!r}")
+        if max_range_m <= 0:
+            raise ValueError(f"max_range_m must be > 0, got {max_range_m!r}")
+        self.sensor = sensor
+        self.label = label
+        self.stats = stats if stats is not None else DecodeStats()
+        self.reference = (lat, lon)
+        self.max_range_m = float(max_range_m)
+        self.max_speed_mps = max_speed_kt * KT
+        self.max_surface_speed_mps = max_surface_speed_kt * KT
+        self.receiver_relative = (max_range_m <= LOCAL_CPR_LIMIT_M) if receiver_relative is None else receiver_relative
+        self.aircraft: dict[str, AircraftState] = {}
+        self._next_prune = 0.0
+
+    # -- public ------------------------------------------------------------------------
+    def frame(self, frame: str, t: float | None = None, attrs: dict[str, Any] | None = None) -> Observation | None:
+        """Decode one frame (hex, 14 or 28 digits) received at ``t`` (UNIX s; now if None).
+
+        Returns a position Observation, or None (the reason is counted in :attr:`stats`)."""
+        st = self.stats
+        if _HEX_RE.fullmatch(frame) is None:
+            st.reject("bad_hex" if len(frame) in (14, 28) else "bad_length", frame)
+            return None
+        if t is None:
+            t = _time.time()
+        b0 = int(frame[0:2], 16)
+        df = b0 >> 3
+        if df not in (17, 18):
+            st.skip(f"df{df}")
+            return None
+        if len(frame) != 28:
+            st.reject("bad_length", frame)
+            return None
+        tc = int(frame[8:10], 16) >> 3
+        icao = frame[2:8].lower()
+        if t >= self._next_prune:
+            self._prune(t)
+        if 5 <= tc <= 18 or 20 <= tc <= 22:
+            return self._position(frame, t, tc, icao, df, b0 & 7, attrs)
+        msg = rs1090.decode(frame)
+        if msg is None:
+            st.reject("bad_crc", frame)
+            return None
+        ac = self.aircraft.get(icao)
+        if ac is None:
+            ac = self.aircraft[icao] = AircraftState(icao)
+        ac.last_seen = t
+        bds = msg.get("bds")
+        if bds == "08":
+            cs = (msg.get("callsign") or "").strip("#_ ").strip()
+            ac.callsign = cs or None
+            ac.cls = _WAKE_CLASS.get(msg.get("wake_vortex"))
+            st.skip("identification")
+        elif bds == "09":
+            self._velocity(ac, msg, t)
+            st.skip("velocity")
+        elif bds == "65" or bds == "62":
+            if msg.get("NACp") is not None:
+                ac.nacp = int(msg["NACp"])
+            st.skip("status")
+        elif bds == "61":
+            if msg.get("squawk"):
+                ac.squawk = str(msg["squawk"])
+            st.skip("status")
+        else:
+            st.skip(f"bds{bds}")
+        return None
+
+    # -- internals ---------------------------------------------------------------------
+    def _velocity(self, ac: AircraftState, msg: dict, t: float) -> None:
+        gs, trk = msg.get("groundspeed"), msg.get("track")
+        vr = msg.get("vertical_rate")
+        if gs is not None and trk is not None:
+            spd = float(gs) * KT
+            a = math.radians(float(trk))
+            up = float(vr) * FPM if vr is not None else 0.0
+            if abs(spd) < 2000 and abs(up) < 2000:
+                ac.velocity = Velocity(spd * math.sin(a), spd * math.cos(a), up)
+                ac.vel_time = t
+        gmb = msg.get("geo_minus_baro")
+        if gmb is not None:
+            ac.geo_minus_baro_ft = float(gmb)
+            ac.gmb_time = t
+
+    def _position(self, frame: str, t: float, tc: int, icao: str, df: int, cf: int,
+                  attrs: dict[str, Any] | None) -> Observation | None:
+        st = self.stats
+        surface = tc <= 8
+        ac = self.aircraft.get(icao)
+        local_ok = (ac is not None and ac.reliable >= 2 and ac.lat is not None
+                    and 0.0 <= t - ac.pos_time <= LOCAL_MAX_AGE_S)
+        ref = (ac.lat, ac.lon) if local_ok else self.reference
+        msg = rs1090.decode(frame, reference=ref)
+        if msg is None:
+            st.reject("bad_crc", frame)
+            return None
+        if ac is None:
+            ac = self.aircraft[icao] = AircraftState(icao)
+        ac.last_seen = t
+        odd = msg.get("parity") == "odd"
+        other = ac.even if odd else ac.odd
+        how = None
+        lat = lon = None
+        if local_ok and "latitude" in msg:
+            how, lat, lon = "local", msg["latitude"], msg["longitude"]
+        else:
+            max_age = SURFACE_PAIR_MAX_AGE_S if surface else PAIR_MAX_AGE_S
+            if other is not None and 0.0 <= t - other[1] <= max_age:
+                pair = rs1090.decode([other[0], frame], [other[1], t], reference=self.reference)
+                if pair and pair[-1].get("frame") == frame.lower() and "latitude" in pair[-1]:
+                    how, lat, lon = "global", pair[-1]["latitude"], pair[-1]["longitude"]
+            if how is None and self.receiver_relative and "latitude" in msg:
+                how, lat, lon = "local_receiver", msg["latitude"], msg["longitude"]
+        if how is None:
+            self._keep(ac, odd, frame, t)
+            st.skip("cpr_pending")
+            return None
+        if lat is None or lon is None or not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+            st.reject("bad_position", frame)
+            return None
+        rng = distance_m(self.reference[0], self.reference[1], lat, lon)
+        if rng > self.max_range_m:
+            st.reject("out_of_range", f"{frame} {rng:.0f} m")
+            if how == "local":
+                ac.reliable = 0
+            return None
+        vmax = self.max_surface_speed_mps if surface else self.max_speed_mps
+        if ac.lat is not None and not _plausible(ac.lat, ac.lon, ac.pos_time, lat, lon, t, vmax):
+            if how != "local":
+                # not yet reliable: the old position may be the wrong one, so keep the frame
+                # for pairing; a reliable aircraft's implausible frame is dropped as corrupt
+                self._keep(ac, odd, frame, t)
+            ac.reliable = 0
+            if how == "global":
+                # two fresh global decodes that agree with each other but not with the old
+                # position replace it: the old one was wrong
+                bad = ac.bad_pos
+                ac.bad_pos = (lat, lon, t)
+                if bad is None or not _plausible(bad[0], bad[1], bad[2], lat, lon, t, vmax):
+                    st.reject("implausible_speed", frame)
+                    return None
+            else:
+                st.reject("implausible_speed", frame)
+                return None
+        self._keep(ac, odd, frame, t)
+        if how == "global":
+            ac.bad_pos = None
+            ac.reliable = min(ac.reliable + 1, 2)
+        ac.lat, ac.lon, ac.pos_time = lat, lon, t
+        return self._observation(ac, msg, t, tc, df, cf, how, surface, attrs)
+
+    @staticmethod
+    def _keep(ac: AircraftState, odd: bool, frame: str, t: float) -> None:
+        if odd:
+            ac.odd = (frame, t)
+        else:
+            ac.even = (frame, t)
+
+    def _observation(self, ac: AircraftState, msg: dict, t: float, tc: int, df: int, cf: int, how: str,
+                     surface: bool, attrs: dict[str, Any] | None) -> Observation | None:
+        a: dict[str, Any] = {"df": df, "tc": tc, "cpr": how}
+        alt_m = None
+        alt_ft = msg.get("altitude")
+        if surface:
+            a["on_ground"] = True
+        elif alt_ft is not None:
+            alt_ft = float(alt_ft)
+            if msg.get("source") == "GNSS":
+                alt_m, a["alt_kind"] = alt_ft * FT, "geometric"
+            elif ac.geo_minus_baro_ft is not None and t - ac.gmb_time <= 60.0:
+                alt_m, a["alt_kind"] = (alt_ft + ac.geo_minus_baro_ft) * FT, "baro+geo_delta"
+                a["alt_baro_ft"] = alt_ft
+            else:
+                alt_m, a["alt_kind"] = alt_ft * FT, "baro"
+                a["alt_baro_ft"] = alt_ft
+            if not -1000.0 <= alt_m <= 100_000.0:
+                self.stats.reject("bad_altitude", str(alt_ft))
+                return None
+        if ac.nacp in _NACP_EPU:
+            sigma = _NACP_EPU[ac.nacp] / 2.45
+            a["nac_p"] = ac.nacp
+        else:
+            nuc = msg.get("NUCp")
+            sigma = _NUCP_HPL[nuc] / 2.45 if nuc in _NUCP_HPL else _UNKNOWN_SIGMA_M
+            a["nuc_p"] = nuc
+        if ac.squawk:
+            a["squawk"] = ac.squawk
+        if attrs:
+            a.update(attrs)
+        vel = ac.velocity if ac.velocity is not None and t - ac.vel_time <= VELOCITY_MAX_AGE_S else None
+        ident = ("~" + ac.icao) if (df == 18 and cf in (1, 5)) else ac.icao
+        return Observation(
+            time=t, source=SourceKind.ADSB, sensor=self.sensor, label=self.label,
+            position=GeoPosition(ac.lat, ac.lon, alt_m, max(sigma, 1.0)),
+            velocity=vel, ident=ident, callsign=ac.callsign, cls=ac.cls, attrs=a,
+        )
+
+    def _prune(self, now: float) -> None:
+        self._next_prune = now + 60.0
+        old = [k for k, ac in self.aircraft.items() if now - ac.last_seen > STATE_MAX_AGE_S]
+        for k in old:
+            del self.aircraft[k]
+
+
+def _plausible(lat0: float, lon0: float, t0: float, lat: float, lon: float, t: float, vmax_mps: float) -> bool:
+    """readsb-style speed check: could the aircraft have moved from the old to the new position?"""
+    return distance_m(lat0, lon0, lat, lon) <= vmax_mps * (abs(t - t0) + 1.0) + 100.0
+
+
+# -- encoder (test data, benchmarks, simulated receivers) ---------------------------------
+_CRC_POLY = 0xFFF409
+_CHARSET = "#ABCDEFGHIJKLMNOPQRSTUVWXYZ##### ###############0123456789######"
+_NZ = 15
+
+
+def _crc_table() -> list[int]:
+    table = []
+    for i in range(256):
+        c = i << 16
+        for _ in range(8):
+            c = ((c << 1) ^ _CRC_POLY) if c & 0x800000 else (c << 1)
+        table.append(c & 0xFFFFFF)
+    return table
+
+
+_CRC_TABLE = _crc_table()
+
+
+def crc24(data: bytes) -> int:
+    """The Mode S parity (CRC-24, generator 0x1FFF409) over ``data``."""
+    c = 0
+    for b in data:
+        c = ((c << 8) & 0xFFFFFF) ^ _CRC_TABLE[((c >> 16) ^ b) & 0xFF]
+    return c
+
+
+def _frame(icao: str, me: int, df: int = 17, ca: int = 5) -> str:
+    body = bytes([(df << 3) | ca]) + bytes.fromhex(icao) + me.to_bytes(7, "big")
+    return (body + crc24(body).to_bytes(3, "big")).hex().upper()
+
+
+def _nl(lat: float) -> int:
+    if lat == 0:
+        return 59
+    if abs(lat) == 87:
+        return 2
+    if abs(lat) > 87:
+        return 1
+    a = 1 - math.cos(math.pi / (2 * _NZ))
+    b = math.cos(math.pi / 180.0 * abs(lat)) ** 2
+    return int(math.floor(2 * math.pi / math.acos(1 - a / b)))
+
+
+def cpr_encode(lat: float, lon: float, odd: bool) -> tuple[int, int]:
+    """Airborne CPR encoding (17 bits each) of a position."""
+    i = 1 if odd else 0
+    dlat = 360.0 / (4 * _NZ - i)
+    yz = math.floor(2**17 * ((lat % dlat) / dlat) + 0.5)
+    rlat = dlat * (yz / 2**17 + math.floor(lat / dlat))
+    ni = max(_nl(rlat) - i, 1)
+    dlon = 360.0 / ni
+    xz = math.floor(2**17 * ((lon % dlon) / dlon) + 0.5)
+    return yz & 0x1FFFF, xz & 0x1FFFF
+
+
+def encode_identification(icao: str, callsign: str, category: int = 0, tc: int = 4) -> str:
+    """DF17 identification (TC 1-4) frame."""
+    cs = callsign.upper().ljust(8)[:8]
+    me = (tc << 3) | category
+    for ch in cs:
+        idx = _CHARSET.find(ch) if ch != "#" else -1
+        if idx < 0:
+            raise ValueError(f"callsign character {ch!r} cannot be encoded")
+        me = (me << 6) | idx
+    return _frame(icao, me)
+
+
+def encode_airborne_position(icao: str, lat: float, lon: float, alt_ft: float, odd: bool, tc: int = 11,
+                             df: int = 17) -> str:
+    """DF17 airborne position (barometric altitude in 25 ft steps) frame."""
+    n = int(round((alt_ft + 1000) / 25.0))
+    if not 0 <= n < 2048:
+        raise ValueError(f"altitude {alt_ft} ft cannot be encoded with 25 ft steps")
+    alt12 = ((n >> 4) << 5) | 0x10 | (n & 0xF)
+    yz, xz = cpr_encode(lat, lon, odd)
+    me = (tc << 51) | (alt12 << 36) | (int(odd) << 34) | (yz << 17) | xz
+    return _frame(icao, me, df=df)
+
+
+def encode_velocity(icao: str, gs_kt: float, track_deg: float, vrate_fpm: float = 0.0,
+                    geo_minus_baro_ft: float | None = None) -> str:
+    """DF17 airborne velocity (subtype 1, ground speed) frame."""
+    a = math.radians(track_deg)
+    vew, vns = gs_kt * math.sin(a), gs_kt * math.cos(a)
+    s_ew, v_ew = int(vew < 0), min(int(round(abs(vew))) + 1, 1023)
+    s_ns, v_ns = int(vns < 0), min(int(round(abs(vns))) + 1, 1023)
+    s_vr, v_vr = int(vrate_fpm < 0), min(int(round(abs(vrate_fpm) / 64.0)) + 1, 511)
+    if geo_minus_baro_ft is None:
+        s_d, d = 0, 0
+    else:
+        s_d, d = int(geo_minus_baro_ft < 0), min(int(round(abs(geo_minus_baro_ft) / 25.0)) + 1, 127)
+    me = 19
+    for val, bits in ((1, 3), (0, 1), (0, 1), (0, 3), (s_ew, 1), (v_ew, 10), (s_ns, 1), (v_ns, 10),
+                      (0, 1), (s_vr, 1), (v_vr, 9), (0, 2), (s_d, 1), (d, 7)):
+        me = (me << bits) | val
+    return _frame(icao, me)
+
+
+# -- shared pieces of the raw / AVR / Beast decoders ----------------------------------------
+class TickClock:
+    """Turns a receiver's free-running 12 MHz MLAT counter into UNIX time.
+
+    The first counter value is anchored to the wall clock; later ones advance by the counter,
+    so a replayed capture keeps its recorded spacing. A counter that goes backwards or jumps
+    by more than ``max_jump_s`` (receiver restart, wrap) is re-anchored.
+    """
+
+    HZ = 12_000_000.0
+
+    def __init__(self, max_jump_s: float = 3600.0) -> None:
+        self.max_jump_s = max_jump_s
+        self._t0: float | None = None
+        self._c0 = 0
+        self._last = 0
+
+    def to_unix(self, ticks: int, now: float | None = None) -> float:
+        if self._t0 is None or ticks < self._last or (ticks - self._last) / self.HZ > self.max_jump_s:
+            self._t0 = _time.time() if now is None else now
+            self._c0 = ticks
+        self._last = ticks
+        return self._t0 + (ticks - self._c0) / self.HZ
+
+
+class ModeSDecoderBase:
+    """Mixin for Decoders that feed Mode S frames to :class:`ModeS` (raw, AVR, Beast)."""
+
+    def _init_modes(self, reference, max_range_m, max_speed_kt) -> None:
+        self.modes = ModeS(self.sensor, self.label, self.stats, reference=reference,  # type: ignore[attr-defined]
+                           max_range_m=max_range_m, max_speed_kt=max_speed_kt)
