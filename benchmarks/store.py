@@ -135,7 +135,7 @@ def bench_peer(obs: list[Observation], tmp: Path) -> list[dict]:
 
     db = tmp / "peer.db"
     SQLiteStore(db).close()  # the same schema and indexes
-    prebuilt = [_obs_row(i, o) for i, o in enumerate(obs)]
+    prebuilt = [_obs_row(o) for o in obs]
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")

@@ -76,10 +76,11 @@ def open_test_store(kind: str, tmp_path: Path, schema: str | None = None, **opti
 
 
 def clear_store(store) -> None:
-    """Empty every data table of a store (the schema and its migrations stay)."""
+    """Empty every data table of a store (the schema and its migrations stay); reset its counters."""
     with store._transaction() as cur:
         for table in DATA_TABLES:
             cur.execute(f"DELETE FROM {table}")
+    store.rejected.clear()
 
 
 @pytest.fixture(scope="module")

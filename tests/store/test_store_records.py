@@ -351,3 +351,27 @@ def test_bad_input_gets_a_clear_error(store):
         store.set_meta("k", 5)
     # the store is still usable after every rejection
     assert store.write_observations([good]) == 1
+
+
+def test_numpy_values_and_unencodable_records(store, caplog):
+    import numpy as np
+
+    ok = adsb(T0, 0.0, 0.0)
+    ok.attrs = {"snr_db": np.float32(12.5), "hits": np.int64(3), "beam": np.array([1, 2]), "nan": float("nan")}
+    bad = adsb(T0 + 1, 0.0, 0.0)
+    bad.attrs = {"raw": object()}
+    later = adsb(T0 + 2, 0.0, 0.0)
+    assert store.write_observations([ok, bad, later]) == 2  # the bad record is left out, the rest stored
+    assert store.rejected["observation"] == 1
+    assert f"observation {bad.id} not stored" in caplog.text and "cannot store a value of type object" in caplog.text
+    got = store.observation(ok.id)
+    assert got.attrs["snr_db"] == 12.5 and got.attrs["hits"] == 3 and got.attrs["beam"] == [1, 2]
+    assert got.attrs["nan"] != got.attrs["nan"]  # NaN survives
+    assert [o.id for o in store.observations()] == [ok.id, later.id]
+    t_bad = track("t-x", T0, 0.0, 0.0, attrs={"raw": object()})
+    store.write_tracks([t_bad, track("t-y", T0, 0.0, 0.0)])
+    assert store.track("t-x") is None and store.track_history("t-x") == []
+    assert store.track("t-y") is not None and store.rejected["track"] == 1
+    store.write_alerts([alert("a-bad", T0, evidence={"raw": object()}), alert("a-ok", T0)])
+    assert store.alert("a-bad") is None and store.alert("a-ok") is not None
+    assert store.rejected["alert"] == 1

@@ -7,19 +7,25 @@ connection, the transaction, the placeholder style and a bulk-insert path.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import threading
 import time as _time
 from abc import abstractmethod
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import fields, is_dataclass, replace
 from typing import Any
+
+import numpy as np
 
 from lookout.model import (
     Alert, AlertState, Observation, SourceKind, Track, TrackPoint, TrackStatus, Zone, ZoneKind,
 )
 from lookout.store.base import BBox, Store
 from lookout.store.migrations import Migration, SchemaTooNew, load_migrations
+
+log = logging.getLogger("lookout.store")
 
 # -- JSON records ----------------------------------------------------------------------------
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -30,8 +36,10 @@ def _encode_default(o: Any) -> Any:
     names = _FIELD_NAMES.get(t)
     if names is None:
         if not (is_dataclass(o) and not isinstance(o, type)):
-            if isinstance(o, (set, frozenset, tuple)):
-                return list(o)
+            if isinstance(o, np.generic):
+                return o.item()
+            if isinstance(o, (np.ndarray, set, frozenset, tuple)):
+                return o.tolist() if isinstance(o, np.ndarray) else list(o)
             raise TypeError(f"cannot store a value of type {t.__name__} in a record: {o!r}")
         names = _FIELD_NAMES[t] = tuple(f.name for f in fields(t))
     if t is Observation:  # Observation.to_dict drops empty top-level fields
@@ -40,9 +48,11 @@ def _encode_default(o: Any) -> Any:
 
 
 #: ``dumps(record)``: the record's ``to_dict()`` as compact JSON, without building the dict tree
-#: through :func:`dataclasses.asdict` (several times faster on the write path).
+#: through :func:`dataclasses.asdict` (several times faster on the write path). numpy scalars and
+#: arrays in ``attrs``/``evidence`` become plain numbers and lists; NaN/inf are kept (as Python's
+#: json module writes and reads them).
 dumps = json.JSONEncoder(default=_encode_default, ensure_ascii=False, separators=(",", ":"),
-                         check_circular=False, allow_nan=False).encode
+                         check_circular=False).encode
 
 _ALERT_RANK = {AlertState.NEW: 0, AlertState.ACKNOWLEDGED: 1, AlertState.RESOLVED: 2}
 _LIFECYCLE = ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at")
@@ -128,9 +138,7 @@ ALERT_COLS = ("id", "rule", "severity", "state", "start_time", "updated", "end_t
 DATA_TABLES = ("observations", "tracks", "track_points", "alerts", "zones", "meta")
 
 
-def _obs_row(i: int, o: Observation) -> tuple:
-    if type(o) is not Observation:
-        raise TypeError(f"write_observations: item {i} is a {type(o).__name__}, not an Observation")
+def _obs_row(o: Observation) -> tuple:
     if o.position is not None:
         lat, lon = o.position.lat, o.position.lon
     else:
@@ -164,6 +172,12 @@ class SQLStore(Store):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._closed = False
+        #: records left out of a write batch because they cannot be encoded, by record kind
+        self.rejected: Counter[str] = Counter()
+
+    def _reject(self, kind: str, record_id: str, exc: BaseException) -> None:
+        self.rejected[kind] += 1
+        log.warning("%s: %s %s not stored: %s", self.describe(), kind, record_id, exc)
 
     # -- dialect hooks -----------------------------------------------------------------------
     @abstractmethod
@@ -227,7 +241,14 @@ class SQLStore(Store):
 
     # -- observations ------------------------------------------------------------------------
     def write_observations(self, observations: Iterable[Observation]) -> int:
-        rows = [_obs_row(i, o) for i, o in enumerate(observations)]
+        rows = []
+        for i, o in enumerate(observations):
+            if type(o) is not Observation:
+                raise TypeError(f"write_observations: item {i} is a {type(o).__name__}, not an Observation")
+            try:
+                rows.append(_obs_row(o))
+            except (TypeError, ValueError, RecursionError) as exc:
+                self._reject("observation", o.id, exc)
         if not rows:
             return 0
         with self._transaction() as cur:
@@ -265,18 +286,23 @@ class SQLStore(Store):
 
     # -- tracks ------------------------------------------------------------------------------
     def write_tracks(self, tracks: Iterable[Track]) -> None:
-        latest: dict[str, Track] = {}
+        latest: dict[str, tuple[Track, tuple]] = {}
         points: list[tuple] = []
         for i, t in enumerate(tracks):
             if type(t) is not Track:
                 raise TypeError(f"write_tracks: item {i} is a {type(t).__name__}, not a Track")
+            try:
+                row = _track_row(t)
+            except (TypeError, ValueError, RecursionError) as exc:
+                self._reject("track", t.id, exc)
+                continue
             prev = latest.get(t.id)
-            if prev is None or t.time >= prev.time:
-                latest[t.id] = t
+            if prev is None or t.time >= prev[0].time:
+                latest[t.id] = (t, row)
             points.append(_point_row(t))
         if not points:
             return
-        rows = [_track_row(t) for t in latest.values()]
+        rows = [row for _, row in latest.values()]
         upd = ", ".join(f"{c} = excluded.{c}" for c in TRACK_COLS[1:])
         with self._transaction() as cur:
             self._insert_many(cur, "tracks", TRACK_COLS, rows,
@@ -347,7 +373,12 @@ class SQLStore(Store):
                 for (rec,) in cur.fetchall():
                     a = Alert.from_dict(json.loads(rec))
                     stored[a.id] = a
-            rows = [_alert_row(merge_alert(stored[k], a) if k in stored else a) for k, a in incoming.items()]
+            rows = []
+            for k, a in incoming.items():
+                try:
+                    rows.append(_alert_row(merge_alert(stored[k], a) if k in stored else a))
+                except (TypeError, ValueError, RecursionError) as exc:
+                    self._reject("alert", k, exc)
             self._insert_many(cur, "alerts", ALERT_COLS, rows, f"ON CONFLICT (id) DO UPDATE SET {upd}")
 
     def alert(self, alert_id: str) -> Alert | None:
