@@ -7,8 +7,8 @@ subscribed WebSocket client, filtered on the server by area (bounding box) and o
 
 ``publish`` never blocks on a client: each client has a bounded queue of ready-made messages
 and a slow client loses its oldest messages (counted in ``dropped``), never the pipeline's time.
-Each track is serialised once per step; a client's message is a join of the pre-serialised
-tracks its filter selects (a numpy mask over the step's positions and classes).
+Each step is serialised once for all unfiltered clients (orjson); a filtered client's message
+holds the tracks its filter selects (a numpy mask over the step's positions and classes).
 
 Messages (JSON objects, ``type`` first):
 
@@ -22,7 +22,6 @@ Messages (JSON objects, ``type`` first):
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import threading
 import time as _time
@@ -32,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import orjson
 
 from lookout.api.serialize import alert_json, track_json
 from lookout.model import Alert, ObjectClass, Track
@@ -39,7 +39,10 @@ from lookout.store.base import BBox
 
 log = logging.getLogger(__name__)
 
-_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
+def _dumps(obj: Any) -> str:
+    return orjson.dumps(obj).decode()
 
 
 @dataclass(eq=False)
@@ -109,7 +112,6 @@ class LiveHub:
         self.queue_size = queue_size
         self._lock = threading.Lock()
         self._tracks: dict[str, dict[str, Any]] = {}
-        self._parts: dict[str, str] = {}  # pre-serialised JSON per live track
         self._subs: set[Subscription] = set()
         self.time: float | None = None
         self.steps = 0
@@ -120,7 +122,6 @@ class LiveHub:
         """Publish one pipeline step (callable from any thread; never blocks on clients)."""
         pub = _time.time()
         tjs = [track_json(t) for t in tracks]
-        parts = [_dumps(d) for d in tjs]
         del_ids = [d if isinstance(d, str) else d.id for d in deleted]
         ajs = [alert_json(a) for a in alerts]
         n = len(tjs)
@@ -128,17 +129,15 @@ class LiveHub:
         lon = np.fromiter((d["position"]["lon"] for d in tjs), float, n)
         cls = np.array([d["cls"] for d in tjs], dtype=object) if n else np.empty(0, dtype=object)
         ids = [d["id"] for d in tjs]
-        head = f'{{"type":"update","time":{_dumps(time)},"pub":{pub!r},"tracks":['
+        head = f'{{"type":"update","time":{_dumps(time)},"pub":{pub!r},"tracks":'
         all_msg: str | None = None
         with self._lock:
             self.time = time if self.time is None else max(self.time, time)
             self.steps += 1
-            for d, p in zip(tjs, parts):
+            for d in tjs:
                 self._tracks[d["id"]] = d
-                self._parts[d["id"]] = p
             for tid in del_ids:
                 self._tracks.pop(tid, None)
-                self._parts.pop(tid, None)
             dead = []
             for sub in self._subs:
                 if sub.closed:
@@ -147,7 +146,7 @@ class LiveHub:
                 sel_alerts = ajs
                 if not sub.filtered:
                     if all_msg is None:
-                        all_msg = self._message(head, parts, del_ids, ajs)
+                        all_msg = self._message(head, tjs, del_ids, ajs)
                     sub.offer(all_msg)
                     continue
                 mask = np.ones(n, dtype=bool)
@@ -166,7 +165,7 @@ class LiveHub:
                 sub.sent.update(chosen)
                 if not chosen and not gone and not sel_alerts:
                     continue
-                sub.offer(self._message(head, [parts[i] for i in idx], gone, sel_alerts))
+                sub.offer(self._message(head, [tjs[i] for i in idx], gone, sel_alerts))
             for sub in dead:
                 self._subs.discard(sub)
 
@@ -175,8 +174,8 @@ class LiveHub:
         self.publish(self.time or _time.time(), [], [], alerts)
 
     @staticmethod
-    def _message(head: str, parts: list[str], deleted: list[str], alerts: list[dict]) -> str:
-        return head + ",".join(parts) + '],"deleted":' + _dumps(deleted) + ',"alerts":' + _dumps(alerts) + "}"
+    def _message(head: str, tracks: list[dict], deleted: list[str], alerts: list[dict]) -> str:
+        return head + _dumps(tracks) + ',"deleted":' + _dumps(deleted) + ',"alerts":' + _dumps(alerts) + "}"
 
     # -- reading ----------------------------------------------------------------------------
     def snapshot(self, bbox: BBox | None = None, classes: frozenset[str] | None = None) -> list[dict[str, Any]]:
@@ -216,10 +215,9 @@ class LiveHub:
             self._subs.discard(sub)
 
     def _send_snapshot(self, sub: Subscription) -> None:
-        chosen = [tid for tid, d in self._tracks.items() if _selects(d, sub.bbox, sub.classes)]
-        sub.sent = set(chosen)
-        msg = ('{"type":"snapshot","time":' + _dumps(self.time) + ',"tracks":['
-               + ",".join(self._parts[t] for t in chosen) + '],"alerts":[]}')
+        chosen = [d for d in self._tracks.values() if _selects(d, sub.bbox, sub.classes)]
+        sub.sent = {d["id"] for d in chosen}
+        msg = '{"type":"snapshot","time":' + _dumps(self.time) + ',"tracks":' + _dumps(chosen) + ',"alerts":[]}'
         sub.offer(msg)
 
 
