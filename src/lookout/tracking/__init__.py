@@ -8,5 +8,6 @@
 
 from lookout.tracking.config import TrackerConfig
 from lookout.tracking.position import PositionTracker, TrackerStats, format_track_id
+from lookout.tracking.tracker import Tracker
 
-__all__ = ["PositionTracker", "TrackerConfig", "TrackerStats", "format_track_id"]
+__all__ = ["PositionTracker", "Tracker", "TrackerConfig", "TrackerStats", "format_track_id"]

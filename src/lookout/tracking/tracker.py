@@ -1,0 +1,675 @@
+"""The pipeline tracker: multi-sensor :class:`~lookout.model.Observation` lists in,
+:class:`~lookout.model.TrackUpdates` out.
+
+State: 3-D nearly-constant velocity in the sector's local ENU frame (``[e, n, u, ve, vn, vu]``),
+one Gaussian per track (or one per model with ``imm=True``), kept as arrays over all tracks;
+per-track bookkeeping (identities, sources, labels, class votes) sits in a parallel list.
+
+Each :meth:`Tracker.update` processes its observations in time order, in batches of one
+sensor at one time:
+
+1. tracks are predicted to the batch time; an observation older than a track's state (but
+   within ``late_tolerance_s`` of the newest time seen) updates it as an out-of-sequence
+   measurement; older ones are counted (``stats.dropped_late``) and dropped;
+2. observations carrying an ICAO24 (ADS-B) or Remote ID serial go straight to the track holding
+   that identity. A new identity is first offered to a coinciding non-cooperative (radar,
+   camera, report) track within ``fusion_max_m``: the two are fused and the distance between
+   the reported position and the non-cooperative estimate is kept in
+   ``track.attrs["remote_id_offset_m"]`` (``"adsb_offset_m"`` for ADS-B). While a fused
+   track has non-cooperative support, a cooperative report outside the gate updates only
+   that offset, never the state, so a lying Remote ID cannot drag the track;
+3. the other observations are gated (grid pre-gate, then Mahalanobis with the EKF
+   linearisation of each sensor's measurement model) and assigned by GNN or JPDA; the
+   unassigned ones start tentative tracks (camera bearings cannot: they are counted);
+4. M-of-N confirmation is clocked by each track's own sensor scans; confirmed tracks are
+   deleted after ``max_coast_s`` without update or when their position sigma grows past
+   ``max_sigma_m``; a cooperative-only track that coincides with a non-cooperative track is
+   merged into it.
+
+Blue-force observations (own agents) are skipped and counted: they are not targets.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lookout.geo import LocalFrame
+from lookout.model import (
+    AIR_CLASSES,
+    GeoPoint,
+    ObjectClass,
+    Observation,
+    SourceKind,
+    Track,
+    TrackStatus,
+    TrackUpdates,
+    Velocity,
+    most_restrictive,
+)
+from lookout.tracking.association import gnn_assign, grid_pairs, jpda_weights
+from lookout.tracking.config import TrackerConfig
+from lookout.tracking.filters import (
+    MeasurementModel,
+    PolarModel,
+    PositionModel,
+    combine,
+    cv_predict,
+    imm_mix,
+    kalman_update,
+    polar_to_local,
+)
+from lookout.tracking.position import TrackerStats, format_track_id
+
+#: identity kind of each cooperative source
+IDENT_KIND = {SourceKind.ADSB: "icao24", SourceKind.REMOTE_ID: "remote_id", SourceKind.AIS: "mmsi"}
+OFFSET_ATTR = {"icao24": "adsb_offset_m", "remote_id": "remote_id_offset_m", "mmsi": "ais_offset_m"}
+NONCOOP_SOURCES = frozenset({SourceKind.RADAR, SourceKind.CAMERA, SourceKind.REPORT})
+D = 6  # state dimension
+
+
+@dataclass
+class _Meas:
+    """One observation prepared for the filter."""
+
+    obs: Observation
+    key: tuple  # measurement model signature
+    z: np.ndarray
+    R: np.ndarray
+    point: np.ndarray | None  # ENU position estimate (3,), None for bearings
+    point_cov: np.ndarray | None
+    site: np.ndarray | None = None
+    rot: np.ndarray | None = None
+
+
+@dataclass
+class _Meta:
+    """Per-track bookkeeping beside the state arrays."""
+
+    id: str
+    first_time: float
+    scan_sensor: str
+    identities: dict[str, str] = field(default_factory=dict)
+    sources: set[str] = field(default_factory=set)
+    sensors: set[str] = field(default_factory=set)
+    labels: set[str] = field(default_factory=set)
+    cls_votes: Counter = field(default_factory=Counter)
+    operator: GeoPoint | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+    confirmed: bool = False
+    hist: int = 1
+    age: int = 1
+    flag: bool = False  # updated since the last scan of its scan sensor
+    updates: int = 1
+    last_update: float = 0.0
+    last_noncoop: float = -math.inf
+    touched: bool = False  # updated in the current update() call
+    born: int = 0  # batch number of its birth
+
+
+class Tracker:
+    """Multi-sensor multi-target tracker (see the module docstring).
+
+    ``tr = Tracker(TrackerConfig(), frame=sector.frame)``; ``tr.update(time, observations)``
+    returns the :class:`~lookout.model.TrackUpdates` of that step; ``tr.stats`` counts.
+    """
+
+    def __init__(self, config: TrackerConfig | None = None, frame: LocalFrame | None = None) -> None:
+        if frame is None:
+            from lookout.sector import load_sector
+
+            frame = load_sector().frame
+        self.cfg = cfg = config or TrackerConfig()
+        self.frame = frame
+        self.r = 2 if cfg.imm else 1
+        qh = [cfg.q_h, cfg.q_h, cfg.q_v]
+        self.q = np.array([qh] + ([[v * cfg.imm_q_factor for v in qh]] if cfg.imm else []))
+        self.mu0 = np.array([0.9, 0.1]) if cfg.imm else np.array([1.0])
+        self.x = np.zeros((0, self.r, D))
+        self.P = np.zeros((0, self.r, D, D))
+        self.mu = np.zeros((0, self.r))
+        self.t = np.zeros(0)
+        self.meta: list[_Meta] = []
+        self.by_ident: dict[tuple[str, str], int] = {}
+        self.stats = TrackerStats()
+        self.time: float | None = None  # newest observation / update time seen
+        self._next = 1
+        self._sites: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+        self._deleted: list[Track] = []
+        self._batch_no = 0
+
+    # ------------------------------------------------------------------ public
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    def update(self, time: float, observations: list[Observation]) -> TrackUpdates:
+        """Process ``observations`` (times up to ``time``) and report what changed."""
+        if not math.isfinite(time):
+            raise ValueError(f"update time must be finite, got {time!r}")
+        cfg = self.cfg
+        self._deleted = []
+        for m in self.meta:
+            m.touched = False
+        was_confirmed = {m.id for m in self.meta if m.confirmed}
+        newest = self.time if self.time is not None else -math.inf
+        accepted = []
+        for o in observations:
+            self.stats.observations += 1
+            if o.source == SourceKind.BLUE_FORCE:
+                self.stats.skipped_blue_force += 1
+            elif o.time < newest - cfg.late_tolerance_s:
+                self.stats.dropped_late += 1
+            else:
+                accepted.append(o)
+        accepted.sort(key=lambda o: (o.time, o.sensor))
+        i = 0
+        while i < len(accepted):
+            j = i
+            while j < len(accepted) and accepted[j].time == accepted[i].time and accepted[j].sensor == accepted[i].sensor:
+                j += 1
+            self._batch(accepted[i].time, accepted[i].sensor, accepted[i:j])
+            i = j
+        self.time = max(newest, float(time), accepted[-1].time if accepted else -math.inf)
+        self._merge_cooperative()
+        self._expire(self.time)
+        confirmed, updated = [], []
+        idx = [k for k, m in enumerate(self.meta) if m.confirmed and m.touched]
+        for trk in self._tracks(idx):
+            updated.append(trk)
+            if trk.id not in was_confirmed:
+                confirmed.append(trk)
+        return TrackUpdates(time=float(self.time), confirmed=confirmed, updated=updated, deleted=self._deleted)
+
+    def tracks(self, confirmed_only: bool = True) -> list[Track]:
+        """Current tracks (confirmed only by default)."""
+        return self._tracks([k for k, m in enumerate(self.meta) if m.confirmed or not confirmed_only])
+
+    # ------------------------------------------------------------------ measurement preparation
+    def _site(self, site: GeoPoint) -> tuple[np.ndarray, np.ndarray]:
+        key = (site.lat, site.lon, site.alt_m or 0.0)
+        if key not in self._sites:
+            e, n, u = self.frame.to_enu(site.lat, site.lon, key[2])
+            rot = self.frame.rotation_to(LocalFrame(*key))
+            self._sites[key] = (np.array([e, n, u]), rot)
+        return self._sites[key]
+
+    def _prepare(self, obs: list[Observation]) -> list[_Meas]:
+        cfg = self.cfg
+        pos = [o for o in obs if o.position is not None]
+        enu = None
+        if pos:
+            lat = np.array([o.position.lat for o in pos])
+            lon = np.array([o.position.lon for o in pos])
+            alt = np.array([o.position.alt_m if o.position.alt_m is not None else self.frame.alt0 for o in pos])
+            enu = np.column_stack(self.frame.to_enu(lat, lon, alt))
+        out, k = [], 0
+        for o in obs:
+            if o.position is not None:
+                p, e = o.position, enu[k]
+                k += 1
+                has_alt = p.alt_m is not None
+                sv = p.sigma_v_m if p.sigma_v_m else 1.5 * p.sigma_h_m
+                idx = [0, 1] + ([2] if has_alt else [])
+                z = list(e[: len(idx)])
+                var = [p.sigma_h_m ** 2] * 2 + ([sv ** 2] if has_alt else [])
+                if o.velocity is not None and cfg.use_reported_velocity:
+                    v = (o.velocity.east, o.velocity.north, o.velocity.up)
+                    vi = [3, 4] + ([5] if has_alt else [])
+                    idx += vi
+                    z += list(v[: len(vi)])
+                    var += [cfg.velocity_sigma ** 2] * len(vi)
+                pc = np.diag([p.sigma_h_m ** 2, p.sigma_h_m ** 2, sv ** 2 if has_alt else cfg.init_alt_sigma ** 2])
+                out.append(_Meas(o, ("pos", tuple(idx)), np.array(z), np.diag(var), e, pc))
+            else:
+                m = o.measurement
+                site, rot = self._site(m.site)
+                comps, z, sig = [], [], []
+                if m.range_m is not None:
+                    comps.append("range"), z.append(m.range_m), sig.append(m.sigma_range_m)
+                comps.append("az"), z.append(math.radians(m.azimuth_deg)), sig.append(math.radians(m.sigma_az_deg))
+                if m.elevation_deg is not None:
+                    comps.append("el"), z.append(math.radians(m.elevation_deg))
+                    sig.append(math.radians(m.sigma_el_deg if m.sigma_el_deg else m.sigma_az_deg))
+                point = pc = None
+                if m.range_m is not None:
+                    p_site, c_site = polar_to_local(comps, z, sig)
+                    point = site + rot.T @ p_site
+                    pc = rot.T @ c_site @ rot
+                out.append(_Meas(o, ("polar", tuple(comps)), np.array(z), np.diag(np.square(sig)), point, pc,
+                                 site, rot))
+        return out
+
+    # ------------------------------------------------------------------ filtering helpers
+    def _predict_to(self, T: float) -> None:
+        sel = np.flatnonzero(self.t < T)
+        if not len(sel):
+            return
+        dt = T - self.t[sel]
+        x, P = self.x[sel], self.P[sel]
+        if self.r > 1:
+            x, P, self.mu[sel] = imm_mix(x, P, self.mu[sel], 1.0 - np.exp(-self.cfg.imm_switch_rate * dt))
+        self.x[sel], self.P[sel] = cv_predict(x, P, dt[:, None], self.q)
+        self.t[sel] = T
+
+    @staticmethod
+    def _model(key: tuple, meas: list[_Meas]) -> MeasurementModel:
+        if key[0] == "pos":
+            return PositionModel(key[1], D)
+        return PolarModel(key[1], np.array([m.site for m in meas]), np.array([m.rot for m in meas]))
+
+    def _innov(self, key, meas: list[_Meas], tix: np.ndarray, T: float, combined: bool = True):
+        """Innovations of tracks ``tix`` against ``meas`` (pairwise, same length)."""
+        lag = np.maximum(self.t[tix] - T, 0.0)
+        z = np.array([m.z for m in meas])
+        R = np.array([m.R for m in meas])
+        if combined:
+            xc, Pc = combine(self.x[tix], self.P[tix], self.mu[tix])
+            return self._model(key, meas).innovation(xc, Pc, z, R, self.q[0], lag)
+        # per model: flatten pairs x models
+        r = self.r
+        x = self.x[tix].reshape(-1, D)
+        P = self.P[tix].reshape(-1, D, D)
+        rep = [m for m in meas for _ in range(r)]
+        q = np.tile(self.q, (len(tix), 1))
+        inn = self._model(key, rep).innovation(x, P, np.repeat(z, r, 0), np.repeat(R, r, 0), q,
+                                                np.repeat(lag, r))
+        return inn, x, P
+
+    def _apply(self, key, meas: list[_Meas], tix: np.ndarray, T: float) -> None:
+        """Kalman/EKF update of tracks ``tix`` (unique) with ``meas`` (one each)."""
+        if not len(tix):
+            return
+        xn, Pn, ll = self._updated(key, meas, tix, T)
+        self.x[tix], self.P[tix] = xn, Pn
+        if self.r > 1:
+            w = self.mu[tix] * np.exp(ll - ll.max(axis=1, keepdims=True))
+            self.mu[tix] = w / w.sum(axis=1, keepdims=True)
+
+    def _updated(self, key, meas, tix, T):
+        inn, x, P = self._innov(key, meas, tix, T, combined=False)
+        xn, Pn = kalman_update(x, P, inn)
+        r = self.r
+        return xn.reshape(-1, r, D), Pn.reshape(-1, r, D, D), inn.loglik.reshape(-1, r)
+
+    # ------------------------------------------------------------------ track bookkeeping
+    def _hit(self, k: int, o: Observation, T: float) -> None:
+        m = self.meta[k]
+        m.flag = m.touched = True
+        m.updates += 1
+        m.last_update = max(m.last_update, T)
+        self._note(m, o)
+
+    def _note(self, m: _Meta, o: Observation) -> None:
+        src = SourceKind(o.source)
+        m.sources.add(str(src))
+        m.sensors.add(o.sensor)
+        m.labels.add(o.label)
+        if src in NONCOOP_SOURCES:
+            m.last_noncoop = max(m.last_noncoop, o.time)
+        if o.cls is not None:
+            m.cls_votes[ObjectClass(o.cls)] += o.cls_confidence if o.cls_confidence is not None else 0.6
+        if src == SourceKind.REMOTE_ID:
+            m.cls_votes[ObjectClass.UAS] += 1.0
+        elif src == SourceKind.ADSB:
+            m.cls_votes[ObjectClass.FIXED_WING] += 0.3
+        if o.callsign:
+            m.identities["callsign"] = o.callsign.strip()
+        if o.operator is not None:
+            m.operator = o.operator
+            if o.operator_location_type is not None:
+                m.attrs["operator_location_type"] = str(o.operator_location_type)
+
+    def _new_track(self, meas: _Meas, T: float, ident: tuple[str, str] | None = None) -> int:
+        cfg = self.cfg
+        x = np.zeros(D)
+        P = np.zeros((D, D))
+        x[:3] = meas.point
+        P[:3, :3] = meas.point_cov
+        o = meas.obs
+        if o.velocity is not None:
+            x[3:] = (o.velocity.east, o.velocity.north, o.velocity.up)
+            P[3:, 3:] = np.eye(3) * cfg.velocity_sigma ** 2
+        else:
+            P[3:, 3:] = np.diag([cfg.init_speed_sigma ** 2] * 2 + [cfg.init_vspeed_sigma ** 2])
+        self.x = np.concatenate([self.x, np.broadcast_to(x, (1, self.r, D))])
+        self.P = np.concatenate([self.P, np.broadcast_to(P, (1, self.r, D, D))])
+        self.mu = np.concatenate([self.mu, self.mu0[None]])
+        self.t = np.append(self.t, T)
+        meta = _Meta(id=format_track_id(self._next), first_time=T, scan_sensor=o.sensor, last_update=T)
+        self._next += 1
+        meta.flag = meta.touched = True
+        self._note(meta, o)
+        if ident is not None:
+            meta.identities[ident[0]] = ident[1]
+            self.by_ident[ident] = len(self.meta)
+        meta.confirmed = cfg.confirm_m <= 1 if ident is None else cfg.ident_confirm_hits <= 1
+        meta.born = self._batch_no
+        self.meta.append(meta)
+        self.stats.tracks_created += 1
+        if meta.confirmed:
+            self.stats.tracks_confirmed += 1
+        return len(self.meta) - 1
+
+    def _remove(self, drop: list[int], merged_into: dict[int, str] | None = None) -> None:
+        if not drop:
+            return
+        merged_into = merged_into or {}
+        ds = set(drop)
+        for k in drop:
+            m = self.meta[k]
+            if m.confirmed:
+                trk = self._tracks([k], status=TrackStatus.DELETED)[0]
+                if k in merged_into:
+                    trk.attrs["merged_into"] = merged_into[k]
+                self._deleted.append(trk)
+        keep = np.array([k not in ds for k in range(len(self.meta))], dtype=bool)
+        self.x, self.P, self.mu, self.t = self.x[keep], self.P[keep], self.mu[keep], self.t[keep]
+        self.meta = [m for k, m in enumerate(self.meta) if keep[k]]
+        self.by_ident = {}
+        for k, m in enumerate(self.meta):
+            for kind, val in m.identities.items():
+                if kind != "callsign":
+                    self.by_ident[(kind, val)] = k
+
+    # ------------------------------------------------------------------ one batch: one sensor, one time
+    def _batch(self, T: float, sensor: str, obs: list[Observation]) -> None:
+        self._batch_no += 1
+        self._predict_to(T)
+        meas = self._prepare(obs)
+        coop = [m for m in meas if m.obs.ident and m.obs.source in IDENT_KIND and m.obs.position is not None]
+        anon = [m for m in meas if not (m.obs.ident and m.obs.source in IDENT_KIND and m.obs.position is not None)]
+        if coop:
+            self._cooperative(coop, T)
+        if anon:
+            self._associate(anon, T)
+        self._clock(sensor)
+
+    def _cooperative(self, coop: list[_Meas], T: float) -> None:
+        cfg = self.cfg
+        pending: dict[tuple, list[tuple[int, _Meas]]] = {}
+        for ms in coop:
+            o = ms.obs
+            ident = (IDENT_KIND[SourceKind(o.source)], o.ident.strip().lower())
+            k = self.by_ident.get(ident)
+            if k is None:
+                k = self._fusion_candidate(ms, ident[0], T)
+                if k is None:
+                    self._new_track(ms, T, ident)
+                    continue
+                self.meta[k].identities[ident[0]] = ident[1]
+                self.by_ident[ident] = k
+                self.stats.identity_fusions += 1
+            m = self.meta[k]
+            supported = T - m.last_noncoop <= cfg.max_coast_s
+            if supported:
+                xc, _ = combine(self.x[k:k + 1], self.P[k:k + 1], self.mu[k:k + 1])
+                m.attrs[OFFSET_ATTR[ident[0]]] = round(float(np.hypot(*(ms.point[:2] - xc[0, :2]))), 1)
+                inn = self._innov(ms.key, [ms], np.array([k]), T)
+                if inn.d2[0] > cfg.gate(len(ms.z)):
+                    # a cooperative report that disagrees with the sensors' track: evidence, not state
+                    self._note(m, o)
+                    m.attrs["identity_inconsistent"] = True
+                    continue
+                m.attrs["identity_inconsistent"] = False
+            pending.setdefault(ms.key, []).append((k, ms))
+        for key, items in pending.items():
+            while items:  # one update per track per round
+                seen, now, later = set(), [], []
+                for k, ms in items:
+                    (later if k in seen else now).append((k, ms))
+                    seen.add(k)
+                tix = np.array([k for k, _ in now])
+                self._apply(key, [ms for _, ms in now], tix, T)
+                for k, ms in now:
+                    self._hit(k, ms.obs, T)
+                    m = self.meta[k]
+                    if not m.confirmed and m.updates >= cfg.ident_confirm_hits:
+                        m.confirmed = True
+                        self.stats.tracks_confirmed += 1
+                items = later
+
+    def _fusion_candidate(self, ms: _Meas, kind: str, T: float) -> int | None:
+        """The track a new identity of ``kind`` belongs to, if one coincides with the report.
+
+        Candidates hold no identity of that kind and lie within ``fusion_max_m``. A track with
+        non-cooperative support (confirmed radar/camera/report track) qualifies on distance
+        alone, so that a Remote ID position that lies is still fused and its offset recorded;
+        a cooperative-only track (e.g. the ADS-B track of an aircraft also broadcasting Remote
+        ID) must also pass the Mahalanobis fusion gate.
+        """
+        cfg = self.cfg
+        if not len(self.meta):
+            return None
+        xc, _ = combine(self.x, self.P, self.mu)
+        d = np.hypot(*(xc[:, :2] - ms.point[:2]).T)
+        cand = np.flatnonzero(d < cfg.fusion_max_m)
+        best, best_score = None, math.inf
+        for k in cand.tolist():
+            m = self.meta[k]
+            if kind in m.identities:
+                continue
+            if T - m.last_noncoop <= cfg.max_coast_s and m.confirmed:
+                score = d[k]
+            elif any(kd != "callsign" for kd in m.identities):
+                inn = self._innov(ms.key, [ms], np.array([k]), T)
+                if inn.d2[0] > cfg.fusion_gate(len(ms.z)):
+                    continue
+                score = d[k] + cfg.fusion_max_m  # prefer non-cooperative support
+            else:
+                continue
+            if score < best_score:
+                best, best_score = k, score
+        return best
+
+    def _associate(self, meas: list[_Meas], T: float) -> None:
+        cfg = self.cfg
+        n, nm = len(self.meta), len(meas)
+        ti_l, mi_l = [], []
+        if n:
+            xc, Pc = combine(self.x, self.P, self.mu)
+            with_pt = [j for j, m in enumerate(meas) if m.point is not None]
+            if with_pt:
+                pts = np.array([meas[j].point[:2] for j in with_pt])
+                a, b, d = Pc[:, 0, 0], Pc[:, 0, 1], Pc[:, 1, 1]
+                lmax_t = float((0.5 * (a + d) + np.sqrt(0.25 * (a - d) ** 2 + b * b)).max())
+                lmax_m = max(float(np.linalg.eigvalsh(meas[j].point_cov[:2, :2])[-1]) for j in with_pt)
+                radius = math.sqrt(cfg.gate(3) * (lmax_t + lmax_m)) * 1.5
+                ti, mj = grid_pairs(xc[:, :2], pts, radius)
+                ti_l.append(ti)
+                mi_l.append(np.array(with_pt, dtype=np.int64)[mj])
+            bearings = [j for j, m in enumerate(meas) if m.point is None]
+            for j in bearings:
+                ti_l.append(np.arange(n))
+                mi_l.append(np.full(n, j))
+        ti = np.concatenate(ti_l) if ti_l else np.zeros(0, dtype=np.int64)
+        mi = np.concatenate(mi_l) if mi_l else np.zeros(0, dtype=np.int64)
+        # Mahalanobis gate per measurement model
+        keep_t, keep_m, d2s, lds, gts = [], [], [], [], []
+        for key in {meas[j].key for j in mi.tolist()}:
+            sel = np.flatnonzero(np.array([meas[j].key == key for j in mi.tolist()]))
+            inn = self._innov(key, [meas[j] for j in mi[sel]], ti[sel], T)
+            g = cfg.gate(len(meas[mi[sel[0]]].z))
+            ok = inn.d2 < g
+            keep_t.append(ti[sel][ok]), keep_m.append(mi[sel][ok]), d2s.append(inn.d2[ok]), lds.append(inn.logdet[ok])
+            gts.append(np.full(int(ok.sum()), g))
+        if keep_t:
+            ti, mi = np.concatenate(keep_t), np.concatenate(keep_m)
+            d2, logdet, gate = np.concatenate(d2s), np.concatenate(lds), np.concatenate(gts)
+        else:
+            ti = mi = np.zeros(0, dtype=np.int64)
+            d2 = logdet = gate = np.zeros(0)
+        gated = np.zeros(nm, dtype=bool)
+        gated[mi] = True
+        used = np.zeros(nm, dtype=bool)
+        if len(ti) and cfg.association == "gnn":
+            miss = np.full(n, -np.inf)
+            np.maximum.at(miss, ti, gate + logdet)
+            sel = gnn_assign(ti, mi, d2 + logdet, miss, n, nm)
+            at, am = ti[sel], mi[sel]
+            for key in {meas[j].key for j in am.tolist()}:
+                s = [i for i in range(len(at)) if meas[am[i]].key == key]
+                self._apply(key, [meas[am[i]] for i in s], at[s], T)
+            for k, j in zip(at.tolist(), am.tolist()):
+                self._hit(k, meas[j].obs, T)
+            used[am] = True
+        elif len(ti):
+            self._jpda(meas, ti, mi, d2, logdet, T)
+            used[mi] = True
+        self.stats.gated_out += int((~gated).sum())
+        for j in np.flatnonzero(~used).tolist():
+            if meas[j].point is None:
+                self.stats.unassociated_bearings += 1
+            else:
+                self._new_track(meas[j], T)
+
+    def _jpda(self, meas, ti, mi, d2, logdet, T) -> None:
+        """JPDA update: moment-matched mixture of 'missed' and every gated measurement."""
+        cfg = self.cfg
+        n, nm = len(self.meta), len(meas)
+        dims = np.array([len(meas[j].z) for j in mi])
+        loglik = -0.5 * (d2 + logdet + dims * np.log(2 * np.pi))
+        beta, beta0 = jpda_weights(ti, mi, loglik, n, nm, cfg.pd, cfg.clutter_density)
+        xn = np.empty((len(ti), self.r, D))
+        Pn = np.empty((len(ti), self.r, D, D))
+        for key in {meas[j].key for j in mi.tolist()}:
+            s = np.flatnonzero([meas[j].key == key for j in mi.tolist()])
+            xn[s], Pn[s], _ = self._updated(key, [meas[j] for j in mi[s]], ti[s], T)
+        for k in np.unique(ti).tolist():
+            s = np.flatnonzero(ti == k)
+            w = np.concatenate([[beta0[k]], beta[s]])[:, None, None]
+            xs = np.concatenate([self.x[k][None], xn[s]])  # (h, r, D)
+            Ps = np.concatenate([self.P[k][None], Pn[s]])
+            xm = (w * xs).sum(0)
+            dx = xs - xm
+            self.x[k] = xm
+            self.P[k] = (w[..., None] * (Ps + dx[..., :, None] * dx[..., None, :])).sum(0)
+            j = int(mi[s][np.argmax(beta[s])])
+            self._hit(k, meas[j].obs, T)
+
+    def _clock(self, sensor: str) -> None:
+        """One scan of ``sensor``: M-of-N bookkeeping of the tentative tracks it clocks."""
+        cfg = self.cfg
+        mask = (1 << cfg.confirm_n) - 1
+        drop = []
+        for k, m in enumerate(self.meta):
+            if m.scan_sensor != sensor or m.confirmed or any(kd != "callsign" for kd in m.identities):
+                m.flag = False if m.scan_sensor == sensor else m.flag
+                continue
+            if m.born == self._batch_no:
+                m.flag = False  # born in this scan: already counted
+                continue
+            m.hist = ((m.hist << 1) | int(m.flag)) & mask
+            m.age += 1
+            m.flag = False
+            hits = m.hist.bit_count()
+            if hits >= cfg.confirm_m:
+                m.confirmed = True
+                self.stats.tracks_confirmed += 1
+            elif hits + max(cfg.confirm_n - m.age, 0) < cfg.confirm_m:
+                drop.append(k)
+        if drop:
+            self.stats.tentative_dropped += len(drop)
+            self._remove(drop)
+
+    def _expire(self, now: float) -> None:
+        cfg = self.cfg
+        if not self.meta:
+            return
+        _, Pc = combine(self.x, self.P, self.mu)
+        sig = np.sqrt(0.5 * (Pc[:, 0, 0] + Pc[:, 1, 1]))
+        drop = []
+        for k, m in enumerate(self.meta):
+            stale = now - m.last_update > cfg.max_coast_s
+            if stale or (m.confirmed and sig[k] > cfg.max_sigma_m):
+                drop.append(k)
+                if m.confirmed:
+                    self.stats.tracks_deleted += 1
+                else:
+                    self.stats.tentative_dropped += 1
+        self._remove(drop)
+
+    def _merge_cooperative(self) -> None:
+        """Fuse a cooperative-only track into a coinciding confirmed non-cooperative track without identity."""
+        cfg = self.cfg
+        if len(self.meta) < 2 or self.time is None:
+            return
+        now = self.time
+        coop = [k for k, m in enumerate(self.meta)
+                if any(kd != "callsign" for kd in m.identities) and now - m.last_noncoop > cfg.max_coast_s]
+        anon = [k for k, m in enumerate(self.meta)
+                if m.confirmed and not m.identities and now - m.last_noncoop <= cfg.max_coast_s]
+        if not coop or not anon:
+            return
+        xc, _ = combine(self.x, self.P, self.mu)
+        d = np.hypot(*(xc[coop][:, None, :2] - xc[anon][None, :, :2]).transpose(2, 0, 1))
+        drop, into, taken = [], {}, set()
+        for flat in np.argsort(d, axis=None).tolist():
+            i, j = divmod(flat, len(anon))
+            if d[i, j] >= cfg.fusion_max_m:
+                break
+            if i in into or anon[j] in taken:
+                continue
+            kc, ka = coop[i], anon[j]
+            mc, ma = self.meta[kc], self.meta[ka]
+            for kind, val in mc.identities.items():
+                ma.identities[kind] = val
+                if kind in OFFSET_ATTR:
+                    ma.attrs[OFFSET_ATTR[kind]] = round(float(d[i, j]), 1)
+            ma.sources |= mc.sources
+            ma.sensors |= mc.sensors
+            ma.labels |= mc.labels
+            ma.cls_votes.update(mc.cls_votes)
+            ma.operator = ma.operator or mc.operator
+            ma.touched = True
+            into[i] = ma.id
+            taken.add(ka)
+            drop.append(kc)
+            self.stats.identity_fusions += 1
+        if drop:
+            merged = {coop[i]: tid for i, tid in into.items()}
+            for k in drop:
+                if self.meta[k].confirmed:
+                    self.stats.tracks_deleted += 1
+            self._remove(drop, merged)
+
+    # ------------------------------------------------------------------ output
+    def _classify(self, m: _Meta, speed: float) -> ObjectClass:
+        if m.cls_votes:
+            cls, _ = max(m.cls_votes.items(), key=lambda kv: (kv[1], str(kv[0])))
+            if "adsb" in m.sources and cls not in AIR_CLASSES:
+                return ObjectClass.FIXED_WING
+            return cls
+        if speed > self.cfg.fixed_wing_speed_mps:
+            return ObjectClass.FIXED_WING
+        return ObjectClass.UNKNOWN
+
+    def _tracks(self, idx: list[int], status: TrackStatus | None = None) -> list[Track]:
+        if not idx:
+            return []
+        ix = np.array(idx)
+        xc, Pc = combine(self.x[ix], self.P[ix], self.mu[ix])
+        lat, lon, alt = self.frame.to_geodetic(xc[:, 0], xc[:, 1], xc[:, 2])
+        lat, lon, alt = np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt)
+        out = []
+        for i, k in enumerate(idx):
+            m = self.meta[k]
+            v = np.clip(xc[i, 3:], -1999.0, 1999.0)
+            sig_v = math.sqrt(max(Pc[i, 2, 2], 0.0))
+            has_alt = sig_v < 0.5 * self.cfg.init_alt_sigma
+            speed = float(np.hypot(v[0], v[1]))
+            out.append(Track(
+                id=m.id, time=float(self.t[k]),
+                position=GeoPoint(float(lat[i]), float(lon[i]),
+                                  float(np.clip(alt[i], -999.0, 99_999.0)) if has_alt else None),
+                velocity=Velocity(float(v[0]), float(v[1]), float(v[2])),
+                sigma_h_m=float(math.sqrt(max(0.5 * (Pc[i, 0, 0] + Pc[i, 1, 1]), 0.0))),
+                status=status or (TrackStatus.CONFIRMED if m.confirmed else TrackStatus.TENTATIVE),
+                cls=self._classify(m, speed), identities=dict(m.identities), sources=sorted(m.sources),
+                sensors=sorted(m.sensors), label=most_restrictive(m.labels), first_time=m.first_time,
+                updates=m.updates, operator=m.operator, attrs=dict(m.attrs),
+            ))
+        return out
