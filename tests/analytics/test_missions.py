@@ -170,3 +170,28 @@ def test_bad_arguments_are_named():
         PointHistory(ident=["a"], time=[1.0], lat=[1.0, 2.0], lon=[1.0])
     with pytest.raises(ValueError, match="end"):
         baseline_comparison([], 10.0, 5.0)
+
+
+def test_simulator_surveillance_orbits_found_and_nothing_else():
+    """The scenario generator's scripted surveillance orbits, against its airliners and GA."""
+    from lookout.sim.records import ScenarioConfig
+    from lookout.sim.scenario import Scenario
+
+    sc = Scenario(ScenarioConfig(seed=7, duration_s=3 * 3600))
+    rows = []
+    for o in sc.truth:
+        if o.cls == ObjectClass.UAS or not o.ident or o.cls not in (
+                ObjectClass.FIXED_WING, ObjectClass.ROTORCRAFT, ObjectClass.SURVEILLANCE_AIRCRAFT):
+            continue
+        ts = np.arange(o.start, o.end, 5.0)
+        p, _, _ = o.sample(ts)
+        lat, lon, alt = sc.sector.frame.to_geodetic(p[:, 0], p[:, 1], p[:, 2])
+        rows += list(zip([o.ident] * ts.size, ts, lat, lon, alt))
+    orbits = [e.details for e in sc.events if e.kind == "surveillance_orbit"]
+    assert orbits
+    ms = detect_missions(PointHistory.from_records(rows))
+    assert sorted(m.icao24 for m in ms) == sorted(d["icao24"] for d in orbits)
+    for d in orbits:
+        m = next(m for m in ms if m.icao24 == d["icao24"])
+        assert m.start < d["end"] and m.end > d["start"]
+        assert m.pattern == d["pattern"]
