@@ -4,7 +4,6 @@ CREATE INDEX IF NOT EXISTS observations_time ON observations (time);
 CREATE INDEX IF NOT EXISTS observations_source_time ON observations (source, time);
 CREATE INDEX IF NOT EXISTS observations_sensor_time ON observations (sensor, time);
 CREATE INDEX IF NOT EXISTS observations_ident_time ON observations (ident, time);
-CREATE INDEX IF NOT EXISTS observations_lat_lon ON observations (lat, lon);
 
 CREATE INDEX IF NOT EXISTS tracks_time ON tracks (time);
 CREATE INDEX IF NOT EXISTS tracks_status_time ON tracks (status, time);
