@@ -24,10 +24,12 @@ app = typer.Typer(
 #: Modules that add commands to the app (each defines ``register(app: typer.Typer)``).
 COMMAND_MODULES = [
     "lookout.commands.demo",
+    "lookout.commands.eoir",
     "lookout.commands.serve",
     "lookout.commands.analytics",
     "lookout.commands.track",
     "lookout.commands.ingest",
+    "lookout.sim.command",
 ]
 
 
