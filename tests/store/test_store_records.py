@@ -375,3 +375,25 @@ def test_numpy_values_and_unencodable_records(store, caplog):
     store.write_alerts([alert("a-bad", T0, evidence={"raw": object()}), alert("a-ok", T0)])
     assert store.alert("a-bad") is None and store.alert("a-ok") is not None
     assert store.rejected["alert"] == 1
+
+
+def test_prune_deletes_what_is_older(store):
+    store.write_observations([adsb(T0 + i * 10, 0.0, 0.0) for i in range(10)])  # T0 .. T0+90
+    store.write_tracks([track("t-old", T0 + i, 0.0, 0.0) for i in range(5)])
+    store.write_tracks([track("t-live", T0 + 40 + i * 10, 0.0, 0.0) for i in range(5)])  # T0+40 .. T0+80
+    store.write_alerts([
+        alert("a-done", T0, state="resolved", resolved_at=T0 + 20, end=T0 + 15),
+        alert("a-open", T0),
+        alert("a-recent", T0, state="resolved", resolved_at=T0 + 70, end=T0 + 65),
+    ])
+    z = store.put_zone(polygon_zone())
+    store.set_meta("k", "v")
+    assert store.prune(T0 + 50) == {"observations": 5, "track_points": 6, "tracks": 1, "alerts": 1}
+    assert [o.time for o in store.observations()] == [T0 + 50 + i * 10 for i in range(5)]
+    assert store.track("t-old") is None and store.track_history("t-old") == []
+    assert [p.time for p in store.track_history("t-live")] == [T0 + 50, T0 + 60, T0 + 70, T0 + 80]
+    assert {a.id for a in store.alerts()} == {"a-open", "a-recent"}
+    assert store.zone(z.id) == z and store.get_meta("k") == "v"
+    assert store.prune(T0 + 50) == {"observations": 0, "track_points": 0, "tracks": 0, "alerts": 0}
+    with pytest.raises(ValueError, match="before must be a number"):
+        store.prune("yesterday")

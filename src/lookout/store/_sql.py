@@ -495,6 +495,27 @@ class SQLStore(Store):
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
+    # -- retention ---------------------------------------------------------------------------
+    def prune(self, before: float) -> dict[str, int]:
+        """Delete what is older than ``before`` (UNIX seconds): observations and track points
+        by their time, tracks whose last update is older (with all their points), and alerts
+        whose episode ended before it and that are resolved. Zones and metadata stay. Returns the
+        number of rows deleted per table."""
+        if isinstance(before, bool) or not isinstance(before, (int, float)) or math.isnan(before):
+            raise ValueError(f"prune: before must be a number of UNIX seconds, got {before!r}")
+        b = float(before)
+        out: dict[str, int] = {}
+        with self._transaction() as cur:
+            for table, cond in (
+                ("observations", "time < ?"),
+                ("track_points", "time < ? OR track_id IN (SELECT id FROM tracks WHERE time < ?)"),
+                ("tracks", "time < ?"),
+                ("alerts", "state = 'resolved' AND end_time IS NOT NULL AND end_time < ?"),
+            ):
+                cur.execute(self._q(f"DELETE FROM {table} WHERE {cond}"), (b,) * cond.count("?"))
+                out[table] = max(cur.rowcount, 0)
+        return out
+
     # -- helpers -----------------------------------------------------------------------------
     def _check_open(self) -> None:
         if self._closed:
