@@ -104,8 +104,11 @@ class AircraftJsonDecoder(Decoder):
             yield from self._snapshot(doc)
 
     def _flush(self) -> Iterator[Observation]:
-        rest, self._buf, self._pending = self._buf.strip(), "", b""
+        rest, pending, self._buf, self._pending = self._buf.strip(), self._pending, "", b""
         if not rest:
+            if pending:
+                self.stats.messages += 1
+                self.stats.reject("truncated", f"{len(pending)} bytes of a partial character at end of stream")
             return
         self.stats.messages += 1
         try:

@@ -551,7 +551,7 @@ def _host_port(url: str, default_port: int | None = None) -> tuple[str, int]:
     u = urlsplit(url)
     host = u.hostname
     try:
-        port = u.port or default_port
+        port = u.port if u.port is not None else default_port
     except ValueError:
         port = None
     if not host or port is None:

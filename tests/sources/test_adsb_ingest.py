@@ -1,0 +1,122 @@
+"""``lookout ingest`` and the ingest loop: JSON lines out, summary, bounds, pacing, errors."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import threading
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from lookout.cli import app
+from lookout.sources.replay import Ingest, Pacer, make_decoder
+from lookout.sources.sbs import format_line
+
+runner = CliRunner()
+
+
+def test_cli_ingest_writes_flat_json_lines(adsb_data, tmp_path):
+    out = tmp_path / "obs.jsonl"
+    r = runner.invoke(app, ["ingest", "raw", str(adsb_data / "flights.raw.csv"), "--out", str(out),
+                            "--sensor", "rx-1", "--label", "US-ONLY"])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 360
+    first = rows[0]
+    assert {"time", "source", "sensor", "ident", "lat", "lon", "alt_m"} <= set(first)
+    assert first["source"] == "adsb" and first["sensor"] == "rx-1" and first["label"] == "US-ONLY"
+    assert "rejected: 1 (implausible_speed 1)" in r.stderr
+    assert "360 observations from 578 messages" in r.stderr
+
+
+def test_cli_errors_are_clear(adsb_data, tmp_path):
+    r = runner.invoke(app, ["ingest", "nosuch", "x"])
+    assert r.exit_code == 2 and "unknown format 'nosuch'" in r.stderr and "sbs" in r.stderr
+    r = runner.invoke(app, ["ingest", "sbs", str(tmp_path / "missing.sbs")])
+    assert r.exit_code == 2 and "no such file" in r.stderr
+    r = runner.invoke(app, ["ingest", "sbs", str(adsb_data / "flights.sbs"), "-o", "bogus=1"])
+    assert r.exit_code == 2 and "no option(s) ['bogus']" in r.stderr
+    r = runner.invoke(app, ["ingest", "sbs", str(adsb_data / "flights.sbs"), "--reference", "31.3"])
+    assert r.exit_code == 2 and "LAT,LON" in r.stderr
+    r = runner.invoke(app, ["ingest", "--list", "x"])
+    assert r.exit_code == 0 and "beast" in r.stdout.split()
+
+
+def test_cli_options_gz_and_max_messages(adsb_data, tmp_path):
+    g = tmp_path / "f.sbs.gz"
+    g.write_bytes(gzip.compress((adsb_data / "flights.sbs").read_bytes()))
+    out = tmp_path / "o.jsonl"
+    r = runner.invoke(app, ["ingest", "sbs", str(g), "--out", str(out), "--max-messages", "100",
+                            "--reference", "31.33,-110.95", "-o", "max_range_m=12000"])
+    assert r.exit_code == 0, r.output
+    assert "--max-messages 100" in r.stderr
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    # only the helicopter flies within 12 km of the receiver; the others are out of range
+    assert rows and all(x["ident"] == "a0f1b2" for x in rows) and "out_of_range" in r.stderr
+
+
+def test_every_adsb_format_through_the_cli(adsb_data, tmp_path):
+    for fmt, name, n in [("avr", "flights.avr", 360), ("beast", "flights.beast", 360),
+                         ("aircraft-json", "aircraft.json", 24), ("sbs", "flights.sbs", 360)]:
+        out = tmp_path / f"{fmt}.jsonl"
+        r = runner.invoke(app, ["ingest", fmt, str(adsb_data / name), "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        assert len(out.read_text().splitlines()) == n, fmt
+
+
+def test_replay_at_recorded_pace(adsb_data):
+    run = Ingest("raw", adsb_data / "flights.raw.csv", replay_speed=10.0, max_messages=80)
+    t = time.monotonic()
+    obs = list(run)
+    took = time.monotonic() - t
+    span = obs[-1].time - obs[0].time
+    assert span > 6
+    assert span / 10.0 - 0.05 <= took <= span / 10.0 + 0.6
+
+
+def test_pacer_uses_the_recorded_times():
+    now = [0.0]
+    slept = []
+
+    def sleep(s):
+        slept.append(s)
+        now[0] += s
+
+    p = Pacer(2.0, clock=lambda: now[0], sleep=sleep, max_sleep_s=100)
+    for t in (100.0, 101.0, 105.0, 104.0):
+        p.wait(t)
+    assert now[0] == pytest.approx(2.5)
+    with pytest.raises(ValueError):
+        Pacer(-1)
+
+
+def test_live_tcp_ingest_is_bounded():
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    t0 = 1_700_000_000.0
+
+    def serve():
+        conn, _ = srv.accept()
+        for i in range(5):
+            conn.sendall((format_line(3, "a1b2c3", t0 + i, alt_ft=5000, lat=31.3 + i * 1e-3, lon=-110.9)
+                          + "\n").encode())
+        time.sleep(1.5)
+        conn.close()
+        srv.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    run = Ingest("sbs", f"tcp://127.0.0.1:{port}", max_seconds=0.8, source_options={"poll_s": 0.05})
+    t = time.monotonic()
+    obs = list(run)
+    assert len(obs) == 5 and time.monotonic() - t < 3
+    assert run.summary.stopped_by == "--max-seconds"
+
+
+def test_make_decoder_passes_options():
+    d = make_decoder("raw", "rx", reference=(52.25, 3.9), max_range_m=100_000)
+    assert d.modes.reference == (52.25, 3.9) and d.modes.max_range_m == 100_000
+    with pytest.raises(ValueError, match="unknown format"):
+        make_decoder("nope")
