@@ -239,21 +239,33 @@ def test_alert_round_trip_and_updates(store):
 def test_alert_lifecycle_never_goes_backwards(store):
     a = alert("a-2", T0)
     store.write_alerts([a])
+    # an operator acknowledges through the API, stamping wall-clock time
     acked = dataclasses.replace(a, state=AlertState.ACKNOWLEDGED, acknowledged_by="agent-7",
-                                acknowledged_at=T0 + 5, updated=T0 + 5)
+                                acknowledged_at=T0 + 5000, updated=T0 + 5000)
     store.write_alerts([acked])
-    # the rule engine's next update does not know about the acknowledgement
+    # the rule engine's next update (event time) does not know about the acknowledgement
     rule_update = dataclasses.replace(a, updated=T0 + 10, message="drone closer", severity=Severity.CRITICAL)
     store.write_alerts([rule_update])
     got = store.alert("a-2")
     assert got.state is AlertState.ACKNOWLEDGED and got.acknowledged_by == "agent-7"
-    assert got.acknowledged_at == T0 + 5
-    assert got.message == "drone closer" and got.severity is Severity.CRITICAL and got.updated == T0 + 10
-    resolved = dataclasses.replace(got, state="resolved", resolved_by="sup-1", resolved_at=T0 + 60,
-                                   updated=T0 + 60, end=T0 + 55)
+    assert got.acknowledged_at == T0 + 5000 and got.updated == T0 + 5000
+    assert got.message == "drone closer" and got.severity is Severity.CRITICAL  # the rule's update applies
+    ended = dataclasses.replace(rule_update, end=T0 + 55, updated=T0 + 55)
+    store.write_alerts([ended])
+    assert store.alert("a-2").end == T0 + 55 and store.alert("a-2").state is AlertState.ACKNOWLEDGED
+    resolved = dataclasses.replace(store.alert("a-2"), state="resolved", resolved_by="sup-1", resolved_at=T0 + 6000,
+                                   updated=T0 + 6000)
     store.write_alerts([resolved])
-    store.write_alerts([a, acked])  # redelivered old updates change nothing
-    assert store.alert("a-2") == resolved
+    store.write_alerts([ended, acked])  # redelivered updates do not reopen it or forget who acted
+    got = store.alert("a-2")
+    assert got.state is AlertState.RESOLVED and got.resolved_by == "sup-1" and got.acknowledged_by == "agent-7"
+    assert got.end == T0 + 55 and got.updated == T0 + 6000
+    # several updates of one alert in one batch merge the same way
+    b = alert("a-3", T0)
+    store.write_alerts([b, dataclasses.replace(b, state="acknowledged", acknowledged_by="x", acknowledged_at=T0 + 1),
+                        dataclasses.replace(b, message="later", updated=T0 + 2)])
+    got = store.alert("a-3")
+    assert (got.state, got.acknowledged_by, got.message) == (AlertState.ACKNOWLEDGED, "x", "later")
 
 
 def test_alert_queries_overlap_state_rule_bbox(store):

@@ -55,25 +55,27 @@ dumps = json.JSONEncoder(default=_encode_default, ensure_ascii=False, separators
                          check_circular=False).encode
 
 _ALERT_RANK = {AlertState.NEW: 0, AlertState.ACKNOWLEDGED: 1, AlertState.RESOLVED: 2}
-_LIFECYCLE = ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at")
+_LIFECYCLE = ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at", "end")
 
 
 def merge_alert(old: Alert, new: Alert) -> Alert:
     """The stored state of an alert after ``new`` arrives for the same id.
 
-    The newer update (by ``updated``; a tie goes to ``new``) supplies the episode fields; the
-    lifecycle never goes backwards: the state is the further of the two (new < acknowledged <
-    resolved) and who/when acknowledged or resolved it is kept once known. So a rule's later
-    update does not undo an operator's acknowledgement, and a redelivered old update changes nothing.
+    ``new`` supplies the episode fields (the last write wins: rule engines and operators may stamp
+    their updates from different clocks, so ``updated`` cannot order them); the lifecycle never goes
+    backwards: the state is the further of the two (new < acknowledged < resolved), who/when
+    acknowledged or resolved it and the episode's end are kept once known, and ``updated`` is the
+    later of the two. So a rule's next update does not undo an operator's acknowledgement.
     """
-    base, other = (new, old) if (new.updated or new.start) >= (old.updated or old.start) else (old, new)
     changes: dict[str, Any] = {}
-    if _ALERT_RANK[other.state] > _ALERT_RANK[base.state]:
-        changes["state"] = other.state
+    if _ALERT_RANK[old.state] > _ALERT_RANK[new.state]:
+        changes["state"] = old.state
     for f in _LIFECYCLE:
-        if getattr(base, f) is None and getattr(other, f) is not None:
-            changes[f] = getattr(other, f)
-    return replace(base, **changes) if changes else base
+        if getattr(new, f) is None and getattr(old, f) is not None:
+            changes[f] = getattr(old, f)
+    if old.updated is not None and (new.updated is None or old.updated > new.updated):
+        changes["updated"] = old.updated
+    return replace(new, **changes) if changes else new
 
 
 def alert_end(a: Alert) -> float | None:
