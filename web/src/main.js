@@ -363,7 +363,8 @@ function drawOperator(shown) {
 $('detail-close').addEventListener('click', () => select(null));
 
 // -- replay ------------------------------------------------------------------------------------
-const replay = new Replay({ api, onChange: () => { syncReplayUi(); scheduleRedraw(); } });
+const replay = new Replay({ api, onChange: () => { syncReplayUi(); scheduleRedraw(); },
+  project: (lat, lon) => map.project([lat, lon], 0) });
 
 function syncReplayUi() {
   const s = $('slider');

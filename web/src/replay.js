@@ -17,8 +17,9 @@ function bisectRight(arr, x) {
 }
 
 export class Replay {
-  constructor({ api, onChange }) {
+  constructor({ api, onChange, project }) {
     this.api = api;
+    this.project = project; // (lat, lon) -> world pixel {x, y} at zoom 0 (cached per point)
     this.onChange = onChange;
     this.start = null;
     this.end = null;
@@ -54,9 +55,11 @@ export class Replay {
     this._pending = this.api(`/api/replay?start=${from}&end=${to}`).then((r) => {
       const series = new Map();
       for (const [id, pts] of Object.entries(r.points)) {
+        const world = pts.map((p) => this.project(p[1], p[2]));
         series.set(id, {
           t: pts.map((p) => p[0]), lat: pts.map((p) => p[1]), lon: pts.map((p) => p[2]),
           alt: pts.map((p) => p[3]), spd: pts.map((p) => p[4]), crs: pts.map((p) => p[5]),
+          wx: world.map((w) => w.x), wy: world.map((w) => w.y),
         });
       }
       this.series = series;
@@ -131,7 +134,7 @@ export class Replay {
       if (!p) continue;
       const j = bisectRight(s.t, this.time - TRAIL_S);
       const trail = [];
-      for (let k = j; k <= p.i; k += 1) trail.push([s.t[k], s.lat[k], s.lon[k]]);
+      for (let k = j; k <= p.i; k += 1) trail.push([s.t[k], s.lat[k], s.lon[k], s.wx[k], s.wy[k]]);
       trail.push([p.t, p.lat, p.lon]);
       out.push({ id, lat: p.lat, lon: p.lon, alt: p.alt, speed: p.speed, course: p.course, cls: m.cls,
         name: m.name, trail });

@@ -99,8 +99,17 @@ export const TrackLayer = L.Layer.extend({
     const size = map.getSize();
     ctx.clearRect(0, 0, size.x, size.y);
     const many = this.tracks.length > 250;
-    const labels = !many || map.getZoom() >= 13;
+    const zoom = map.getZoom();
+    const labels = !many || zoom >= 13;
     const screen = [];
+    // Screen position = world pixel at zoom 0 (cached per point, Leaflet's own projection)
+    // scaled to the zoom, plus the view's offset (one projection per frame).
+    const k = 2 ** zoom;
+    const c = map.getCenter();
+    const cp = map.latLngToContainerPoint(c);
+    const cw = map.project(c, zoom);
+    const ox = cp.x - cw.x;
+    const oy = cp.y - cw.y;
 
     // trails first (under the symbols)
     ctx.lineWidth = 1.5;
@@ -110,8 +119,11 @@ export const TrackLayer = L.Layer.extend({
       const tr = t.trail;
       if (!tr || tr.length < 2) continue;
       for (let i = 0; i < tr.length; i += 1) {
-        const q = map.latLngToContainerPoint([tr[i][1], tr[i][2]]);
-        if (i === 0) ctx.moveTo(q.x, q.y); else ctx.lineTo(q.x, q.y);
+        const p = tr[i];
+        if (p[3] === undefined) { const w = map.project([p[1], p[2]], 0); p[3] = w.x; p[4] = w.y; }
+        const x = p[3] * k + ox;
+        const y = p[4] * k + oy;
+        if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
       }
     }
     ctx.stroke();
@@ -121,14 +133,16 @@ export const TrackLayer = L.Layer.extend({
     ctx.lineWidth = 1.2;
     ctx.beginPath();
     for (const t of this.tracks) {
-      const q = map.latLngToContainerPoint([t.lat, t.lon]);
+      const w = map.project([t.lat, t.lon], 0);
+      const q = { x: w.x * k + ox, y: w.y * k + oy };
       screen.push({ id: t.id, x: q.x, y: q.y });
       if (!t.speed || t.course == null) continue;
       const d = t.speed * LEAD_S;
       const rad = (t.course * Math.PI) / 180;
       const lat2 = t.lat + (d * Math.cos(rad)) / M_PER_DEG;
       const lon2 = t.lon + (d * Math.sin(rad)) / (M_PER_DEG * Math.cos((t.lat * Math.PI) / 180));
-      const q2 = map.latLngToContainerPoint([lat2, lon2]);
+      const w2 = map.project([lat2, lon2], 0);
+      const q2 = { x: w2.x * k + ox, y: w2.y * k + oy };
       ctx.moveTo(q.x, q.y);
       ctx.lineTo(q2.x, q2.y);
     }

@@ -15,23 +15,25 @@ from lookout.model import Alert, GeoPoint, Track, TrackPoint
 
 
 def _point(p: GeoPoint | None) -> dict[str, Any] | None:
+    """A point with latitude/longitude rounded to 1e-7 degrees (about 1 cm) and height to 1 cm."""
     if p is None:
         return None
-    return {"lat": p.lat, "lon": p.lon, "alt_m": p.alt_m}
+    return {"lat": round(p.lat, 7), "lon": round(p.lon, 7), "alt_m": None if p.alt_m is None else round(p.alt_m, 2)}
 
 
 def track_json(t: Track) -> dict[str, Any]:
-    """The API's JSON form of a track (hand-built: it is on the streaming hot path)."""
+    """The API's JSON form of a track (hand-built: it is on the streaming hot path). Positions
+    are rounded to about 1 cm and velocities to 1 cm/s, far below any sensor's accuracy."""
     v = t.velocity
     return {
         "id": t.id,
         "time": t.time,
         "position": _point(t.position),
-        "velocity": None if v is None else {"east": v.east, "north": v.north, "up": v.up},
+        "velocity": None if v is None else {"east": round(v.east, 2), "north": round(v.north, 2), "up": round(v.up, 2)},
         "speed_mps": None if v is None else round(v.speed, 2),
         "course_deg": None if v is None else round(v.course_deg, 1),
-        "climb_mps": None if v is None else v.up,
-        "sigma_h_m": t.sigma_h_m,
+        "climb_mps": None if v is None else round(v.up, 2),
+        "sigma_h_m": round(t.sigma_h_m, 1),
         "status": str(t.status),
         "cls": str(t.cls),
         "identities": t.identities,
