@@ -22,19 +22,22 @@ class World:
         self.alt = engine.context.sector.ground_alt_m
         self.events = []
 
-    def track(self, tid: str, t: float, e: float, n: float, ve: float = 0.0, vn: float = 0.0, **kw) -> Track:
-        lat, lon, _ = self.frame.to_geodetic(e, n, self.alt + 100.0)
+    def track(self, tid: str, t: float, e: float, n: float, ve: float = 0.0, vn: float = 0.0, h: float = 100.0,
+              **kw) -> Track:
+        """A track at ENU (e, n), ``h`` metres above the sector's ground height."""
+        lat, lon, _ = self.frame.to_geodetic(e, n, self.alt + h)
         kw.setdefault("sigma_h_m", 5.0)
-        return Track(id=tid, time=t, position=GeoPoint(lat, lon, self.alt + 100.0), velocity=Velocity(ve, vn), **kw)
+        return Track(id=tid, time=t, position=GeoPoint(lat, lon, self.alt + h), velocity=Velocity(ve, vn), **kw)
 
     def geo(self, e: float, n: float) -> tuple[float, float]:
         lat, lon, _ = self.frame.to_geodetic(e, n, self.alt)
         return float(lat), float(lon)
 
-    def agent(self, agent_id: str, t: float, e: float, n: float) -> None:
+    def agent(self, agent_id: str, t: float, e: float, n: float, with_height: bool = False) -> None:
         lat, lon = self.geo(e, n)
         self.engine.observe([Observation(time=t, source=SourceKind.BLUE_FORCE, sensor="bft", ident=agent_id,
-                                         position=GeoPosition(lat, lon, sigma_h_m=5.0))])
+                                         position=GeoPosition(lat, lon, self.alt if with_height else None,
+                                                              sigma_h_m=5.0))])
 
     def run(self, duration: float, paths: dict[str, Callable[[float], dict | None]], start: float = T0):
         """``paths[tid](t_rel)`` -> dict(e, n, ve, vn, + Track kwargs) or None (not updated)."""
@@ -54,7 +57,7 @@ class World:
                     continue
                 st = dict(st)
                 updated.append(self.track(tid, t, st.pop("e"), st.pop("n"), st.pop("ve", 0.0), st.pop("vn", 0.0),
-                                          **st))
+                                          st.pop("h", 100.0), **st))
                 alive.add(tid)
             self.events += self.engine.evaluate(TrackUpdates(time=t, updated=updated, deleted=deleted))
         return self.events

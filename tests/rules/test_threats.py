@@ -19,8 +19,8 @@ def test_drone_closing_on_agent_one_episode_at_cpa_criterion(world: World):
     new = world.new("drone_approach_agents")
     assert len(new) == 1
     a = new[0]
-    # the closest approach (0 m) is predicted within the 60 s horizon once 600 m out: t = 140 s
-    assert abs(a.start - (T0 + 140.0)) <= world.dt
+    # inside the 500 m watch radius (t = 150 s) with the closest approach (0 m) predicted 50 s ahead
+    assert abs(a.start - (T0 + 150.0)) <= world.dt
     assert a.evidence["agent_id"] == "agent-7"
     assert "closing on agent agent-7" in a.message
     assert a.severity == Severity.HIGH
@@ -43,6 +43,15 @@ def test_drone_passing_wide_or_hovering_off_does_not_alert(world: World):
         "PLANE": straight(ae - 3000.0, an, 40.0, 0.0, cls="fixed_wing", sources=["adsb"]),
     })
     assert world.new("drone_approach_agents") == []
+
+
+def test_heights_count_a_drone_high_above_is_not_closing(make_world):
+    ae, an = AGENT
+    for h, alerts in ((60.0, 1), (550.0, 0)):  # flying right over an agent on the ground
+        w = make_world()
+        w.agent("agent-9", T0, ae, an, with_height=True)
+        w.run(200.0, {"D": lambda t: dict(e=ae - 1000.0 + 10 * t, n=an, ve=10.0, h=h, cls="uas", sources=["radar"])})
+        assert len(w.new("drone_approach_agents")) == alerts, h
 
 
 def test_drone_within_danger_radius_alerts_even_when_not_closing(world: World):
@@ -78,7 +87,9 @@ def test_surveillance_orbit_one_episode(make_world):
     new = w.new("surveillance_orbit")
     assert len(new) == 1 and new[0].track_ids == ["S"]
     a = new[0]
-    assert abs(a.start - (T0 + 600.0)) <= 5.0 + w.dt  # first judged when a full window is seen (5 s samples)
+    # raised once a full 600 s window is seen (5 s samples); the episode starts where the window does
+    assert abs(a.evidence["raised_at"] - (T0 + 600.0)) <= 5.0 + w.dt
+    assert abs(a.start - T0) <= 5.0 + w.dt
     assert a.evidence["turn_deg"] >= 300.0
     assert "orbiting" in a.message and "ICAO a1b2c3" in a.message
     assert w.ended("surveillance_orbit") == []
@@ -92,7 +103,7 @@ def test_drone_loiter(make_world):
                                 identities={"remote_id": "Y"})})
     new = w.new("drone_loiter")
     assert len(new) == 1 and new[0].track_ids == ["H"]
-    assert abs(new[0].start - (T0 + 180.0)) <= 2.0 + w.dt
+    assert abs(new[0].evidence["raised_at"] - (T0 + 180.0)) <= 2.0 + w.dt and abs(new[0].start - T0) <= 2.0
 
 
 def test_dark_drone_after_n_seconds(world: World):

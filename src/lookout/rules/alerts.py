@@ -57,7 +57,7 @@ class Hit:
     key: tuple  # (rule name, subject...) - one episode per key
     track_ids: list[str]
     severity: Severity
-    message: str
+    message: str | None  # None: "still holds, nothing new" (a keep-alive of an open episode)
     position: GeoPoint | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
     labels: list[str] = field(default_factory=list)
@@ -128,6 +128,8 @@ class AlertManager:
             seen.add(h.key)
             ep = self._open.get(h.key)
             if ep is None:
+                if h.message is None:
+                    continue
                 a = Alert(rule=h.key[0], severity=h.severity, message=h.message,
                           start=h.start if h.start is not None else time, track_ids=list(h.track_ids),
                           position=h.position, operator=h.operator, evidence=dict(h.evidence),
@@ -141,6 +143,8 @@ class AlertManager:
                 continue
             a = ep.alert
             ep.last_hit, ep.false_since = time, None
+            if h.message is None:
+                continue
             changed = h.severity.rank > a.severity.rank or any(t not in a.track_ids for t in h.track_ids)
             if h.severity.rank > a.severity.rank:
                 a.severity = h.severity  # an episode only escalates
@@ -170,6 +174,14 @@ class AlertManager:
         self._prune()
         self._emit(events)
         return events
+
+    def due(self, key: tuple, time: float, interval: float, severity: Severity | None = None) -> bool:
+        """Does a hit for ``key`` need its full content now? (No open episode, an update is due,
+        or the severity rises.) When not, a rule may send a keep-alive hit (``message=None``)."""
+        ep = self._open.get(key)
+        if ep is None or time - ep.last_sent >= interval:
+            return True
+        return severity is not None and severity.rank > ep.alert.severity.rank
 
     def _end(self, key: tuple, time: float, why: str) -> AlertEvent:
         ep = self._open.pop(key)

@@ -88,8 +88,8 @@ class ApproachRule(RuleBase):
     min_closing_mps: float = Field(1.0, ge=0)
     #: any object of the classes this close to an agent alerts, closing or not
     danger_radius_m: float = Field(100.0, ge=0)
-    #: only agents within this range are considered
-    max_range_m: float = Field(5000.0, gt=0)
+    #: only agents within this (3-D) distance are considered: the watch radius around each agent
+    max_range_m: float = Field(500.0, gt=0)
     #: thresholds grow by this factor while an episode is open (hysteresis)
     hysteresis_factor: float = Field(1.25, ge=1.0)
     #: severity becomes ``critical`` when the closest approach is this close in time

@@ -25,6 +25,7 @@ class AgentFix:
     north: float
     v_east: float = 0.0
     v_north: float = 0.0
+    alt_m: float | None = None
 
 
 class RuleContext:
@@ -73,12 +74,12 @@ class RuleContext:
 
     # -- agents -----------------------------------------------------------------------------
     def update_agent(self, agent_id: str, time: float, lat: float, lon: float,
-                     v_east: float = 0.0, v_north: float = 0.0) -> None:
+                     v_east: float = 0.0, v_north: float = 0.0, alt_m: float | None = None) -> None:
         old = self._agents.get(agent_id)
         if old is not None and old.time > time:
             return  # out of order: keep the newer fix
         e, n = self.to_enu(lat, lon)
-        self._agents[agent_id] = AgentFix(agent_id, time, lat, lon, float(e), float(n), v_east, v_north)
+        self._agents[agent_id] = AgentFix(agent_id, time, lat, lon, float(e), float(n), v_east, v_north, alt_m)
 
     def update_agents(self, observations: Iterable[Observation]) -> int:
         """Take agent positions from observations; returns how many fixes were taken."""
@@ -87,7 +88,7 @@ class RuleContext:
             if o.source == SourceKind.BLUE_FORCE and o.position is not None:
                 v = o.velocity
                 self.update_agent(o.ident or o.sensor, o.time, o.position.lat, o.position.lon,
-                                  v.east if v else 0.0, v.north if v else 0.0)
+                                  v.east if v else 0.0, v.north if v else 0.0, o.position.alt_m)
                 n += 1
             elif o.source == SourceKind.REPORT and o.attrs:
                 rep = o.attrs.get("reporter") if isinstance(o.attrs.get("reporter"), dict) else {}
@@ -104,13 +105,15 @@ class RuleContext:
         return [a for a in self._agents.values() if now - a.time <= max_age_s]
 
     def agent_arrays(self, now: float, max_age_s: float):
-        """(ids, east, north, v_east, v_north) of the agents seen within ``max_age_s``."""
+        """(ids, east, north, alt_m (NaN when unknown), v_east, v_north) of the agents seen within
+        ``max_age_s``."""
         fixes = self.agents(now, max_age_s)
         if not fixes:
             z = np.empty(0)
-            return [], z, z, z, z
-        arr = np.array([(a.east, a.north, a.v_east, a.v_north) for a in fixes], dtype=float)
-        return [a.id for a in fixes], arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3]
+            return [], z, z, z, z, z
+        arr = np.array([(a.east, a.north, np.nan if a.alt_m is None else a.alt_m, a.v_east, a.v_north)
+                        for a in fixes], dtype=float)
+        return [a.id for a in fixes], arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4]
 
 
 def _finite(v) -> bool:

@@ -72,7 +72,7 @@ class TrackTable:
         self.generation = np.zeros(0, dtype=np.int64)  # bumps when a slot gets a new track
         self._grow(capacity)
 
-    _FLOAT = ("x", "y", "vx", "vy", "t", "sigma", "rid_last", "noncoop_last", "rid_off", "rid_x", "rid_y",
+    _FLOAT = ("x", "y", "z", "vx", "vy", "vz", "t", "sigma", "rid_last", "noncoop_last", "rid_off", "rid_x", "rid_y",
               "rid_sigma")
 
     def _grow(self, cap: int) -> None:
@@ -96,7 +96,8 @@ class TrackTable:
         n = len(tracks)
         slots = np.empty(n, dtype=np.intp)
         lat, lon = np.empty(n), np.empty(n)
-        vx, vy, t, sig, cls = np.zeros(n), np.zeros(n), np.empty(n), np.empty(n), np.empty(n, dtype=np.int16)
+        vx, vy, vz, t, sig = np.zeros(n), np.zeros(n), np.zeros(n), np.empty(n), np.empty(n)
+        alt, cls = np.full(n, np.nan), np.empty(n, dtype=np.int16)
         rid_now, nc_now = np.full(n, np.nan), np.full(n, np.nan)
         rid_off, rid_sig = np.full(n, np.nan), np.full(n, np.nan)
         rid_pos_i, rid_lat, rid_lon = [], [], []
@@ -115,9 +116,11 @@ class TrackTable:
             self.tracks[s] = tr
             p = tr.position
             lat[i], lon[i], t[i], sig[i] = p.lat, p.lon, tr.time, tr.sigma_h_m
+            if p.alt_m is not None:
+                alt[i] = p.alt_m
             v = tr.velocity
             if v is not None:
-                vx[i], vy[i] = v.east, v.north
+                vx[i], vy[i], vz[i] = v.east, v.north, v.up
             cls[i] = CLASS_CODE[tr.cls]
             attrs = tr.attrs
             st = attrs.get("source_times") if attrs else None
@@ -147,6 +150,7 @@ class TrackTable:
         e, nn = self.ctx.to_enu(lat, lon)
         self.x[slots], self.y[slots] = e, nn
         self.vx[slots], self.vy[slots], self.t[slots], self.sigma[slots], self.cls[slots] = vx, vy, t, sig, cls
+        self.z[slots], self.vz[slots] = alt, vz  # z: height above the ellipsoid (m), NaN when unknown
         self.updates[slots] += 1
         have = ~np.isnan(rid_now)
         self.rid_last[slots[have]] = np.fmax(self.rid_last[slots[have]], rid_now[have])
@@ -236,6 +240,15 @@ class Rule:
     def forget(self, slots: list[int], ids: list[str]) -> None:
         """Tracks deleted: drop their state."""
 
+    def due(self, key_extra: tuple, t: float, severity: Severity | None = None) -> bool:
+        """Whether the episode ``key_extra`` needs a full hit now (else send :meth:`keep`)."""
+        return self.engine.alerts.due((self.name, *key_extra), t, self.cfg.update_interval_s, severity)
+
+    def keep(self, key_extra: tuple, slot: int) -> Hit:
+        """A keep-alive hit: the condition still holds, nothing to re-send."""
+        return Hit(key=(self.name, *key_extra), track_ids=[self.table.track(slot).id], severity=self.cfg.severity,
+                   message=None)
+
     def hit(self, key_extra: tuple, slots: list[int], severity: Severity, message: str, evidence: dict,
             position: GeoPoint | None = None, start: float | None = None) -> Hit:
         tb = self.table
@@ -283,17 +296,22 @@ class ZoneRuleImpl(Rule):
         now_in: dict[int, set[int]] = {}
         for s, z in zip(ps.tolist(), zi.tolist()):
             now_in.setdefault(s, set()).add(z)
+        # only tracks inside a zone now or before need looking at
+        upd = np.zeros(tb.cap, dtype=bool)
+        upd[sel] = True
+        before = {}
+        for tid, st in self.state.items():
+            s = tb.slot.get(tid)
+            if s is not None and upd[s]:
+                before[s] = st
         # tracks inside before but not now: still inside while within the hysteresis margin
-        ids = [tb.track(s).id for s in sel.tolist()]
         cand_s, cand_z = [], []
-        for s, tid in zip(sel.tolist(), ids):
-            st = self.state.get(tid)
-            if st:
-                cur = now_in.get(s, ())
-                for z in st:
-                    if z not in cur:
-                        cand_s.append(s)
-                        cand_z.append(z)
+        for s, st in before.items():
+            cur = now_in.get(s, ())
+            for z in st:
+                if z not in cur:
+                    cand_s.append(s)
+                    cand_z.append(z)
         if cand_s:
             cs, cz = np.array(cand_s), np.array(cand_z)
             d = zs.distance(cz, tb.x[cs], tb.y[cs])
@@ -302,7 +320,9 @@ class ZoneRuleImpl(Rule):
                     now_in.setdefault(s, set()).add(z)
         hits: list[Hit] = []
         trig = self.cfg.trigger
-        for s, tid in zip(sel.tolist(), ids):
+        for s in set(now_in) | set(before):
+            tr = tb.track(s)
+            tid = tr.id
             st = self.state.get(tid, {})
             cur = now_in.get(s, set())
             for z in list(st):
@@ -317,33 +337,41 @@ class ZoneRuleImpl(Rule):
                 self.state[tid] = st
             else:
                 self.state.pop(tid, None)
-            tr = tb.track(s)
             if trig == "entry" or trig == "dwell":
                 for z, since in st.items():
                     if trig == "dwell" and t - since < self.cfg.dwell_s:
                         continue
                     zone = zs.zones[z]
+                    if not self.due((tid, zone.id), t):
+                        hits.append(self.keep((tid, zone.id), s))
+                        continue
+                    kind = zone.kind.replace("_", " ")
                     if trig == "entry":
-                        msg = f"{describe(tr)} entered {zone.kind.replace('_', ' ')} zone '{zone.name}' at {hhmmss(since)}"
+                        msg = f"{describe(tr)} entered {kind} zone '{zone.name}' at {hhmmss(since)}"
                     else:
-                        msg = (f"{describe(tr)} has stayed in {zone.kind.replace('_', ' ')} zone '{zone.name}' for "
-                               f"{t - since:.0f} s (since {hhmmss(since)})")
+                        msg = (f"{describe(tr)} has stayed in {kind} zone '{zone.name}' for {t - since:.0f} s "
+                               f"(since {hhmmss(since)})")
                     hits.append(self.hit((tid, zone.id), [s], self.cfg.severity, msg,
                                          {"zone_id": zone.id, "zone_kind": str(zone.kind), "zone_version": zone.version,
                                           "entered_at": since, "dwell_s": t - since},
                                          start=since if trig == "entry" else since + self.cfg.dwell_s))
-            else:  # exit
-                for (xid, z), at in list(self.exits.items()):
-                    if xid != tid:
-                        continue
-                    if t - at > self.cfg.hold_s:
-                        del self.exits[(xid, z)]
-                        continue
-                    zone = zs.zones[z]
-                    msg = f"{describe(tr)} left {zone.kind.replace('_', ' ')} zone '{zone.name}' at {hhmmss(at)}"
-                    hits.append(self.hit((tid, zone.id, at), [s], self.cfg.severity, msg,
-                                         {"zone_id": zone.id, "zone_kind": str(zone.kind), "exited_at": at},
-                                         start=at))
+        if trig == "exit":
+            for (xid, z), at in list(self.exits.items()):
+                s = tb.slot.get(xid)
+                if s is None or not upd[s]:
+                    continue
+                if t - at > self.cfg.hold_s:
+                    del self.exits[(xid, z)]
+                    continue
+                zone = zs.zones[z]
+                if not self.due((xid, zone.id, at), t):
+                    hits.append(self.keep((xid, zone.id, at), s))
+                    continue
+                msg = f"{describe(tb.track(s))} left {zone.kind.replace('_', ' ')} zone '{zone.name}' at {hhmmss(at)}"
+                hits.append(self.hit((xid, zone.id, at), [s], self.cfg.severity, msg,
+                                     {"zone_id": zone.id, "zone_kind": str(zone.kind), "exited_at": at}, start=at))
+        elif self.exits:
+            self.exits.clear()
         return hits
 
     def forget(self, slots: list[int], ids: list[str]) -> None:
@@ -437,6 +465,9 @@ class BorderCrossingImpl(Rule):
                 del self.crossings[s]
                 continue
             tr = tb.track(s)
+            if not self.due((tr.id, c["n"]), t):
+                hits.append(self.keep((tr.id, c["n"]), s))
+                continue
             frm, to = ((sc.south_country, sc.north_country) if c["direction"] == "north"
                        else (sc.north_country, sc.south_country))
             msg = (f"{describe(tr)} crossed the border {c['direction']}bound ({frm} to {to}) at "
@@ -465,7 +496,7 @@ class ApproachImpl(Rule):
     def evaluate(self, step: Step) -> list[Hit]:
         cfg, tb, t = self.cfg, self.table, step.time
         sel = self.select(step.slots)
-        ids, ax, ay, avx, avy = self.ctx.agent_arrays(t, cfg.agent_timeout_s)
+        ids, ax, ay, az, avx, avy = self.ctx.agent_arrays(t, cfg.agent_timeout_s)
         if len(sel) == 0:
             return []
         if not ids:
@@ -475,12 +506,16 @@ class ApproachImpl(Rule):
         ry = tb.y[sel, None] - ay[None, :]
         vx = tb.vx[sel, None] - avx[None, :]
         vy = tb.vy[sel, None] - avy[None, :]
-        dist = np.hypot(rx, ry)
-        rv = rx * vx + ry * vy
-        v2 = vx * vx + vy * vy
+        # heights: above the agent when both are known (a drone 400 m up is not one at 40 m)
+        rz = tb.z[sel, None] - az[None, :]
+        rz = np.where(np.isfinite(rz), rz, 0.0)
+        vz = np.broadcast_to(tb.vz[sel, None], rz.shape)
+        dist = np.sqrt(rx * rx + ry * ry + rz * rz)
+        rv = rx * vx + ry * vy + rz * vz
+        v2 = vx * vx + vy * vy + vz * vz
         closing = -rv / np.maximum(dist, 1e-6)
         tca = np.clip(-rv / np.maximum(v2, 1e-9), 0.0, None)
-        cpa = np.hypot(rx + vx * tca, ry + vy * tca)
+        cpa = np.sqrt((rx + vx * tca) ** 2 + (ry + vy * tca) ** 2 + (rz + vz * tca) ** 2)
         was = np.array([tb.track(s).id in self.active for s in sel.tolist()]) if self.active else np.zeros(len(sel), bool)
         f = np.where(was, cfg.hysteresis_factor, 1.0)[:, None]
         near = dist <= cfg.max_range_m * f
@@ -500,6 +535,9 @@ class ApproachImpl(Rule):
             j = int(js[np.argmin(urgency)])
             crit = danger[r, j] or tca[r, j] <= cfg.critical_tca_s
             sev = Severity.CRITICAL if crit else cfg.severity
+            if not self.due((tr.id,), t, sev):
+                hits.append(self.keep((tr.id,), s))
+                continue
             a = self.ctx._agents[ids[j]]
             if danger[r, j] and closing[r, j] < cfg.min_closing_mps:
                 what = f"is {dist[r, j]:.0f} m from agent {ids[j]}"
@@ -580,6 +618,9 @@ class LoiterImpl(Rule):
             if a is None:
                 continue
             tr = tb.track(s)
+            if not self.due((tr.id,), t):
+                hits.append(self.keep((tr.id,), s))
+                continue
             lat, lon = a["centre"]
             what = "orbiting" if cfg.min_turn_deg > 0 else "loitering"
             msg = (f"{describe(tr)} {what} for {a['duration_s']:.0f} s within {a['radius_m']:.0f} m of "
@@ -587,7 +628,7 @@ class LoiterImpl(Rule):
             hits.append(self.hit((tr.id,), [s], cfg.severity, msg, {
                 "centre": {"lat": lat, "lon": lon}, "radius_m": a["radius_m"], "turn_deg": a["turn_deg"],
                 "duration_s": a["duration_s"], "since": a["since"]},
-                position=GeoPoint(lat, lon)))
+                position=GeoPoint(lat, lon), start=a["since"]))
         return hits
 
     def _judge(self, slots: np.ndarray, t: float) -> None:
@@ -662,6 +703,9 @@ class RemoteIdMissingImpl(Rule):
                 continue
             since = self.dark_since.setdefault(tr.id, float(tb.t[s]))
             if t - since < cfg.after_s:
+                continue
+            if not self.due((tr.id,), t):
+                hits.append(self.keep((tr.id,), s))
                 continue
             srcs = sorted(set(tr.sources) & self.noncoop) or sorted(self.noncoop)
             msg = (f"{describe(tr)} seen by {' and '.join(srcs)} with no Remote ID for {t - since:.0f} s "
@@ -877,7 +921,8 @@ class RuleEngine:
             if tr.cls == ObjectClass.AGENT:
                 v = tr.velocity
                 self.context.update_agent(tr.identities.get("callsign") or tr.id, tr.time, tr.position.lat,
-                                          tr.position.lon, v.east if v else 0.0, v.north if v else 0.0)
+                                          tr.position.lon, v.east if v else 0.0, v.north if v else 0.0,
+                                          tr.position.alt_m)
                 continue
             by_id[tr.id] = tr
         deleted = {tr.id for tr in updates.deleted}
