@@ -409,3 +409,35 @@ def test_prune_deletes_what_is_older(store):
     assert store.prune(T0 + 50) == {"observations": 0, "track_points": 0, "tracks": 0, "alerts": 0}
     with pytest.raises(ValueError, match="before must be a number"):
         store.prune("yesterday")
+
+
+def test_random_queries_match_a_brute_force_filter(store):
+    """Window, area and source queries over scattered records agree with filtering in Python."""
+    import numpy as np
+
+    rng = np.random.default_rng(11)
+    n = 400
+    e, nn = rng.uniform(-20000, 20000, n), rng.uniform(-20000, 20000, n)
+    times = T0 + np.round(rng.uniform(0, 600, n), 1)  # repeated times included
+    obs = []
+    for i in range(n):
+        if i % 4 == 0:
+            obs.append(radar(float(times[i]), float(e[i]), float(nn[i]), sensor=f"radar-{i % 3}"))
+        else:
+            obs.append(adsb(float(times[i]), float(e[i]), float(nn[i]), sensor=f"adsb-{i % 3}"))
+    store.write_observations(obs)
+
+    def where(o):
+        return (o.position.lat, o.position.lon) if o.position else (o.measurement.site.lat, o.measurement.site.lon)
+
+    for _ in range(40):
+        t1, t2 = sorted(T0 + rng.uniform(-50, 650, 2))
+        (e1, e2), (n1, n2) = np.sort(rng.uniform(-22000, 22000, 2)), np.sort(rng.uniform(-22000, 22000, 2))
+        lat1, lon1, _ = _geo(e1, n1)
+        lat2, lon2, _ = _geo(e2, n2)
+        box = BBox(min(lat1, lat2), min(lon1, lon2), max(lat1, lat2), max(lon1, lon2))
+        source = [None, "adsb", "radar"][int(rng.integers(3))]
+        want = sorted((o for o in obs if t1 <= o.time <= t2 and box.contains(*where(o))
+                       and (source is None or o.source == source)), key=lambda o: (o.time, o.id))
+        got = store.observations(start=t1, end=t2, bbox=box, source=source)
+        assert [o.id for o in got] == [o.id for o in want]
