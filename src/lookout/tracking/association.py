@@ -4,9 +4,11 @@
   cells no smaller than the largest gate radius; only pairs in neighbouring cells are
   candidates, so the work grows with the number of nearby pairs, not tracks x measurements.
 * :func:`gnn_assign` -- global nearest neighbour: the gated pairs form a sparse bipartite
-  graph; isolated one-to-one pairs are assigned at once and all other pairs are solved together
-  by one sparse linear assignment (:func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`,
-  LAPJVsp) with a private "missed" option per track.
+  graph; isolated pairs and star-shaped components (one track, or one measurement, at the
+  centre) are solved at once in vectorised form and all other pairs are solved together by
+  one linear assignment with a private "missed" option per track
+  (:func:`scipy.optimize.linear_sum_assignment` when small, else the sparse LAPJVsp
+  :func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`).
 * :func:`jpda_weights` -- joint probabilistic data association weights by Fitzgerald's
   "cheap JPDA" approximation of the marginal association probabilities (exact PDA for an
   isolated track), vectorised over the pairs.
@@ -15,6 +17,7 @@
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
@@ -77,9 +80,22 @@ def gnn_assign(ti: np.ndarray, mi: np.ndarray, cost: np.ndarray, miss_cost: np.n
         return np.empty(0, dtype=np.int64)
     tdeg = np.bincount(ti, minlength=n_tracks)
     mdeg = np.bincount(mi, minlength=n_meas)
-    single = (tdeg[ti] == 1) & (mdeg[mi] == 1)
+    tmulti, mmulti = tdeg[ti] > 1, mdeg[mi] > 1
+    single = ~tmulti & ~mmulti  # an isolated track-measurement pair
     chosen = [np.flatnonzero(single & (cost < miss_cost[ti]))]
-    rest = np.flatnonzero(~single)
+    # stars: a track whose measurements no other track gates (pick its cheapest), or a
+    # measurement whose tracks gate nothing else (give it to the track gaining most)
+    tstar = tmulti & (np.bincount(ti, weights=mmulti, minlength=n_tracks) == 0)[ti]
+    mstar = mmulti & (np.bincount(mi, weights=tmulti, minlength=n_meas) == 0)[mi]
+    gain = miss_cost[ti] - cost
+    for star, key in ((tstar, ti), (mstar, mi)):
+        idx = np.flatnonzero(star)
+        if len(idx):
+            idx = idx[np.lexsort((-gain[idx], key[idx]))]
+            k = key[idx]
+            first = idx[np.r_[True, k[1:] != k[:-1]]]
+            chosen.append(first[gain[first] > 0])
+    rest = np.flatnonzero(~(single | tstar | mstar))
     if len(rest):
         # one sparse assignment (LAPJVsp) over every non-trivial component: rows are the tracks
         # involved, columns their measurements plus one private "missed" column per track
@@ -89,16 +105,25 @@ def gnn_assign(ti: np.ndarray, mi: np.ndarray, cost: np.ndarray, miss_cost: np.n
         nt, nm = len(ut), len(um)
         c = cost[rest]
         mc = miss_cost[ut]
-        offset = 1.0 - min(float(c.min()), float(mc.min()))  # strictly positive weights (0 = no edge)
-        rows = np.concatenate([tinv, np.arange(nt)])
-        cols = np.concatenate([minv, nm + np.arange(nt)])
-        w = np.concatenate([c + offset, mc + offset])
-        g = csr_matrix((w, (rows, cols)), shape=(nt, nm + nt))
-        match = min_weight_full_bipartite_matching(g)[1]  # column of each row
-        real = np.flatnonzero(match < nm)
-        if len(real):
-            lut = dict(zip(zip(tinv.tolist(), minv.tolist()), rest.tolist()))
-            chosen.append(np.array([lut[(r, int(match[r]))] for r in real.tolist()], dtype=np.int64))
+        if nt <= 64:  # small: one dense assignment, non-edges priced above any private miss
+            big = float(np.abs(c).max() + np.abs(mc).max() + 1.0) * 10.0
+            dense = np.full((nt, nm + nt), big)
+            dense[tinv, minv] = c
+            dense[np.arange(nt), nm + np.arange(nt)] = mc
+            rows, match = linear_sum_assignment(dense)
+        else:
+            offset = 1.0 - min(float(c.min()), float(mc.min()))  # strictly positive weights (0 = no edge)
+            rows = np.concatenate([tinv, np.arange(nt)])
+            cols = np.concatenate([minv, nm + np.arange(nt)])
+            w = np.concatenate([c + offset, mc + offset])
+            g = csr_matrix((w, (rows, cols)), shape=(nt, nm + nt))
+            rows, match = min_weight_full_bipartite_matching(g)
+        real = match < nm
+        if real.any():
+            lut = np.full((nt, nm), -1, dtype=np.int64)
+            lut[tinv, minv] = rest
+            sel = lut[rows[real], match[real]]
+            chosen.append(sel[sel >= 0])
     return np.concatenate(chosen)
 
 
