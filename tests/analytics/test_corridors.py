@@ -129,6 +129,10 @@ def test_launch_points_one_per_flight_and_hotspots():
                operator=GeoPoint(*site_b), identities={"remote_id": "drone-77"})
     lp2 = launch_points(obs, tracks=[tr])
     assert len(lp2) == 8
+    # a track of a drone already seen in the observations (serial in another case) is not counted twice
+    dup = Track(id="t-0", time=T0, position=GeoPoint(31.2, -110.8), cls=ObjectClass.UAS,
+                operator=GeoPoint(*site_a), identities={"remote_id": "DRONE-0"})
+    assert len(launch_points(obs, tracks=[tr, dup])) == 8
     hs = launch_hotspots(lp2)
     assert [(h.count, h.drones) for h in hs] == [(6, 2), (2, 2)]
     assert hs[0].center_lat == pytest.approx(site_a[0], abs=0.003)

@@ -359,12 +359,12 @@ def launch_points(observations: Iterable[Observation] = (), tracks: Iterable[Tra
         for grp in np.split(np.arange(len(recs)), brk):
             chosen = next((recs[i] for i in grp if recs[i][3]), recs[grp[0]])
             rows.append((chosen[0], chosen[1], chosen[2], ident))
-    seen = {r[3] for r in rows}
+    seen = {str(r[3]).lower() for r in rows}
     for tr in tracks:
         if tr.operator is None:
             continue
         rid = tr.identities.get("remote_id")
-        if rid and rid in seen:
+        if rid and rid.lower() in seen:  # serials compared regardless of case
             continue  # already counted from its observations
         rows.append((tr.first_time or tr.time, tr.operator.lat, tr.operator.lon, rid or tr.id))
     if not rows:
