@@ -157,14 +157,16 @@ class Scenario:
         n_steps = int(np.ceil((t1 - t0) / dt))
         edges = t0 + dt * np.arange(n_steps + 1)
         cuts = np.searchsorted(t, edges, side="left")
+        # truth at every step time, sampled per object over the steps it is active in
+        states: list[list[tuple[str, np.ndarray, np.ndarray]]] = [[] for _ in range(n_steps)]
+        for o in self.truth:
+            ks = np.nonzero((edges[:-1] >= o.times[0]) & (edges[:-1] <= o.times[-1]))[0]
+            if ks.size:
+                pos, vel, _ = o.sample(edges[ks])
+                for j, k in enumerate(ks.tolist()):
+                    states[k].append((o.id, pos[j], vel[j]))
         for k in range(n_steps):
-            time = float(edges[k])
-            truth = []
-            for o in self.truth:
-                if o.times[0] <= time <= o.times[-1]:
-                    p, v = o.state_at(time)
-                    truth.append((o.id, p, v))
-            yield SimStep(time, self._build(int(cuts[k]), int(cuts[k + 1])), truth)
+            yield SimStep(float(edges[k]), self._build(int(cuts[k]), int(cuts[k + 1])), states[k])
 
     def observations(self) -> Iterator[Observation]:
         """Every observation of the run, in time order."""
