@@ -19,6 +19,7 @@ from typing import Any
 from fastapi import APIRouter, Body, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+import orjson
 
 from lookout import __version__
 from lookout.api import serialize as ser
@@ -39,6 +40,15 @@ START = Query(None, description="Window start: UNIX seconds or ISO 8601 (UTC whe
 END = Query(None, description="Window end: UNIX seconds or ISO 8601.")
 BBOX = Query(None, description="Area: min_lon,min_lat,max_lon,max_lat (WGS-84 degrees).")
 CLS = Query(None, description="Object classes, comma-separated (e.g. uas,fixed_wing).")
+
+
+def fast_json(obj: Any, status_code: int = 200) -> Response:
+    """A JSON response encoded with orjson (for the large answers: replay, history, lists)."""
+    return Response(orjson.dumps(obj), status_code=status_code, media_type="application/json")
+
+
+def _r(x: float | None, nd: int) -> float | None:
+    return None if x is None else round(x, nd)
 
 
 def static_dir() -> Path:
@@ -198,14 +208,17 @@ def _add_track_routes(api: APIRouter, app: FastAPI) -> None:
     def track(track_id: str) -> dict[str, Any]:
         return _get_track(track_id)
 
-    @api.get("/tracks/{track_id}/history", summary="One track's history (points in a time window)")
-    def history(track_id: str, start: str | None = START, end: str | None = END) -> list[dict]:
+    @api.get("/tracks/{track_id}/history", summary="One track's history (points in a time window)",
+             response_model=None)
+    def history(track_id: str, start: str | None = START, end: str | None = END) -> Response:
         s, e = parse_window(start, end)
         _get_track(track_id)
-        return [ser.point_json(p) for p in app.state.store.track_history(track_id, start=s, end=e)]
+        return fast_json([ser.point_json(p) for p in app.state.store.track_history(track_id, start=s, end=e)])
 
-    @api.get("/replay", summary="Every track's points in a window and area, for replay")
-    def replay(start: str | None = START, end: str | None = END, bbox: str | None = BBOX) -> dict[str, Any]:
+    @api.get("/replay", summary="Every track's points in a window and area, for replay", response_model=None,
+             description="``points``: track id -> ``[[time, lat, lon, alt_m, speed_mps, course_deg], ...]`` "
+                         "in time order; ``tracks``: track id -> class, name, identities, sources, label.")
+    def replay(start: str | None = START, end: str | None = END, bbox: str | None = BBOX) -> Response:
         s, e = parse_window(start, end)
         box = parse_bbox(bbox)
         store: Store = app.state.store
@@ -215,7 +228,8 @@ def _add_track_routes(api: APIRouter, app: FastAPI) -> None:
                                 "narrow start/end or bbox")
         series: dict[str, list[list[float | None]]] = {}
         for tid, p in pts:
-            series.setdefault(tid, []).append([p.time, p.lat, p.lon, p.alt_m, p.speed_mps, p.course_deg])
+            series.setdefault(tid, []).append([p.time, round(p.lat, 7), round(p.lon, 7), _r(p.alt_m, 2),
+                                               _r(p.speed_mps, 2), _r(p.course_deg, 1)])
         meta: dict[str, dict[str, Any]] = {}
         for tid in series:
             t = store.track(tid)
@@ -224,10 +238,9 @@ def _add_track_routes(api: APIRouter, app: FastAPI) -> None:
                              "identities": t.identities, "sources": t.sources}
             else:
                 meta[tid] = {"cls": "unknown", "label": "PUBLIC", "name": tid, "identities": {}, "sources": []}
-        times = [p.time for _, p in pts]
-        return {"start": s if s is not None else (min(times) if times else None),
-                "end": e if e is not None else (max(times) if times else None),
-                "tracks": meta, "points": series}
+        return fast_json({"start": s if s is not None else (pts[0][1].time if pts else None),
+                          "end": e if e is not None else (pts[-1][1].time if pts else None),
+                          "tracks": meta, "points": series})
 
     @api.get("/observations", summary="Stored observations by time window, area, source and sensor")
     def observations(start: str | None = START, end: str | None = END, bbox: str | None = BBOX,
