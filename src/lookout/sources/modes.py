@@ -151,9 +151,10 @@ class ModeS:
             self._prune(t)
         if 5 <= tc <= 18 or 20 <= tc <= 22:
             return self._position(frame, t, tc, icao, df, b0 & 7, attrs)
-        msg = rs1090.decode(frame)
-        if msg is None:
-            st.reject("bad_crc", frame)
+        msg = _safe_decode(frame, None, st)
+        if not msg:
+            if msg is None:
+                st.reject("bad_crc", frame)
             return None
         ac = self.aircraft.get(icao)
         if ac is None:
@@ -204,9 +205,10 @@ class ModeS:
         local_ok = (ac is not None and ac.reliable >= 2 and ac.lat is not None
                     and 0.0 <= t - ac.pos_time <= LOCAL_MAX_AGE_S)
         ref = (ac.lat, ac.lon) if local_ok else self.reference
-        msg = rs1090.decode(frame, reference=ref)
-        if msg is None:
-            st.reject("bad_crc", frame)
+        msg = _safe_decode(frame, ref, st)
+        if not msg:
+            if msg is None:
+                st.reject("bad_crc", frame)
             return None
         if ac is None:
             ac = self.aircraft[icao] = AircraftState(icao)
@@ -220,7 +222,7 @@ class ModeS:
         else:
             max_age = SURFACE_PAIR_MAX_AGE_S if surface else PAIR_MAX_AGE_S
             if other is not None and 0.0 <= t - other[1] <= max_age:
-                pair = rs1090.decode([other[0], frame], [other[1], t], reference=self.reference)
+                pair = _safe_decode([other[0], frame], self.reference, st, [other[1], t])
                 if pair and pair[-1].get("frame") == frame.lower() and "latitude" in pair[-1]:
                     how, lat, lon = "global", pair[-1]["latitude"], pair[-1]["longitude"]
             if how is None and self.receiver_relative and "latitude" in msg:
@@ -314,6 +316,22 @@ class ModeS:
         old = [k for k, ac in self.aircraft.items() if now - ac.last_seen > STATE_MAX_AGE_S]
         for k in old:
             del self.aircraft[k]
+
+
+def _safe_decode(frame, reference, stats: DecodeStats, times=None):
+    """rs1090.decode that never raises: a Rust panic surfaces as a BaseException subclass
+    (pyo3's PanicException), which ``except Exception`` would not stop."""
+    try:
+        if times is not None:
+            return rs1090.decode(frame, times, reference=reference)
+        if reference is None:
+            return rs1090.decode(frame)
+        return rs1090.decode(frame, reference=reference)
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001
+        stats.reject("decoder_error", f"{type(exc).__name__}: {exc}: {frame!r}")
+        return False
 
 
 def _plausible(lat0: float, lon0: float, t0: float, lat: float, lon: float, t: float, vmax_mps: float) -> bool:
