@@ -15,7 +15,7 @@ from shapely.geometry import LineString, Point
 from lookout.model import GeoPoint, ObjectClass, SourceKind
 from lookout.sector import Sector
 from lookout.sim.motion import Plan, _arc_length, racetrack
-from lookout.sim.records import Agent, ScenarioConfig, SensorSpec
+from lookout.sim.records import ScenarioConfig, SensorSpec
 
 _SERIAL_CHARS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # ANSI/CTA-2063-A: no I, no O
 _AIRLINES_US = ("AAL", "UAL", "SWA", "DAL", "ASA")
@@ -112,7 +112,6 @@ class _Builder:
         return [(i, n, e, float(self.border_n(e)) + off, mx) for i, n, e, off, mx in posts]
 
     def sensors(self) -> list[SensorSpec]:
-        g = self.sector.ground_alt_m
         bn = self.border_n
         t0, dur = self.t0, self.cfg.duration_s
         out: list[SensorSpec] = []
@@ -153,7 +152,6 @@ class _Builder:
             labels={"shared": "REL-MX", "own": "US-ONLY"})))
         out.append(SensorSpec("blue-force", SourceKind.BLUE_FORCE, origin, "US-ONLY", 30.0, 100_000.0,
                               dict(sigma_h_m=4.0, jitter_s=2.0)))
-        _ = g
         return out
 
     # -- objects ----------------------------------------------------------------------------
@@ -202,7 +200,7 @@ class _Builder:
         c1 = np.array([-2000.0, 6000.0]) + rng.uniform(-1000, 1000, 2)
         v1 = float(rng.uniform(68.0, 72.0))
         h1 = float(rng.uniform(4300.0, 5300.0)) - self.sector.ground_alt_m
-        orbit_s = max(4.5 * 3600.0, 0.0)
+        orbit_s = 4.5 * 3600.0
         lap = racetrack(c1, 90.0, 12_000.0, 1500.0)
         plan = Plan(self.t0 - 300.0, lap[0, 0], lap[0, 1], h1).orbit(c1, 90.0, 12_000.0, 1500.0, v1, orbit_s)
         plan.move([plan.pos[:2] + np.array([30_000.0, 40_000.0])], v1, from_rest=False, to_rest=False,

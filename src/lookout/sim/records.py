@@ -21,7 +21,7 @@ class ScenarioConfig:
 
     seed: int = 7
     duration_s: float = 3600.0
-    start_time: float = 1793628000.0  # 2026-11-01 16:00 UTC (09:00 local, Arizona)
+    start_time: float = 1793628000.0  # 2026-11-02 14:00 UTC (07:00 local, Arizona)
     sector: Any = None
     radar_clutter_per_scan: float = 10.0
     radar_outage_s: float = 60.0  # one outage of this length (0: none)

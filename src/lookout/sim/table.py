@@ -12,8 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookout.model import (
-    LABELS, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, PolarMeasurement, SourceKind,
-    Velocity,
+    LABELS, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, PolarMeasurement, Velocity,
 )
 
 FLOAT_COLS = ("t", "lat", "lon", "alt", "sig_h", "sig_v", "az", "el", "rng", "sig_az", "sig_el", "sig_rng", "vr",
@@ -98,4 +97,4 @@ def build_observations(tab: ObsTable, lo: int, hi: int, *, sensors: list, sites:
     return out
 
 
-__all__ = ["ObsTable", "build_observations", "CLASS_CODE", "OPTYPE_CODE", "LABEL_CODE", "SourceKind"]
+__all__ = ["ObsTable", "build_observations", "CLASS_CODE", "OPTYPE_CODE", "LABEL_CODE"]
