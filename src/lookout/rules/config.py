@@ -150,8 +150,11 @@ class RemoteIdSpoofRule(RuleBase):
     pair: bool = True
     pair_radius_m: float = Field(3000.0, gt=0)
     pair_velocity_tol_mps: float = Field(2.5, gt=0)
-    pair_min_speed_mps: float = Field(3.0, ge=0)
+    #: both must move (3-D speed) at least this fast for a new pair (parked objects do not pair)
+    pair_min_speed_mps: float = Field(2.0, ge=0)
     pair_persist_s: float = Field(5.0, ge=0)
+    #: a pair's offset vector may wander this much and still be the same object
+    pair_offset_tol_m: float = Field(100.0, gt=0)
     clear_after_s: float = Field(30.0, ge=0)
 
 

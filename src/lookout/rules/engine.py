@@ -739,7 +739,7 @@ class RemoteIdSpoofImpl(Rule):
         super().__init__(cfg, engine)
         self.last_rid: dict[str, tuple[float, float, float]] = {}  # serial -> (t, x, y)
         self.evidence: dict[str, tuple[float, dict, list[int]]] = {}  # this step: key -> (time, evidence, slots)
-        self.pairs: dict[tuple[str, str], list[float]] = {}  # (rid track, dark track) -> [first, last]
+        self.pairs: dict[tuple[str, str], dict] = {}  # (rid track, dark track) -> first, last, offset, confirmed
 
     def _threshold(self, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
         cfg = self.cfg
@@ -802,37 +802,57 @@ class RemoteIdSpoofImpl(Rule):
         return self._hits(t, sel)
 
     def _pair(self, sel: np.ndarray, rid_fresh: np.ndarray, nc: np.ndarray, t: float) -> None:
+        """Pair Remote ID-only tracks with dark radar/camera tracks that move alike (3-D velocity
+        within tolerance, both moving) for ``pair_persist_s`` while further apart than their
+        uncertainty allows. A confirmed pair stays confirmed while its offset vector holds (within
+        ``pair_offset_tol_m``), moving or hovering."""
         cfg, tb = self.cfg, self.table
         rid_only = sel[rid_fresh & ~nc]
         all_live = np.fromiter(tb.slot.values(), dtype=np.intp, count=len(tb.slot))
         live_t = tb.t[all_live]
         dark = all_live[np.isfinite(tb.noncoop_last[all_live]) & ~(tb.rid_last[all_live] >= live_t - 5.0)
                         & self.class_mask[tb.cls[all_live]] & (t - live_t <= 2.0)]
+        seen: set[tuple[str, str]] = set()
         if len(rid_only) and len(dark):
             dx = tb.x[rid_only, None] - tb.x[None, dark]
             dy = tb.y[rid_only, None] - tb.y[None, dark]
             dist = np.hypot(dx, dy)
-            dv = np.hypot(tb.vx[rid_only, None] - tb.vx[None, dark], tb.vy[rid_only, None] - tb.vy[None, dark])
-            sp1 = np.hypot(tb.vx[rid_only], tb.vy[rid_only])[:, None]
-            sp2 = np.hypot(tb.vx[dark], tb.vy[dark])[None, :]
+            dv = np.sqrt((tb.vx[rid_only, None] - tb.vx[None, dark]) ** 2
+                         + (tb.vy[rid_only, None] - tb.vy[None, dark]) ** 2
+                         + (tb.vz[rid_only, None] - tb.vz[None, dark]) ** 2)
+            sp1 = np.sqrt(tb.vx[rid_only] ** 2 + tb.vy[rid_only] ** 2 + tb.vz[rid_only] ** 2)[:, None]
+            sp2 = np.sqrt(tb.vx[dark] ** 2 + tb.vy[dark] ** 2 + tb.vz[dark] ** 2)[None, :]
             rs = np.where(np.isfinite(tb.rid_sigma[rid_only]), tb.rid_sigma[rid_only], cfg.remote_id_sigma_m)
             thr = self._threshold(np.hypot(rs, tb.sigma[rid_only])[:, None], tb.sigma[dark][None, :])
-            m = ((dist <= cfg.pair_radius_m) & (dist > thr) & (dv <= cfg.pair_velocity_tol_mps)
-                 & (sp1 >= cfg.pair_min_speed_mps) & (sp2 >= cfg.pair_min_speed_mps))
-            for i, j in zip(*np.nonzero(m)):
+            near = (dist <= cfg.pair_radius_m) & (dist > thr) & (dv <= cfg.pair_velocity_tol_mps)
+            moving = (sp1 >= cfg.pair_min_speed_mps) & (sp2 >= cfg.pair_min_speed_mps)
+            for i, j in zip(*np.nonzero(near)):
                 a, b = int(rid_only[i]), int(dark[j])
                 ta, tbk = tb.track(a), tb.track(b)
-                span = self.pairs.setdefault((ta.id, tbk.id), [t, t])
-                span[1] = t
-                if t - span[0] >= cfg.pair_persist_s:
+                key = (ta.id, tbk.id)
+                p = self.pairs.get(key)
+                off = (float(dx[i, j]), float(dy[i, j]))
+                if p is None or not p["confirmed"]:
+                    if not moving[i, j]:
+                        self.pairs.pop(key, None)
+                        continue
+                    if p is None or math.hypot(off[0] - p["off"][0], off[1] - p["off"][1]) > cfg.pair_offset_tol_m:
+                        p = self.pairs[key] = {"first": t, "last": t, "off": off, "confirmed": False}
+                    p["confirmed"] = t - p["first"] >= cfg.pair_persist_s
+                elif math.hypot(off[0] - p["off"][0], off[1] - p["off"][1]) > cfg.pair_offset_tol_m:
+                    self.pairs.pop(key, None)  # the offset changed: not one object after all
+                    continue
+                p["last"] = t
+                seen.add(key)
+                if p["confirmed"]:
                     ev = {"method": "pair", "offset_m": float(dist[i, j]), "threshold_m": float(thr[i, j]),
                           "velocity_difference_mps": float(dv[i, j]), "paired_track_id": tbk.id,
-                          "paired_for_s": t - span[0]}
+                          "paired_for_s": t - p["first"]}
                     msg = (f"Remote ID of {describe(ta)} reports a position {dist[i, j]:.0f} m from {describe(tbk)}, "
                            f"which moves the same way ({dv[i, j]:.1f} m/s apart) with no Remote ID: likely the "
                            f"same drone broadcasting a false position")
                     self._note(ta, t, ev, [a, b], msg)
-        for k in [k for k, v in self.pairs.items() if t - v[1] > 2.0]:
+        for k in [k for k, v in self.pairs.items() if k not in seen and t - v["last"] > 2.0]:
             del self.pairs[k]
 
     def _note(self, tr: Track, t: float, ev: dict, slots: list[int], msg: str) -> None:
