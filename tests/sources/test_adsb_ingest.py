@@ -120,3 +120,18 @@ def test_make_decoder_passes_options():
     assert d.modes.reference == (52.25, 3.9) and d.modes.max_range_m == 100_000
     with pytest.raises(ValueError, match="unknown format"):
         make_decoder("nope")
+
+
+def test_cli_ingest_into_a_store(adsb_data, tmp_path):
+    from lookout.store import open_store
+
+    db = tmp_path / "lookout.db"
+    r = runner.invoke(app, ["ingest", "sbs", str(adsb_data / "flights.sbs"), "--store", f"sqlite:///{db}",
+                            "--sensor", "rx-store"])
+    assert r.exit_code == 0, r.output
+    assert r.stdout == ""  # with --store and no --out, no JSON lines on stdout
+    assert "stored: 360 observations" in r.stderr
+    with open_store(f"sqlite:///{db}") as st:
+        assert st.count_observations(by="sensor") == {"rx-store": 360}
+    r = runner.invoke(app, ["ingest", "sbs", str(adsb_data / "flights.sbs"), "--store", "bogus://x"])
+    assert r.exit_code == 2 and "cannot open store" in r.stderr

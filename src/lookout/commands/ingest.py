@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -29,7 +30,10 @@ def register(app: typer.Typer) -> None:
         source: str = typer.Argument(None, metavar="SOURCE", help="A file (.gz ok), '-' for stdin, tcp://host:port, "
                                      "tcp-listen://host:port, udp://host:port, mqtt://host:port/topic, "
                                      "nats://host:port/subject, http(s)://... (polled)."),
-        out: str = typer.Option("-", "--out", "-O", help="Observation JSON lines to this file ('-' = stdout)."),
+        out: str = typer.Option(None, "--out", "-O", help="Observation JSON lines to this file ('-' = stdout; "
+                                "the default unless --store is given)."),
+        store: str = typer.Option(None, "--store", help="Also write the observations to a store "
+                                  "(sqlite:///path.db, a .db path, or postgresql://...)."),
         replay_speed: float = typer.Option(0.0, "--replay-speed", help="Replay a file at its recorded pace times X "
                                            "(1 = real time); 0 = as fast as possible."),
         sensor: str = typer.Option(None, "--sensor", help="Sensor id (default: the format name)."),
@@ -71,25 +75,52 @@ def register(app: typer.Typer) -> None:
         except (ValueError, OSError) as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        fh = sys.stdout if out == "-" else Path(out).open("w", encoding="utf-8")
+        db = None
+        if store:
+            from lookout.store import open_store
+
+            try:
+                db = open_store(store)
+            except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
+                typer.echo(f"error: cannot open store {store!r}: {exc}", err=True)
+                run.source.close()
+                raise typer.Exit(2) from None
+        if out is None:
+            out = None if db is not None else "-"
+        fh = None if out is None else (sys.stdout if out == "-" else Path(out).open("w", encoding="utf-8"))
+        batch: list = []
+        next_write = time.monotonic() + 1.0
+        stored = 0
         try:
-            write = fh.write
             dumps = json.dumps
             for obs in run:
-                write(dumps(obs.flat(), default=str))
-                write("\n")
-                if run.source.live:
-                    fh.flush()
+                if fh is not None:
+                    fh.write(dumps(obs.flat(), default=str))
+                    fh.write("\n")
+                    if run.source.live:
+                        fh.flush()
+                if db is not None:
+                    batch.append(obs)
+                    if len(batch) >= 5000 or time.monotonic() >= next_write:
+                        stored += db.write_observations(batch) or 0
+                        batch.clear()
+                        next_write = time.monotonic() + 1.0
         except KeyboardInterrupt:
             run.summary.stopped_by = "interrupted"
         except BrokenPipeError:
             run.summary.stopped_by = "output closed"
         finally:
-            if fh is not sys.stdout:
+            if db is not None:
+                if batch:
+                    stored += db.write_observations(batch) or 0
+                db.close()
+            if fh is not None and fh is not sys.stdout:
                 fh.close()
-            else:
+            elif fh is not None:
                 try:
                     fh.flush()
                 except BrokenPipeError:
                     pass
         typer.echo(format_summary(run.summary), err=True)
+        if db is not None:
+            typer.echo(f"  stored: {stored} observations in {store}", err=True)
