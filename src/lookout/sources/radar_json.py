@@ -140,7 +140,8 @@ def to_site(value: Any) -> GeoPoint | None:
 
 _CLASS_WORDS: dict[str, ObjectClass] = {}
 for _cls, _words in {
-    ObjectClass.UAS: "uas drone uav suas quadcopter multirotor quadrotor hexacopter fixed_wing_drone",
+    ObjectClass.UAS: "uas drone uav suas quadcopter multirotor quadrotor hexacopter fixed_wing_drone "
+                     "unmanned_aerial_vehicle unmanned_aircraft",
     ObjectClass.FIXED_WING: "fixed_wing aircraft airplane aeroplane plane jet glider ultralight light_aircraft",
     ObjectClass.ROTORCRAFT: "rotorcraft helicopter heli gyroplane",
     ObjectClass.SURVEILLANCE_AIRCRAFT: "surveillance_aircraft surveillance",
@@ -148,7 +149,7 @@ for _cls, _words in {
     ObjectClass.PERSON: "person people pedestrian human walker group individual persons",
     ObjectClass.VESSEL: "vessel boat ship panga jetski",
     ObjectClass.AGENT: "agent own_force blue_force",
-    ObjectClass.UNKNOWN: "unknown other none unidentified",
+    ObjectClass.UNKNOWN: "unknown other none unidentified air_vehicle aerial_vehicle air_object",
 }.items():
     for _w in _words.split():
         _CLASS_WORDS[_w] = _cls
