@@ -187,3 +187,17 @@ def test_region_and_time_parsing(tmp_path):
     with pytest.raises(ValueError, match="unknown region"):
         parse_region(str(f))  # files only where allowed (the CLI), never through the API
     assert parse_region(None) == (None, "all")
+
+
+def test_report_on_an_empty_store(tmp_path, sector):
+    with SQLiteStore(tmp_path / "empty.db") as st:
+        files = write_report(st, AnalyticsQuery(start=START, end=END, region="sector"), tmp_path / "r", pdf=False,
+                             sector=sector)
+    d = json.loads(files["json"].read_text())
+    assert d["missions"]["count"] == 0 and d["crossings"]["count"] == 0 and d["corridors"] == []
+    assert d["missions"]["baseline"]["ratio"] is None and "none in the baseline" in d["missions"]["baseline"]["text"]
+    # Thursday to Thursday: parts of three ISO weeks, the first and last cut to the window
+    assert [(p["period_start"], p["period_end"], p["count"]) for p in d["missions"]["per_period"]] == [
+        (START, START + 4 * DAY, 0), (START + 4 * DAY, START + 11 * DAY, 0), (START + 11 * DAY, END, 0)]
+    for name in ("missions_timeline", "corridor_map", "launch_heatmap"):
+        assert files[name].read_bytes()[:4] == b"\x89PNG"

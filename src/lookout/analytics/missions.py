@@ -164,7 +164,7 @@ class Mission:
     aircraft_type: str | None = None
     duration_s: float = 0.0
     turn_deg: float = 0.0  # cumulative absolute turning on station
-    laps: float = 0.0  # net turning / 360
+    laps: float = 0.0  # net turning / 360 (positive: clockwise, right turns)
     area_km2: float = 0.0  # convex hull of the positions on station
     mean_speed_mps: float = 0.0
     mean_alt_m: float | None = None
@@ -402,9 +402,10 @@ class PeriodCount:
 
 def count_missions(missions: Iterable[Mission], period: str = "week", start: float | None = None,
                    end: float | None = None, region: BaseGeometry | None = None) -> list[PeriodCount]:
-    """Missions per period (by start time) over ``[start, end)``, every period listed, also empty ones.
+    """Missions per period (by start time) over ``[start, end)``, every period listed, also empty
+    ones; the first and last periods are cut to the window.
 
-    Without ``start``/``end`` the range is that of the missions.
+    Without ``start``/``end`` the range is the whole periods holding the missions.
     """
     ms = list(missions)
     if region is not None:
@@ -416,14 +417,15 @@ def count_missions(missions: Iterable[Mission], period: str = "week", start: flo
     if start is None or end is None:
         if not ms:
             return []
-        start = min(m.start for m in ms) if start is None else start
-        end = max(m.start for m in ms) + 1 if end is None else end
+        start = period_start(min(m.start for m in ms), period) if start is None else start
+        end = _next_period(period_start(max(m.start for m in ms), period), period) if end is None else end
     out: list[PeriodCount] = []
     p = period_start(start, period)
     while p < end:
         q = _next_period(p, period)
-        sel = [m for m in ms if p <= m.start < q]
-        out.append(PeriodCount(p, q, len(sel), sorted({m.icao24 for m in sel})))
+        a, b = max(p, start), min(q, end)  # periods cut to the window at its ends
+        sel = [m for m in ms if a <= m.start < b]
+        out.append(PeriodCount(a, b, len(sel), sorted({m.icao24 for m in sel})))
         p = q
     return out
 
