@@ -53,11 +53,14 @@ def test_missions_command_counts_bad_lines_and_guesses_format(app, flights, tmp_
     lines = list(jsonl_lines(hist))
     lines[5:5] = ["not json", '{"ident": "abc123", "time": 1, "lat": 95.0, "lon": 0}', '{"time": 5, "lat": 1, "lon": 2}']
     src.write_text("\n".join(lines) + "\n")
-    r = CliRunner().invoke(app, ["missions", str(src)])  # format from the file name, missions to stdout
+    r = CliRunner().invoke(app, ["missions", str(src), "--counts", "day"])  # format from the file name
     assert r.exit_code == 0, r.output
     assert '"bad json": 1' in r.output and '"bad lat": 1' in r.output and '"no ident": 1' in r.output
     found = [json.loads(x) for x in r.stdout.splitlines() if x.startswith("{")]
     assert {m["icao24"] for m in found} == set(_expected(truths))
+    assert "period" in r.stderr and "vs previous" in r.stderr
+    day_rows = [ln.split() for ln in r.stderr.splitlines() if ln[:4] == "2026"]
+    assert sum(int(row[1]) for row in day_rows) == len(found)
 
 
 def test_missions_command_errors_name_the_problem(app, tmp_path):

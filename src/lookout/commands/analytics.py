@@ -34,6 +34,8 @@ def register(app: typer.Typer) -> None:
                                               "'min_lat,min_lon,max_lat,max_lon', or a GeoJSON file."),
         min_duration: float = typer.Option(1200.0, help="Minimum time on station, seconds."),
         min_turn: float = typer.Option(720.0, help="Minimum cumulative turning on station, degrees."),
+        counts: str = typer.Option(None, help="Also print missions per day, week or month (with each period's "
+                                              "rate against the previous one) to stderr."),
     ) -> None:
         """Detect surveillance missions (orbit, racetrack, loiter, survey) in an ADS-B history;
         one JSON object per mission."""
@@ -41,6 +43,8 @@ def register(app: typer.Typer) -> None:
         from lookout.analytics.missions import MissionConfig, detect_missions
         from lookout.analytics.report import parse_region
 
+        if counts is not None and counts not in ("day", "week", "month"):
+            raise typer.BadParameter(f"--counts must be day, week or month, got {counts!r}")
         if format is not None and format not in FORMATS:
             raise typer.BadParameter(f"--format must be one of {', '.join(FORMATS)}, got {format!r}")
         try:
@@ -62,6 +66,17 @@ def register(app: typer.Typer) -> None:
         else:
             out.parent.mkdir(parents=True, exist_ok=True)
             out.write_text(text)
+        if counts and found:
+            from lookout.analytics.missions import count_missions
+
+            typer.echo(f"{'period':<12}{'missions':>9}{'vs previous':>13}  aircraft", err=True)
+            prev = None
+            for pc in count_missions(found, counts):
+                rate = pc.count / (pc.period_end - pc.period_start)
+                vs = "-" if prev is None else ("n/a" if prev == 0 else f"{rate / prev:.2f}x")
+                label = pc.to_dict()["label"]
+                typer.echo(f"{label:<12}{pc.count:>9}{vs:>13}  {' '.join(pc.aircraft)}", err=True)
+                prev = rate
         rej = sum(stats.rejected.values())
         typer.echo(f"{len(found)} missions from {stats.positions} positions of "
                    f"{len(set(hist.ident.tolist()))} aircraft ({stats.lines} lines, {rej} rejected"
