@@ -129,7 +129,8 @@ def test_radar_detection_probability_over_many_scans(range_m, rcs):
     spec = _radar_spec(frame)
     tab = simulate_radar(spec, 0, [obj], frame, np.random.default_rng(5), t0, t0 + 2.0 * n_scans + 1.0)
     r = np.linalg.norm(spec_site_offset(frame, spec, obj.enu[0]))
-    p = float(radar_pd(r, rcs))
+    P = spec.params
+    p = float(radar_pd(r, rcs, P["pd_max"], P["r50_1m2_m"], P["pd_slope"]))
     n = len(tab)
     assert abs(n / n_scans - p) < 4.0 * np.sqrt(p * (1 - p) / n_scans) + 1e-3, (n / n_scans, p)
     # one detection at most per scan

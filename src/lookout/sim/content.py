@@ -130,11 +130,12 @@ class _Builder:
         if outage_len > 0 and dur > 3 * outage_len:
             a = t0 + dur * float(self.rng.uniform(0.35, 0.55))
             outages.append((a, a + outage_len))
-        out.append(SensorSpec("radar-hill", SourceKind.RADAR, self.geo(-1000.0, 7500.0, 140.0), "US-ONLY", 2.0,
+        out.append(SensorSpec("radar-hill", SourceKind.RADAR, self.geo(-500.0, float(bn(-500.0)) + 3500.0, 140.0),
+                              "US-ONLY", 2.0,
                               20_000.0, dict(
                                   sigma_range_m=10.0, sigma_az_deg=0.3, sigma_el_deg=0.5, sigma_vr_mps=0.5,
                                   min_range_m=150.0, el_min_deg=-10.0, el_max_deg=45.0, pd_max=0.95,
-                                  r50_1m2_m=14_000.0, pd_slope=6.0, clutter_per_scan=self.cfg.radar_clutter_per_scan,
+                                  r50_1m2_m=16_000.0, pd_slope=6.0, clutter_per_scan=self.cfg.radar_clutter_per_scan,
                                   clutter_sigma_vr_mps=1.0, outages=outages,
                                   scan_phase_s=float(self.rng.uniform(0, 2.0)))))
         # EO/IR camera on a mast facing the border

@@ -35,7 +35,7 @@ class SiteFrame:
         return np.asarray(v) @ self.rot.T
 
 
-def radar_pd(range_m, rcs_m2, pd_max: float = 0.95, r50_1m2_m: float = 14_000.0, slope: float = 6.0):
+def radar_pd(range_m, rcs_m2, pd_max: float = 0.95, r50_1m2_m: float = 16_000.0, slope: float = 6.0):
     """Radar single-scan detection probability at ``range_m`` for a target of ``rcs_m2``.
 
     Received power falls as RCS / R^4, so the 50%-range scales as RCS^(1/4):
