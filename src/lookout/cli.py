@@ -30,6 +30,7 @@ COMMAND_MODULES = [
     "lookout.commands.track",
     "lookout.commands.ingest",
     "lookout.sim.command",
+    "lookout.commands.zones",
 ]
 
 

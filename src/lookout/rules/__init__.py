@@ -62,10 +62,12 @@ def build_default_engine(sector: Sector | None = None, store: Any | None = None,
 
     Zones: ``zones`` when given; else the rules file's default zones, overridden by the latest
     version of each zone in ``store``. Default zones missing from the store are put into it so
-    the map and API see them. ``store`` also receives acknowledge/resolve changes.
+    the map and API see them, and the engine follows the store's zones from then on
+    (:meth:`RuleEngine.sync_zones`). ``store`` also receives acknowledge/resolve changes.
     """
     sector = sector or load_sector()
     config = load_rules(rules_path)
+    zones_given = zones
     if zones is None:
         by_id = {z.id: z for z in default_zones(sector, config)}
         if store is not None:
@@ -76,4 +78,7 @@ def build_default_engine(sector: Sector | None = None, store: Any | None = None,
             by_id.update(stored)
         zones = list(by_id.values())
     ctx = RuleContext(sector, zones)
-    return RuleEngine(config, ctx, AlertManager(store=store))
+    engine = RuleEngine(config, ctx, AlertManager(store=store))
+    if store is not None and zones_given is None:
+        engine.zone_store = store  # zones loaded later (CLI, API) apply within zone_refresh_s
+    return engine

@@ -10,6 +10,7 @@ checks. Rules return :class:`~lookout.rules.alerts.Hit` records; the
 
 from __future__ import annotations
 
+import logging
 import math
 import time as _time
 from collections.abc import Iterable
@@ -30,6 +31,8 @@ from lookout.rules.config import (
     ZoneRule,
 )
 from lookout.rules.context import RuleContext
+
+log = logging.getLogger(__name__)
 
 CLASSES = list(ObjectClass)
 CLASS_CODE = {c: i for i, c in enumerate(CLASSES)}
@@ -915,6 +918,11 @@ class RuleEngine:
         self._interval = {r.name: r.cfg.update_interval_s for r in self.rules}
         self.steps = 0
         self.last_step_s = 0.0
+        #: a store whose zones the engine follows (see :meth:`sync_zones`)
+        self.zone_store: Any | None = None
+        self.zone_refresh_s = 10.0
+        self._zone_sig = {(z.id, z.version) for z in context.zones.zones}
+        self._zones_checked = -math.inf
 
     # -- inputs ----------------------------------------------------------------------------------
     def observe(self, observations: Iterable[Observation]) -> int:
@@ -922,11 +930,35 @@ class RuleEngine:
         return self.context.update_agents(observations)
 
     def set_zones(self, zones: Iterable[Zone]) -> None:
-        """Swap the zones (a new version was loaded); zone rules restart their in/out state."""
+        """Swap the zones (a new version was loaded); zone rules restart their in/out state.
+        Raises ValueError (and keeps the old zones) when a rule names a zone id that is missing."""
+        zones = list(zones)
+        known = {z.id for z in zones}
+        for r in self.rules:
+            if isinstance(r, ZoneRuleImpl):
+                missing = [z for z in r.cfg.zones if z not in known]
+                if missing:
+                    raise ValueError(f"rule {r.name!r} names unknown zone ids {missing}; known: {sorted(known)}")
         self.context.set_zones(zones)
+        self._zone_sig = {(z.id, z.version) for z in zones}
         for r in self.rules:
             if isinstance(r, ZoneRuleImpl):
                 r.rebuild_zones()
+
+    def sync_zones(self) -> bool:
+        """Pick up zone changes from :attr:`zone_store` (new versions, additions, deletions);
+        True when the zones changed. ``evaluate`` calls it every ``zone_refresh_s`` of track time."""
+        if self.zone_store is None:
+            return False
+        zones = self.zone_store.zones()
+        if {(z.id, z.version) for z in zones} == self._zone_sig:
+            return False
+        try:
+            self.set_zones(zones)
+        except ValueError as exc:
+            log.warning("zones from the store not applied: %s", exc)
+            return False
+        return True
 
     def subscribe(self, fn) -> Any:
         return self.alerts.subscribe(fn)
@@ -936,6 +968,9 @@ class RuleEngine:
         t0 = _time.perf_counter()
         t = updates.time
         self.context.time = t
+        if self.zone_store is not None and t - self._zones_checked >= self.zone_refresh_s:
+            self._zones_checked = t
+            self.sync_zones()
         by_id: dict[str, Track] = {}
         for tr in list(updates.confirmed) + list(updates.updated):
             if tr.cls == ObjectClass.AGENT:
