@@ -62,7 +62,7 @@ class PostgresStore(SQLStore):
     dialect = "postgres"
     _for_update = " FOR UPDATE"
     #: batches of at least this many rows go through COPY
-    copy_threshold: int = 500
+    copy_threshold: int = 64
 
     def __init__(self, url: str, *, schema: str | None = None, migrate_to: int | None = None,
                  connect_timeout_s: int = 10) -> None:
