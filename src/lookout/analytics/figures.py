@@ -126,9 +126,8 @@ def _launch_heatmap(res, sector: Sector) -> Figure:
     _sector_background(ax, sector)
     lat, lon = res.launch_lat, res.launch_lon
     if lat.size:
-        hb = ax.hexbin(lon, lat, gridsize=40, mincnt=1, cmap="inferno_r",
-                       extent=sector.polygon.bounds[0:1] + sector.polygon.bounds[2:3]
-                       + sector.polygon.bounds[1:2] + sector.polygon.bounds[3:4])
+        x0, y0, x1, y1 = sector.polygon.bounds
+        hb = ax.hexbin(lon, lat, gridsize=40, mincnt=1, cmap="inferno_r", extent=(x0, x1, y0, y1))
         fig.colorbar(hb, ax=ax, shrink=0.7, label="launches")
         for h in res.hotspots[:5]:
             ax.annotate(str(h.count), (h.center_lon, h.center_lat), xytext=(5, 5), textcoords="offset points",
