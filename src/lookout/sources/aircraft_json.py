@@ -68,7 +68,7 @@ class AircraftJsonDecoder(Decoder):
         pos = 0
         n = len(buf)
         while True:
-            while pos < n and buf[pos] in " \t\r\n,":
+            while pos < n and buf[pos] in " \t\r\n":
                 pos += 1
             if pos >= n:
                 break

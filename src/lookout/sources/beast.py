@@ -114,8 +114,12 @@ class BeastDecoder(ModeSDecoderBase, Decoder):
             ticks = int.from_bytes(body[:6], "big")
             t = self.clock.to_unix(ticks)
             sig = body[6]
-            obs = self.modes.frame(body[7:].hex(), t,
-                                   {"rssi_dbfs": round(20 * math.log10(sig / 255.0), 1)} if sig else None)
+            try:
+                obs = self.modes.frame(body[7:].hex(), t,
+                                       {"rssi_dbfs": round(20 * math.log10(sig / 255.0), 1)} if sig else None)
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not cost the rest of the chunk
+                self.stats.reject(type(exc).__name__, f"{exc}: {body.hex()}")
+                continue
             if obs is not None:
                 yield obs
 
