@@ -111,3 +111,14 @@ def test_scenario_content(scenario):
     assert {"border_crossing", "approach_agents", "remote_id_spoof", "surveillance_orbit", "dark_drone"} <= kinds
     times = [e.time for e in scenario.events]
     assert times == sorted(times)
+
+
+def test_bad_arguments_get_clear_errors(scenario):
+    import pytest
+
+    with pytest.raises(ValueError, match="dt"):
+        next(scenario.steps(dt=0.0))
+    with pytest.raises(KeyError, match="no observation"):
+        scenario.truth_of("radar-hill-999999999")
+    with pytest.raises(KeyError):
+        scenario.truth_object("no-such-object")

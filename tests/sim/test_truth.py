@@ -204,3 +204,22 @@ def test_config_errors_are_clear():
         ScenarioConfig(duration_s=0.0)
     with pytest.raises(ValueError, match="sector"):
         Scenario(ScenarioConfig(duration_s=60.0, sector=42))
+
+
+def test_a_sector_file_without_road_or_port_of_entry(tmp_path):
+    import json
+    from importlib import resources
+
+    gj = json.loads(resources.files("lookout.data").joinpath("nogales_sector.geojson").read_text())
+    gj["features"] = [f for f in gj["features"] if f["properties"].get("kind") in ("sector", "border")]
+    path = tmp_path / "bare.geojson"
+    path.write_text(json.dumps(gj))
+    sc = Scenario(ScenarioConfig(seed=2, duration_s=900.0, sector=str(path)))
+    assert sc.sector.places == []
+    vehicles = [o for o in sc.truth if o.cls == ObjectClass.GROUND_VEHICLE]
+    assert vehicles and any(e.kind == "border_crossing" for e in sc.events)
+    assert len(list(sc.observations())) > 1000
+    # a Sector object works too, and gives the same scenario as its file
+    sc2 = Scenario(ScenarioConfig(seed=2, duration_s=900.0, sector=sc.sector))
+    assert [o.id for o in sc2.truth] == [o.id for o in sc.truth]
+    assert np.array_equal(sc2.truth[3].enu, sc.truth[3].enu)
