@@ -135,3 +135,69 @@ def test_cli_ingest_into_a_store(adsb_data, tmp_path):
         assert st.count_observations(by="sensor") == {"rx-store": 360}
     r = runner.invoke(app, ["ingest", "sbs", str(adsb_data / "flights.sbs"), "--store", "bogus://x"])
     assert r.exit_code == 2 and "cannot open store" in r.stderr
+
+
+def test_cli_reads_stdin(adsb_data, tmp_path):
+    out = tmp_path / "o.jsonl"
+    data = (adsb_data / "flights_plain.avr").read_text()
+    r = runner.invoke(app, ["ingest", "avr", "-", "--out", str(out)], input=data)
+    assert r.exit_code == 0, r.output
+    assert len(out.read_text().splitlines()) == 36
+
+
+def test_tcp_listen_beast_sensors_get_their_own_decoder(adsb_data):
+    """Two Beast receivers push to one tcp-listen port at once; each connection is framed by its
+    own decoder, so interleaved chunks do not corrupt each other."""
+    from lookout.sources.transport import open_source
+
+    src = open_source("tcp-listen://127.0.0.1:0", framing="bytes", poll_s=0.05)
+    host, port = src.address
+    data = (adsb_data / "flights.beast").read_bytes()
+
+    def push():
+        with socket.create_connection((host, port)) as s:
+            for i in range(0, len(data), 97):
+                s.sendall(data[i:i + 97])
+                time.sleep(0.0005)
+
+    ths = [threading.Thread(target=push) for _ in range(2)]
+    run = Ingest("beast", src, max_seconds=6)
+    for th in ths:
+        th.start()
+    got = []
+    for obs in run:
+        got.append(obs)
+        if len(got) == 720:
+            src.stop()
+    for th in ths:
+        th.join(5)
+    assert len(got) == 720
+    assert run.summary.stats.rejected == {"implausible_speed": 2}
+    assert len(run._decoders) == 2
+
+
+def test_http_polled_aircraft_json(adsb_data):
+    import http.server
+
+    body = (adsb_data / "aircraft.json").read_bytes().split(b"\n{")[0]
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{srv.server_address[1]}/data/aircraft.json"
+        run = Ingest("aircraft-json", url, max_seconds=1.5, source_options={"interval_s": 0.3, "poll_s": 0.05})
+        obs = list(run)
+    finally:
+        srv.shutdown()
+    assert len(obs) == 4  # the first poll; later polls of the same snapshot are repeats
+    assert run.summary.stats.skipped["repeat"] >= 4 and run.summary.transport.connects >= 2
