@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from shapely.geometry import LineString, Point, Polygon, shape
 
 from lookout.geo import LocalFrame
@@ -54,15 +55,19 @@ class Sector:
         e, n, _ = self.frame.to_enu(lat, lon, self.ground_alt_m)
         return self.north_country if self.border_north_offset(e, n) > 0 else self.south_country
 
-    def border_north_offset(self, east: float, north: float) -> float:
-        """Signed north offset (m) of an ENU point from the border line at the same easting."""
-        line = self.border_enu
-        xs, ys = line.xy
-        import numpy as np
+    @cached_property
+    def _border_xy(self) -> tuple["np.ndarray", "np.ndarray"]:
+        """Border vertices in ENU sorted by easting (for interpolation)."""
+        xs, ys = (np.asarray(a, float) for a in self.border_enu.xy)
+        order = np.argsort(xs, kind="stable")
+        return xs[order], ys[order]
 
-        y = float(np.interp(east, np.asarray(xs)[::-1] if xs[0] > xs[-1] else xs,
-                            np.asarray(ys)[::-1] if xs[0] > xs[-1] else ys))
-        return north - y
+    def border_north_offset(self, east, north):
+        """Signed north offset (m) of ENU point(s) from the border line at the same easting:
+        positive on the ``north_country`` side. Scalars or numpy arrays."""
+        xs, ys = self._border_xy
+        off = np.asarray(north, float) - np.interp(east, xs, ys)
+        return off if np.ndim(off) else float(off)
 
     def contains(self, lat: float, lon: float) -> bool:
         return self.polygon.contains(Point(lon, lat))
