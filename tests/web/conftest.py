@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lookout.model import Alert, GeoPoint, ObjectClass, Severity, Track, TrackStatus, Velocity
+from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, SourceKind, Track,
+                           TrackStatus, Velocity)
 
 CHROMIUM = os.environ.get("LOOKOUT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -77,6 +78,13 @@ class DemoServer:
                   start=self.t0 + 410, track_ids=[], position=GeoPoint(31.333, -110.94), id="a-e2e-2"),
         ]
         self.store.write_alerts(self.alerts)
+        # own agents report their posts (blue force), shown with friendly symbols
+        self.agents = self.scenario.agents
+        self.store.write_observations(
+            Observation(time=self.t0 + 400 + k, source=SourceKind.BLUE_FORCE, sensor="blue-force", ident=a.id,
+                        callsign=a.name, cls=ObjectClass.AGENT,
+                        position=GeoPosition(a.position.lat, a.position.lon, a.position.alt_m, 4.0))
+            for k, a in enumerate(self.agents))
         sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon, range_m=min(s.max_range_m, 30000.0))
                    for s in self.scenario.sensors]
         self.app = create_app(self.store, hub=self.hub, sector=self.scenario.sector, sensors=sensors)

@@ -51,6 +51,12 @@ def test_tracks_appear_and_move(page, demo_server):
     now = {t["id"]: t for t in page.evaluate(SHOWN)}
     close = [tid for tid in now if tid in hub and abs(now[tid]["lat"] - hub[tid]["position"]["lat"]) < 0.01]
     assert len(close) >= len(now) - 1
+    # trails: seeded from the stored history (120 s before the page opened), then grown live
+    trails = page.evaluate("() => Object.fromEntries([...window.lookout.state.trails].map(([k, v]) => [k, v.length]))")
+    surv = next(tid for tid in trails if tid.startswith("trk-surv"))
+    assert trails[surv] >= 60
+    # own agents at their reported posts
+    page.wait_for_function(f"() => document.querySelectorAll('.agent-icon').length === {len(demo_server.agents)}")
     shot(page, "02-moved")
     assert page.console_log.errors == []
 
@@ -95,7 +101,8 @@ def test_replay_shows_a_past_position(page, demo_server):
                     if tid.startswith("trk-surv"))
     past = demo_server.store.track_history(track_id, start=t_past, end=t_past)[0]
     page.locator("#btn-mode").click()
-    page.wait_for_function("() => window.lookout.replay.start !== null && !document.querySelector('#slider').disabled")
+    page.wait_for_function("() => window.lookout.replay.from !== null && !document.querySelector('#slider').disabled"
+                           " && Number(document.querySelector('#slider').max) === Math.ceil(window.lookout.replay.end)")
     assert page.locator("#mode").inner_text() == "REPLAY"
     # drag the slider to the past time (set its value and fire 'input' as a user's drag does)
     page.evaluate("t => { const s = document.querySelector('#slider'); s.value = String(t);"

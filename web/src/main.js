@@ -58,9 +58,11 @@ const overlays = {
   sensors: L.layerGroup().addTo(map),
   alerts: L.layerGroup().addTo(map),
   operator: L.layerGroup().addTo(map),
+  agents: L.layerGroup().addTo(map),
 };
 L.control.layers(null, {
   'Zones': overlays.zones, 'Sensor coverage': overlays.sensors, 'Alerts': overlays.alerts,
+  'Own agents': overlays.agents,
 }, { collapsed: true }).addTo(map);
 
 const BASE_STYLE = {
@@ -123,6 +125,24 @@ async function loadSensors() {
   }
 }
 
+// -- own agents (blue-force position reports) --------------------------------------------------
+const AGENT_WINDOW_S = 600; // an agent is shown at its latest report within this window
+async function loadAgents() {
+  const t = state.mode === 'live' ? state.liveTime : replay.time;
+  if (t == null) return;
+  const rows = await api(`/api/observations?source=blue_force&start=${t - AGENT_WINDOW_S}&end=${t}&limit=5000`);
+  const latest = new Map();
+  for (const o of rows) if (o.position) latest.set(o.ident || o.sensor, o); // rows are in time order
+  const s = symbolFor('agent');
+  const icon = L.icon({ iconUrl: s.toDataURL(), iconSize: [s.w, s.h], iconAnchor: [s.ax, s.ay], className: 'agent-icon' });
+  overlays.agents.clearLayers();
+  for (const o of latest.values()) {
+    L.marker([o.position.lat, o.position.lon], { icon, keyboard: false })
+      .bindTooltip(`${esc(o.callsign || o.ident || o.sensor)} (own agent)<br>reported ${fmtTime(o.time)}`)
+      .addTo(overlays.agents);
+  }
+}
+
 // -- tracks layer ------------------------------------------------------------------------------
 const trackLayer = new TrackLayer({ onSelect: (id) => select(id) });
 trackLayer.addTo(map);
@@ -168,6 +188,19 @@ function applyTracks(tracks) {
   }
 }
 
+// Seed the trails of the live tracks with their recent stored history (once, on the first snapshot).
+let seeded = false;
+async function seedTrails(t) {
+  const r = await api(`/api/replay?start=${t - TRAIL_S}&end=${t}`);
+  for (const [id, pts] of Object.entries(r.points)) {
+    if (!state.live.has(id)) continue;
+    const old = state.trails.get(id) || [];
+    const first = old.length ? old[0][0] : Infinity;
+    state.trails.set(id, pts.filter((p) => p[0] < first).map((p) => [p[0], p[1], p[2]]).concat(old));
+  }
+  scheduleRedraw();
+}
+
 function onMessage(ev) {
   const msg = JSON.parse(ev.data);
   state.messages += 1;
@@ -185,6 +218,11 @@ function onMessage(ev) {
     return;
   }
   if (msg.time != null) state.liveTime = Math.max(state.liveTime ?? 0, msg.time);
+  if (!seeded && msg.type === 'snapshot' && msg.time != null) {
+    seeded = true;
+    seedTrails(msg.time).catch((e) => console.warn('trails:', e.message));
+    loadAgents().catch((e) => console.warn('agents:', e.message));
+  }
   if (state.mode === 'live') scheduleRedraw();
   if (state.selected && state.mode === 'live' && state.live.has(state.selected)) renderDetail(state.live.get(state.selected));
 }
@@ -390,6 +428,7 @@ async function setMode(mode) {
   }
   syncReplayUi();
   scheduleRedraw();
+  loadAgents().catch((e) => console.warn('agents:', e.message));
 }
 
 $('btn-mode').addEventListener('click', () => setMode(state.mode === 'live' ? 'replay' : 'live'));
@@ -409,4 +448,5 @@ Promise.all([loadBasemap(), loadZones(), loadSensors(), loadAlerts()])
   .catch((e) => console.warn('loading:', e.message))
   .finally(() => { connect(); scheduleRedraw(); });
 setInterval(loadAlerts, 15000);
+setInterval(() => loadAgents().catch(() => {}), 5000);
 setInterval(() => { if (state.mode === 'live') loadSensors().catch(() => {}); }, 30000);

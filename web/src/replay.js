@@ -39,6 +39,7 @@ export class Replay {
     this.start = ext.start;
     this.end = ext.end;
     if (this.time == null || this.time < this.start || this.time > this.end) this.time = this.start;
+    this.onChange(); // the slider gets its range before the history arrives
     await this.ensure(this.time);
     this.onChange();
   }
