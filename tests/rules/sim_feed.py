@@ -28,16 +28,16 @@ def truth_updates(scenario, dt: float = 1.0, noise_m: float = 3.0, seed: int = 1
     frame = scenario.sector.frame
     t0, t1 = scenario.config.start_time, scenario.config.end_time
     objs = [o for o in scenario.truth if only is None or o.id in only]
+    times = np.arange(t0, t1, dt)
+    samples = {o.id: o.sample(times)[:2] for o in objs}  # every object at every step, at once
     alive: dict[str, Track] = {}
-    for t in np.arange(t0, t1, dt):
-        t = float(t)
+    for k, t in enumerate(times.tolist()):
         rows, meta = [], []
         for o in objs:
             end = min(o.end, until.get(o.id, o.end)) if until else o.end
             if not (o.start <= t <= end):
                 continue
-            pos, vel, _ = o.sample([t])
-            p, v = pos[0].copy(), vel[0]
+            p, v = samples[o.id][0][k].copy(), samples[o.id][1][k]
             p[:2] += rng.normal(0.0, noise_m, 2)
             if o.cls == ObjectClass.UAS and o.spoofs_remote_id:
                 rows.append(p)

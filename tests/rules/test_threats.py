@@ -15,7 +15,7 @@ def test_drone_closing_on_agent_one_episode_at_cpa_criterion(world: World):
     ae, an = AGENT
     world.agent("agent-7", T0, ae, an)
     # straight at the agent at 10 m/s from 2 km east; passes over and flies on west
-    world.run(400.0, {"D": straight(ae + 2000.0, an, -10.0, 0.0, cls="uas", sources=["radar"])})
+    world.run(240.0, {"D": straight(ae + 2000.0, an, -10.0, 0.0, cls="uas", sources=["radar"])})
     new = world.new("drone_approach_agents")
     assert len(new) == 1
     a = new[0]
@@ -34,7 +34,7 @@ def test_drone_closing_on_agent_one_episode_at_cpa_criterion(world: World):
 def test_drone_passing_wide_or_hovering_off_does_not_alert(world: World):
     ae, an = AGENT
     world.agent("agent-7", T0, ae, an)
-    world.run(300.0, {
+    world.run(200.0, {
         # passes 800 m north of the agent at 15 m/s: closing for a while, but never within 300 m
         "PASS": straight(ae - 2500.0, an + 800.0, 15.0, 0.0, cls="uas", sources=["radar"]),
         # hovers 250 m from the agent (inside the 300 m radius but not closing, outside 100 m)
@@ -50,7 +50,7 @@ def test_heights_count_a_drone_high_above_is_not_closing(make_world):
     for h, alerts in ((60.0, 1), (550.0, 0)):  # flying right over an agent on the ground
         w = make_world()
         w.agent("agent-9", T0, ae, an, with_height=True)
-        w.run(200.0, {"D": lambda t: dict(e=ae - 1000.0 + 10 * t, n=an, ve=10.0, h=h, cls="uas", sources=["radar"])})
+        w.run(130.0, {"D": lambda t: dict(e=ae - 1000.0 + 10 * t, n=an, ve=10.0, h=h, cls="uas", sources=["radar"])})
         assert len(w.new("drone_approach_agents")) == alerts, h
 
 
@@ -82,7 +82,7 @@ def test_surveillance_orbit_one_episode(make_world):
     w = make_world(dt=1.0)
     # 3 km radius orbit at 60 m/s: one turn every 314 s; the rule needs 600 s in an 8 km area
     # and >= 300 deg of turn
-    w.run(1500.0, {"S": _orbit(-5000.0, 8000.0, 3000.0, 60.0, identities={"icao24": "a1b2c3"}),
+    w.run(750.0, {"S": _orbit(-5000.0, 8000.0, 3000.0, 60.0, identities={"icao24": "a1b2c3"}),
                    "LINE": straight(-15000.0, -10000.0, 60.0, 0.0, cls="fixed_wing", sources=["adsb"])})
     new = w.new("surveillance_orbit")
     assert len(new) == 1 and new[0].track_ids == ["S"]
@@ -96,8 +96,8 @@ def test_surveillance_orbit_one_episode(make_world):
 
 
 def test_drone_loiter(make_world):
-    w = make_world(dt=0.5)
-    w.run(400.0, {"H": lambda t: dict(e=800.0 + 30 * math.sin(t / 10), n=5000.0, ve=3 * math.cos(t / 10), vn=0.0,
+    w = make_world(dt=1.0)
+    w.run(250.0, {"H": lambda t: dict(e=800.0 + 30 * math.sin(t / 10), n=5000.0, ve=3 * math.cos(t / 10), vn=0.0,
                                       cls="uas", sources=["remote_id"], identities={"remote_id": "X"}),
                   "M": straight(-5000.0, 6000.0, 8.0, 0.0, cls="uas", sources=["remote_id"],
                                 identities={"remote_id": "Y"})})

@@ -605,7 +605,9 @@ class LoiterImpl(Rule):
             self.last_sample[f] = -np.inf
             for s in f.tolist():
                 self.active.pop(s, None)
-        due = sel[tb.t[sel] - self.last_sample[sel] >= cfg.sample_s - 1e-6]
+        # sample on a common clock (every sample_s of track time), so all tracks are judged together
+        tick = np.floor(tb.t[sel] / cfg.sample_s + 1e-9)
+        due = sel[tick > np.floor(self.last_sample[sel] / cfg.sample_s + 1e-9)]
         if len(due):
             h = self.head[due]
             self.hx[due, h], self.hy[due, h], self.ht[due, h] = tb.x[due], tb.y[due], tb.t[due]
@@ -636,11 +638,9 @@ class LoiterImpl(Rule):
 
     def _judge(self, slots: np.ndarray, t: float) -> None:
         cfg = self.cfg
-        order = (self.head[slots, None] + np.arange(self.n)[None, :]) % self.n  # oldest first
-        X = np.take_along_axis(self.hx[slots], order, axis=1)
-        Y = np.take_along_axis(self.hy[slots], order, axis=1)
-        T = np.take_along_axis(self.ht[slots], order, axis=1)
-        C = np.take_along_axis(self.hc[slots], order, axis=1)
+        # the ring buffers in place: only the heading differences need the time order, and in the
+        # ring every neighbour pair is in order except the seam between the newest and the oldest
+        X, Y, T, C = self.hx[slots], self.hy[slots], self.ht[slots], self.hc[slots]
         valid = np.isfinite(T) & (T >= t - cfg.window_s - 1e-6)
         cnt = valid.sum(axis=1)
         t0 = np.where(valid, T, np.inf).min(axis=1)
@@ -651,6 +651,9 @@ class LoiterImpl(Rule):
             r = np.where(valid, np.hypot(X - cx[:, None], Y - cy[:, None]), 0.0).max(axis=1)
         Cv = np.where(valid, C, np.nan)
         d = (np.diff(Cv, axis=1) + 180.0) % 360.0 - 180.0
+        seam = self.head[slots] - 1  # diff index between the newest (head-1) and the oldest (head)
+        has = seam >= 0
+        d[np.flatnonzero(has), seam[has]] = np.nan
         turn = np.abs(np.nansum(d, axis=1))
         was = np.array([s in self.active for s in slots.tolist()])
         f = np.where(was, cfg.hysteresis_factor, 1.0)
