@@ -189,3 +189,25 @@ def test_state_is_pruned():
     assert "4840d6" in m.aircraft
     m.frame(VEL, T + 700)
     assert "4840d6" not in m.aircraft and math.isfinite(m.aircraft["485020"].last_seen)
+
+
+def test_surface_positions_decode_against_the_receiver():
+    from lookout.sources.modes import encode_surface_position
+
+    m = ModeS("rx", reference=(31.33, -110.95), receiver_relative=False)
+    pts = [destination(31.3335, -110.9402, 0.0, 5.0 * i) for i in range(4)]
+    out = [m.frame(encode_surface_position("a7c001", float(la), float(lo), odd=bool(i % 2)), T + i)
+           for i, (la, lo) in enumerate(pts)]
+    assert all(o is not None for o in out)
+    for o, (la, lo) in zip(out, pts):
+        assert o.attrs["on_ground"] and o.position.alt_m is None
+        assert distance_m(o.position.lat, o.position.lon, la, lo) < 3.0
+    # an airborne frame does not pair with a surface one
+    la, lo = pts[-1]
+    assert m.frame(encode_airborne_position("a7c001", float(la), float(lo), 1000, odd=False), T + 4.5) is None
+    assert m.stats.skipped["cpr_pending"] == 1
+    # the receiver range applies on the surface too
+    m2 = ModeS("rx", reference=(31.33, -110.95), max_range_m=10_000)
+    far = destination(31.33, -110.95, 0.0, 20_000.0)
+    assert m2.frame(encode_surface_position("a7c002", float(far[0]), float(far[1]), odd=False), T) is None
+    assert m2.stats.rejected["out_of_range"] == 1

@@ -5,7 +5,8 @@ this module keeps what ``rs1090`` does not: per-aircraft state across messages (
 odd CPR frames, last good position, callsign, velocity, GNSS-minus-baro offset, NACp) and
 readsb-style sanity checks before a position becomes an :class:`~lookout.model.Observation`:
 
-* global CPR decoding only from an even/odd pair received within 10 s (25 s on the surface);
+* global CPR decoding only from an even/odd airborne pair received within 10 s; surface
+  positions are decoded locally against the receiver (as readsb does);
 * local CPR decoding relative to the aircraft's own last good position once it is reliable
   (two consistent global decodes) and recent, or relative to the receiver when the configured
   receiver range is small enough for the local decode to be unambiguous (<= 180 NM);
@@ -39,7 +40,7 @@ FPM = FT / 60.0
 #: half the width of a CPR zone (~180 NM): local decoding is unambiguous within this distance
 LOCAL_CPR_LIMIT_M = 180 * 1852.0
 PAIR_MAX_AGE_S = 10.0
-SURFACE_PAIR_MAX_AGE_S = 25.0
+SURFACE_LOCAL_LIMIT_M = 45 * 1852.0  # half a surface CPR zone
 LOCAL_MAX_AGE_S = 300.0  # aircraft-relative local CPR needs a position at most this old
 VELOCITY_MAX_AGE_S = 15.0
 STATE_MAX_AGE_S = 600.0
@@ -77,8 +78,8 @@ class AircraftState:
 
     icao: str
     last_seen: float = 0.0
-    even: tuple[str, float] | None = None
-    odd: tuple[str, float] | None = None
+    even: tuple[str, float, bool] | None = None  # frame, time, surface
+    odd: tuple[str, float, bool] | None = None
     lat: float | None = None
     lon: float | None = None
     pos_time: float = 0.0
@@ -103,7 +104,7 @@ class ModeS:
 
     def __init__(self, sensor: str, label: str = DEFAULT_LABEL, stats: DecodeStats | None = None,
                  reference: tuple[float, float] | None = None, max_range_m: float = 300_000.0,
-                 max_speed_kt: float = 1000.0, max_surface_speed_kt: float = 100.0,
+                 max_speed_kt: float = 1000.0, max_surface_speed_kt: float = 250.0,
                  receiver_relative: bool | None = None) -> None:
         if reference is None:
             from lookout.sector import load_sector
@@ -220,22 +221,23 @@ class ModeS:
         if local_ok and "latitude" in msg:
             how, lat, lon = "local", msg["latitude"], msg["longitude"]
         else:
-            max_age = SURFACE_PAIR_MAX_AGE_S if surface else PAIR_MAX_AGE_S
-            if other is not None and 0.0 <= t - other[1] <= max_age:
+            if not surface and other is not None and not other[2] and 0.0 <= t - other[1] <= PAIR_MAX_AGE_S:
                 pair = _safe_decode([other[0], frame], self.reference, st, [other[1], t])
                 if pair and pair[-1].get("frame") == frame.lower() and "latitude" in pair[-1]:
                     how, lat, lon = "global", pair[-1]["latitude"], pair[-1]["longitude"]
-            if how is None and self.receiver_relative and "latitude" in msg:
+            # surface positions are always decoded against the receiver (as readsb does): a
+            # surface zone is 90 degrees wide, and surface traffic is heard only nearby
+            if how is None and (self.receiver_relative or surface) and "latitude" in msg:
                 how, lat, lon = "local_receiver", msg["latitude"], msg["longitude"]
         if how is None:
-            self._keep(ac, odd, frame, t)
+            self._keep(ac, odd, frame, t, surface)
             st.skip("cpr_pending")
             return None
         if lat is None or lon is None or not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
             st.reject("bad_position", frame)
             return None
         rng = distance_m(self.reference[0], self.reference[1], lat, lon)
-        if rng > self.max_range_m:
+        if rng > self.max_range_m or (surface and rng > SURFACE_LOCAL_LIMIT_M):
             st.reject("out_of_range", f"{frame} {rng:.0f} m")
             if how == "local":
                 ac.reliable = 0
@@ -245,7 +247,7 @@ class ModeS:
             if how != "local":
                 # not yet reliable: the old position may be the wrong one, so keep the frame
                 # for pairing; a reliable aircraft's implausible frame is dropped as corrupt
-                self._keep(ac, odd, frame, t)
+                self._keep(ac, odd, frame, t, surface)
             ac.reliable = 0
             if how == "global":
                 # two fresh global decodes that agree with each other but not with the old
@@ -258,7 +260,7 @@ class ModeS:
             else:
                 st.reject("implausible_speed", frame)
                 return None
-        self._keep(ac, odd, frame, t)
+        self._keep(ac, odd, frame, t, surface)
         if how == "global":
             ac.bad_pos = None
             ac.reliable = min(ac.reliable + 1, 2)
@@ -266,11 +268,11 @@ class ModeS:
         return self._observation(ac, msg, t, tc, df, cf, how, surface, attrs)
 
     @staticmethod
-    def _keep(ac: AircraftState, odd: bool, frame: str, t: float) -> None:
+    def _keep(ac: AircraftState, odd: bool, frame: str, t: float, surface: bool) -> None:
         if odd:
-            ac.odd = (frame, t)
+            ac.odd = (frame, t, surface)
         else:
-            ac.even = (frame, t)
+            ac.even = (frame, t, surface)
 
     def _observation(self, ac: AircraftState, msg: dict, t: float, tc: int, df: int, cf: int, how: str,
                      surface: bool, attrs: dict[str, Any] | None) -> Observation | None:
@@ -383,14 +385,15 @@ def _nl(lat: float) -> int:
     return int(math.floor(2 * math.pi / math.acos(1 - a / b)))
 
 
-def cpr_encode(lat: float, lon: float, odd: bool) -> tuple[int, int]:
-    """Airborne CPR encoding (17 bits each) of a position."""
+def cpr_encode(lat: float, lon: float, odd: bool, surface: bool = False) -> tuple[int, int]:
+    """CPR encoding (17 bits each) of a position: airborne, or surface (a 90-degree zone)."""
     i = 1 if odd else 0
-    dlat = 360.0 / (4 * _NZ - i)
+    span = 90.0 if surface else 360.0
+    dlat = span / (4 * _NZ - i)
     yz = math.floor(2**17 * ((lat % dlat) / dlat) + 0.5)
     rlat = dlat * (yz / 2**17 + math.floor(lat / dlat))
     ni = max(_nl(rlat) - i, 1)
-    dlon = 360.0 / ni
+    dlon = span / ni
     xz = math.floor(2**17 * ((lon % dlon) / dlon) + 0.5)
     return yz & 0x1FFFF, xz & 0x1FFFF
 
@@ -417,6 +420,13 @@ def encode_airborne_position(icao: str, lat: float, lon: float, alt_ft: float, o
     yz, xz = cpr_encode(lat, lon, odd)
     me = (tc << 51) | (alt12 << 36) | (int(odd) << 34) | (yz << 17) | xz
     return _frame(icao, me, df=df)
+
+
+def encode_surface_position(icao: str, lat: float, lon: float, odd: bool, tc: int = 7) -> str:
+    """DF17 surface position frame (movement and track left as 'no information')."""
+    yz, xz = cpr_encode(lat, lon, odd, surface=True)
+    me = (tc << 51) | (int(odd) << 34) | (yz << 17) | xz
+    return _frame(icao, me)
 
 
 def encode_velocity(icao: str, gs_kt: float, track_deg: float, vrate_fpm: float = 0.0,
