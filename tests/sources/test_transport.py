@@ -33,6 +33,12 @@ def test_line_framer_limits_and_partial_lines():
     assert fr.feed(b"0123456789AB\nlast") == []
     assert st.oversized == 2
     assert fr.flush() == [b"last"]
+    # a 10 MB line without a newline never makes the buffer grow past the limit
+    big = LineFramer(max_line=1024, stats=st)
+    for _ in range(160):
+        assert big.feed(b"z" * 65536) == []
+        assert len(big._buf) <= 1024
+    assert big.feed(b"tail\nnext\n") == [b"next"] and st.oversized == 3
 
 
 def test_file_plain_gz_and_missing(tmp_path):
