@@ -188,11 +188,12 @@ class AsterixDecoder(Decoder):
         """End of stream: a partial block left in the buffer may be garbage that looked like a
         header; drop its first octet and decode the rest again (bounded), so valid blocks
         behind it are not lost."""
+        if self._buf:
+            self.stats.reject("truncated_block", f"{len(self._buf)} octets left at end of stream")
         for _ in range(64):
             if not self._buf:
                 return
             rest = bytes(self._buf[1:])
-            self.stats.reject("truncated_block", f"{len(self._buf)} octets left at end of stream")
             self._buf.clear()
             yield from self._decode(rest)
         self._buf.clear()

@@ -55,6 +55,19 @@ _M_PER_DEG = 111_320.0
 
 LOC = pb.LocationCoordinateSystem
 RB = pb.RangeBearingCoordinateSystem
+# enum values as plain ints (attribute access on the generated enum wrappers is slow)
+_LOC_UTM = LOC.Value("LOCATION_COORDINATE_SYSTEM_UTM_M")
+_LOC_RAD = LOC.Value("LOCATION_COORDINATE_SYSTEM_LAT_LNG_RAD_M")
+_LOC_LATLON = frozenset((LOC.Value("LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M"), _LOC_RAD,
+                         LOC.Value("LOCATION_COORDINATE_SYSTEM_UNSPECIFIED")))
+_DATUM_GEOID = pb.LocationDatum.Value("LOCATION_DATUM_WGS84_G")
+_RB_TRUE_NORTH = frozenset((pb.RangeBearingDatum.Value("RANGE_BEARING_DATUM_TRUE"),
+                            pb.RangeBearingDatum.Value("RANGE_BEARING_DATUM_UNSPECIFIED")))
+_RB_RADIANS = frozenset((RB.Value("RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_M"),
+                         RB.Value("RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_KM")))
+_RB_KM = frozenset((RB.Value("RANGE_BEARING_COORDINATE_SYSTEM_DEGREES_KM"),
+                    RB.Value("RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_KM")))
+_RB_ALL = frozenset(RB.values())
 SYSTEM_STATES = {pb.StatusReport.SYSTEM_OK: "ok", pb.StatusReport.SYSTEM_WARNING: "warning",
                  pb.StatusReport.SYSTEM_ERROR: "error", pb.StatusReport.SYSTEM_GOODBYE: "goodbye"}
 
@@ -260,11 +273,12 @@ class SapientDecoder(Decoder):
         """End of stream: a partial message left in the buffer may be garbage that looked like a
         header; drop its first octet and decode the rest again (bounded), so valid messages
         behind it are not lost."""
+        if self._buf:
+            self.stats.reject("truncated_message", f"{len(self._buf)} octets left at end of stream")
         for _ in range(64):
             if not self._buf:
                 return
             rest = bytes(self._buf[1:])
-            self.stats.reject("truncated_message", f"{len(self._buf)} octets left at end of stream")
             self._buf.clear()
             yield from self._decode(rest)
         self._buf.clear()
@@ -333,17 +347,16 @@ class SapientDecoder(Decoder):
     def _geodetic(loc: Any) -> tuple[float, float, float | None, float | None]:
         """(lat, lon, alt, horizontal 1-sigma metres) of a SAPIENT Location."""
         cs = loc.coordinate_system
-        if cs == LOC.LOCATION_COORDINATE_SYSTEM_UTM_M:
+        if cs == _LOC_UTM:
             raise SapientError("unsupported_coordinates", "UTM locations are not supported")
-        if cs not in (LOC.LOCATION_COORDINATE_SYSTEM_LAT_LNG_DEG_M, LOC.LOCATION_COORDINATE_SYSTEM_LAT_LNG_RAD_M,
-                      LOC.LOCATION_COORDINATE_SYSTEM_UNSPECIFIED):
+        if cs not in _LOC_LATLON:
             raise SapientError("unsupported_coordinates", f"coordinate system {cs}")
         if not (loc.HasField("x") and loc.HasField("y")):
             raise SapientError("missing_location", "a Location needs x (longitude) and y (latitude)")
         lon, lat = loc.x, loc.y
         x_err = loc.x_error if loc.HasField("x_error") else None
         y_err = loc.y_error if loc.HasField("y_error") else None
-        if cs == LOC.LOCATION_COORDINATE_SYSTEM_LAT_LNG_RAD_M:
+        if cs == _LOC_RAD:
             lon, lat = math.degrees(lon), math.degrees(lat)
             x_err = math.degrees(x_err) if x_err is not None else None
             y_err = math.degrees(y_err) if y_err is not None else None
@@ -396,7 +409,7 @@ class SapientDecoder(Decoder):
                       cls=cls, cls_confidence=conf, label=self.label, attrs=attrs)
         if where == "location":
             lat, lon, alt, sigma = self._geodetic(dr.location)
-            if dr.location.datum == pb.LOCATION_DATUM_WGS84_G:
+            if dr.location.datum == _DATUM_GEOID:
                 attrs["alt_datum"] = "geoid"
             return Observation(position=GeoPosition(lat, lon, alt, sigma_h_m=sigma or 10.0), **common)
         if where == "range_bearing":
@@ -405,14 +418,14 @@ class SapientDecoder(Decoder):
                 raise SapientError("unknown_node_location",
                                    f"node {node}: range/bearing detection before any StatusReport location")
             rb = dr.range_bearing
-            if rb.datum not in (pb.RANGE_BEARING_DATUM_TRUE, pb.RANGE_BEARING_DATUM_UNSPECIFIED):
+            if rb.datum not in _RB_TRUE_NORTH:
                 raise SapientError("unsupported_bearing_datum",
                                    pb.RangeBearingDatum.Name(rb.datum) if rb.datum in pb.RangeBearingDatum.values()
                                    else str(rb.datum))
             cs = rb.coordinate_system
-            radians = cs in (RB.RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_M, RB.RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_KM)
-            km = cs in (RB.RANGE_BEARING_COORDINATE_SYSTEM_DEGREES_KM, RB.RANGE_BEARING_COORDINATE_SYSTEM_RADIANS_KM)
-            if cs not in RB.values():
+            radians = cs in _RB_RADIANS
+            km = cs in _RB_KM
+            if cs not in _RB_ALL:
                 raise SapientError("unsupported_coordinates", f"range/bearing coordinate system {cs}")
             ang = math.degrees if radians else float
             scale = 1000.0 if km else 1.0
