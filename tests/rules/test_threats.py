@@ -193,3 +193,13 @@ def test_honest_fused_drone_no_spoof(world: World):
     world.run(60.0, {"H": straight(0.0, 5000.0, 5.0, 0.0, cls="uas", sources=["radar", "remote_id"],
                                    identities={"remote_id": "HONEST"}, attrs={"remote_id_offset_m": 12.0})})
     assert world.new("remote_id_spoof") == []
+
+
+def test_spoof_from_tracker_gate_flag(world: World):
+    def path(t):
+        return dict(e=1000.0 + 5 * t, n=6000.0, ve=5.0, cls="uas", sources=["radar", "remote_id"],
+                    identities={"remote_id": "G-1"}, attrs={"identity_inconsistent": t >= 12.0})
+
+    world.run(40.0, {"G": path})
+    new = world.new("remote_id_spoof")
+    assert len(new) == 1 and abs(new[0].start - (T0 + 12.0)) <= world.dt and new[0].evidence["method"] == "gate"

@@ -85,7 +85,7 @@ class ApproachRule(RuleBase):
     #: ... and happens within this many seconds ...
     horizon_s: float = Field(60.0, gt=0)
     #: ... while closing at least this fast
-    min_closing_mps: float = Field(1.0, ge=0)
+    min_closing_mps: float = Field(2.0, ge=0)
     #: any object of the classes this close to an agent alerts, closing or not
     danger_radius_m: float = Field(100.0, ge=0)
     #: only agents within this (3-D) distance are considered: the watch radius around each agent
@@ -155,7 +155,9 @@ class RemoteIdSpoofRule(RuleBase):
     pair_persist_s: float = Field(5.0, ge=0)
     #: a pair's offset vector may wander this much and still be the same object
     pair_offset_tol_m: float = Field(100.0, gt=0)
-    clear_after_s: float = Field(30.0, ge=0)
+    #: an episode stays open this long after its last evidence (pairs come and go as the tracker
+    #: loses and re-finds the real drone; a spoofer does not turn honest)
+    clear_after_s: float = Field(120.0, ge=0)
 
 
 class OperatorLocatedRule(RuleBase):

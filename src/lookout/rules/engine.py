@@ -76,7 +76,7 @@ class TrackTable:
         self._grow(capacity)
 
     _FLOAT = ("x", "y", "z", "vx", "vy", "vz", "t", "sigma", "rid_last", "noncoop_last", "rid_off", "rid_x", "rid_y",
-              "rid_sigma")
+              "rid_sigma", "rid_incons")
 
     def _grow(self, cap: int) -> None:
         old = self.cap
@@ -102,7 +102,7 @@ class TrackTable:
         vx, vy, vz, t, sig = np.zeros(n), np.zeros(n), np.zeros(n), np.empty(n), np.empty(n)
         alt, cls = np.full(n, np.nan), np.empty(n, dtype=np.int16)
         rid_now, nc_now = np.full(n, np.nan), np.full(n, np.nan)
-        rid_off, rid_sig = np.full(n, np.nan), np.full(n, np.nan)
+        rid_off, rid_sig, incons = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
         rid_pos_i, rid_lat, rid_lon = [], [], []
         for i, tr in enumerate(tracks):
             s = self.slot.get(tr.id)
@@ -142,6 +142,8 @@ class TrackTable:
                 off = attrs.get("remote_id_offset_m")
                 if isinstance(off, (int, float)) and math.isfinite(off):
                     rid_off[i] = off
+                if attrs.get("identity_inconsistent") is True:
+                    incons[i] = 1.0
                 rs = attrs.get("remote_id_sigma_m")
                 if isinstance(rs, (int, float)) and rs > 0:
                     rid_sig[i] = rs
@@ -161,6 +163,7 @@ class TrackTable:
         self.noncoop_last[slots[have]] = np.fmax(self.noncoop_last[slots[have]], nc_now[have])
         self.rid_off[slots] = rid_off
         self.rid_sigma[slots] = rid_sig
+        self.rid_incons[slots] = incons  # 1: the tracker's gate rejected the identity report
         self.rid_x[slots] = np.nan
         self.rid_y[slots] = np.nan
         if rid_pos_i:
@@ -726,12 +729,13 @@ class RemoteIdMissingImpl(Rule):
 
 
 class RemoteIdSpoofImpl(Rule):
-    """Three independent checks, any one of which is evidence of a spoofed Remote ID:
+    """Independent checks, any one of which is evidence of a spoofed Remote ID:
 
     1. *offset*: the tracker fused the Remote ID with a radar/camera track and reports how far
        apart they were (``attrs["remote_id_offset_m"]``, or ``attrs["remote_id_position"]`` which
        is compared here); beyond ``sigma_factor`` combined sigmas (and ``min_offset_m``) it is
-       inconsistent;
+       inconsistent; and when the tracker flags ``attrs["identity_inconsistent"]`` (its gate
+       refused a Remote ID report for the radar/camera track holding that serial);
     2. *jump*: consecutive Remote ID positions of one serial (across tracks, in case the tracker
        split it) imply a speed above ``max_speed_mps`` over at least ``min_jump_m``;
     3. *pair*: a Remote ID-only track and a dark radar/camera drone track that move alike (same
@@ -772,6 +776,17 @@ class RemoteIdSpoofImpl(Rule):
                 ev["reported_position"] = {"lat": float(la), "lon": float(lo)}
             msg = (f"Remote ID of {describe(tr)} reports a position {off[k]:.0f} m from where radar/camera see it "
                    f"(more than the {thr[k]:.0f} m its uncertainty allows)")
+            self._note(tr, t, ev, [s], msg)
+        # 1b. the tracker's own gate: a Remote ID report it refused to fuse (beyond the
+        # Mahalanobis gate of the radar/camera track holding that serial)
+        for k in np.flatnonzero((tb.rid_incons[sel] > 0) & ~bad).tolist():
+            s = int(sel[k])
+            tr = tb.track(s)
+            if not tr.identities.get("remote_id"):
+                continue
+            ev = {"method": "gate", "offset_m": float(off[k]) if np.isfinite(off[k]) else None}
+            msg = (f"Remote ID of {describe(tr)} disagrees with the radar/camera track beyond its uncertainty"
+                   + (f" ({off[k]:.0f} m apart)" if np.isfinite(off[k]) else ""))
             self._note(tr, t, ev, [s], msg)
         # 2. jumps per serial
         for k, s in enumerate(sel.tolist()):
