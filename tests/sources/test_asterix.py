@@ -89,6 +89,10 @@ def test_configured_and_default_sites_and_unknown_site():
     assert o.measurement.site.alt_m == 900.0
     (o,) = _run(AsterixDecoder(sites={(3, 4): [31.5, -111.0]}, site=(31.0, -110.0), reference_time=T0), block)
     assert o.measurement.site.lat == 31.5
+    (o,) = _run(AsterixDecoder(sites={"3/4": {"lat": 31.6, "lon": -111.0}}, reference_time=T0), block)
+    assert o.measurement.site.lat == 31.6
+    with pytest.raises(ValueError, match="SAC/SIC"):
+        AsterixDecoder(sites={"3": [31.0, -110.0]})
 
 
 @pytest.mark.parametrize("tod, reference, expected", [

@@ -18,7 +18,8 @@ header), hands each block to libasterix, and turns CAT048 target reports into Ob
   I048/161 track number and I048/020 detection type -> ``attrs``.
 
 The radar site comes from CAT034 I034/120 (3D position of the data source) when the radar sends
-it, else from ``sites={(sac, sic): (lat, lon, alt_m)}`` or ``site=`` given to the decoder.
+it, else from ``sites={(sac, sic): (lat, lon, alt_m)}`` (keys may also be ``"sac/sic"``) or
+``site=`` given to the decoder.
 A target report whose radar position is unknown is rejected (``unknown_site``).
 
 ``encode_cat034`` and ``encode_cat048`` build real data blocks (through libasterix), for tests
@@ -134,6 +135,20 @@ def encode_cat048(sac: int, sic: int, tod: float, range_m: float, azimuth_deg: f
     return CAT048.create([CAT048.cv_record.create(items)]).unparse().to_bytes()
 
 
+def _sac_sic_key(key: Any) -> tuple[int, int]:
+    """``(7, 1)``, ``[7, 1]``, ``"7/1"`` or ``"7,1"`` -> ``(7, 1)``."""
+    if isinstance(key, str):
+        parts = key.replace(",", "/").split("/")
+    else:
+        parts = list(key)
+    if len(parts) != 2:
+        raise ValueError(f"a radar is identified by SAC/SIC, got {key!r}")
+    sac, sic = (int(p) for p in parts)
+    if not (0 <= sac <= 255 and 0 <= sic <= 255):
+        raise ValueError(f"SAC and SIC are 0..255, got {key!r}")
+    return sac, sic
+
+
 @register("asterix")
 class AsterixDecoder(Decoder):
     """A byte stream of ASTERIX data blocks -> radar Observations (CAT048) and radar sites (CAT034)."""
@@ -146,7 +161,7 @@ class AsterixDecoder(Decoder):
                  sigma_range_m: float = 50.0, sigma_az_deg: float = 0.15, sigma_alt_m: float = 150.0) -> None:
         super().__init__(sensor, label)
         self.default_site = to_site(site)
-        self.sites: dict[tuple[int, int], GeoPoint] = {k: to_site(v) for k, v in (sites or {}).items()}
+        self.sites: dict[tuple[int, int], GeoPoint] = {_sac_sic_key(k): to_site(v) for k, v in (sites or {}).items()}
         self.reference_time = reference_time
         self.sigma_range_m, self.sigma_az_deg, self.sigma_alt_m = sigma_range_m, sigma_az_deg, sigma_alt_m
         self.radar_status: dict[tuple[int, int], dict[str, Any]] = {}
