@@ -26,11 +26,13 @@ from lookout.sources.modes import FPM, FT, KT, STATE_MAX_AGE_S, VELOCITY_MAX_AGE
 
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 _OTHER_KINDS = frozenset({b"SEL", b"ID", b"AIR", b"STA", b"CLK"})
+_SKIP_NAMES = {k: f"msg{k.decode()}" for k in (b"1", b"4", b"5", b"6", b"7", b"8")}
 SIGMA_H_M = 30.0  # SBS carries no accuracy figure; typical ADS-B GNSS accuracy (1-sigma)
 
 
 @dataclass(slots=True)
 class _State:
+    ident: str
     last_seen: float = 0.0
     lat: float | None = None
     lon: float | None = None
@@ -58,9 +60,17 @@ class SbsDecoder(Decoder):
         self.max_speed_mps = max_speed_kt * KT
         self.aircraft: dict[str, _State] = {}
         self._days: dict[bytes, float] = {}
+        self._last_minute_key = b""
+        self._last_minute = 0.0
         self._next_prune = 0.0
 
     def _time(self, date: bytes, tod: bytes) -> float:
+        key = date + tod[:6]
+        if key == self._last_minute_key and len(tod) > 6:
+            s = float(tod[6:])
+            if not 0.0 <= s < 61.0:
+                raise ValueError(f"time of day out of range: {tod!r}")
+            return self._last_minute + s
         day = self._days.get(date)
         if day is None:
             y, m, d = date.split(b"/")
@@ -74,6 +84,8 @@ class SbsDecoder(Decoder):
         h, mi, s = int(hh), int(mm), float(ss)
         if not (0 <= h < 24 and 0 <= mi < 60 and 0.0 <= s < 61.0):
             raise ValueError(f"time of day out of range: {tod!r}")
+        if len(hh) == 2 and len(mm) == 2:  # canonical HH:MM:SS.sss: cache the minute
+            self._last_minute_key, self._last_minute = key, day + h * 3600 + mi * 60
         return day + h * 3600 + mi * 60 + s
 
     def _decode(self, data: bytes) -> Iterator[Observation]:
@@ -101,16 +113,17 @@ class SbsDecoder(Decoder):
         except ValueError:
             st.reject("bad_time", repr(data[:80]))
             return
-        ident = hexid.decode()
-        ac = self.aircraft.get(ident)
+        ac = self.aircraft.get(hexid)
         if ac is None:
             if t >= self._next_prune:
                 self._prune(t)
-            ac = self.aircraft[ident] = _State()
+            ac = self.aircraft[hexid] = _State(hexid.decode())
         ac.last_seen = t
         try:
             if kind == b"3" or kind == b"2":
-                yield from self._position(f, t, ident, ac, kind == b"2")
+                obs = self._position(f, t, ac, kind == b"2")
+                if obs is not None:
+                    yield obs
                 return
             if kind == b"1":
                 cs = f[10].strip().decode("ascii")
@@ -130,7 +143,7 @@ class SbsDecoder(Decoder):
         except (ValueError, UnicodeDecodeError):
             st.reject("bad_field", repr(data[:80]))
             return
-        st.skip(f"msg{kind.decode('ascii', 'replace')}")
+        st.skip(_SKIP_NAMES.get(kind) or f"msg{kind.decode('ascii', 'replace')}")
 
     @staticmethod
     def _velocity(f: list[bytes]) -> Velocity | None:
@@ -143,15 +156,16 @@ class SbsDecoder(Decoder):
             raise ValueError("velocity out of range")
         return Velocity(spd * math.sin(a), spd * math.cos(a), up)
 
-    def _position(self, f: list[bytes], t: float, ident: str, ac: _State, surface: bool) -> Iterator[Observation]:
+    def _position(self, f: list[bytes], t: float, ac: _State, surface: bool) -> Observation | None:
         st = self.stats
+        ident = ac.ident
         if not f[14] or not f[15]:
             st.skip("no_position")
-            return
+            return None
         lat, lon = float(f[14]), float(f[15])
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
             st.reject("bad_position", f"{lat},{lon}")
-            return
+            return None
         alt_m = None
         attrs: dict = {}
         if surface or f[21].strip() == b"-1":
@@ -161,17 +175,17 @@ class SbsDecoder(Decoder):
             alt_m = alt_ft * FT
             if not -1000.0 <= alt_m <= 100_000.0:
                 st.reject("bad_altitude", f"{alt_ft}")
-                return
+                return None
             attrs["alt_kind"] = "baro"
             attrs["alt_baro_ft"] = alt_ft
         if distance_m(self.reference[0], self.reference[1], lat, lon) > self.max_range_m:
             st.reject("out_of_range", f"{lat},{lon}")
-            return
+            return None
         if ac.lat is not None:
             dt = abs(t - ac.pos_time)
             if distance_m(ac.lat, ac.lon, lat, lon) > self.max_speed_mps * (dt + 1.0) + 100.0:
                 st.reject("implausible_speed", f"{ident} {lat},{lon}")
-                return
+                return None
         ac.lat, ac.lon, ac.pos_time = lat, lon, t
         if f[12] and f[13]:
             v = self._velocity(f)
@@ -180,7 +194,7 @@ class SbsDecoder(Decoder):
         if ac.squawk:
             attrs["squawk"] = ac.squawk
         vel = ac.velocity if ac.velocity is not None and t - ac.vel_time <= VELOCITY_MAX_AGE_S else None
-        yield Observation(time=t, source=SourceKind.ADSB, sensor=self.sensor, label=self.label,
+        return Observation(time=t, source=SourceKind.ADSB, sensor=self.sensor, label=self.label,
                           position=GeoPosition(lat, lon, alt_m, SIGMA_H_M), velocity=vel, ident=ident,
                           callsign=ac.callsign, attrs=attrs)
 
