@@ -107,3 +107,15 @@ def test_fuzz(line):
     assert len(out) + dec.stats.rejected_total <= 1
     (ok,) = dec.decode(b'{"time": 1700000000, "range_m": 1000, "azimuth_deg": 10}')
     assert ok.measurement.range_m == 1000
+
+
+def test_batch_equals_line_by_line():
+    lines = (DATA / "plots.jsonl").read_bytes().splitlines() * 3
+    one = RadarJsonDecoder(sensor="r", site=(31.29, -110.91, 1200.0))
+    many = RadarJsonDecoder(sensor="r", site=(31.29, -110.91, 1200.0))
+    a = [o for line in lines for o in one.decode(line)]
+    b = many.decode_batch(lines)
+    assert [o.flat() | {"id": None} for o in a] == [o.flat() | {"id": None} for o in b]
+    assert [o.attrs for o in a] == [o.attrs for o in b]
+    assert one.stats.rejected == many.stats.rejected and one.stats.messages == many.stats.messages
+    assert one.stats.accepted == many.stats.accepted == 12
