@@ -98,6 +98,7 @@ class Server:
                                                     ws_per_message_deflate=False))
         self.stop_evt = threading.Event()
         self.publish_s: list[float] = []
+        self.publish_cpu_s: list[float] = []  # CPU time of the publishing thread (contention-free cost)
         self.steps = 0
 
     def publisher(self, rate_hz: float) -> None:
@@ -106,9 +107,10 @@ class Server:
         nxt = time.monotonic()
         while not self.stop_evt.is_set():
             tracks = self.traffic.step(t, period)
-            a = time.perf_counter()
+            a, c = time.perf_counter(), time.thread_time()
             self.hub.publish(t, tracks, [], [])
             self.publish_s.append(time.perf_counter() - a)
+            self.publish_cpu_s.append(time.thread_time() - c)
             self.steps += 1
             t += period
             nxt = max(nxt + period, time.monotonic())  # a late step is not made up by a burst
@@ -134,6 +136,7 @@ async def _clients(url: str, n: int, duration: float, warmup: float) -> dict:
     from websockets.asyncio.client import connect
 
     lat: list[float] = []
+    per_step: dict[float, list[float]] = {}
     counts = [0] * n
     sizes: list[int] = []
     t_end = time.time() + warmup + duration
@@ -153,13 +156,17 @@ async def _clients(url: str, n: int, duration: float, warmup: float) -> dict:
                 m = _PUB.search(msg, 0, 120)
                 if m is None or now < t_measure:
                     continue
-                lat.append(now - float(m.group(1)))
+                pub = float(m.group(1))
+                lat.append(now - pub)
+                per_step.setdefault(pub, []).append(now - pub)
                 counts[k] += 1
                 if k == 0:
                     sizes.append(len(msg))
 
     await asyncio.gather(*(one(k) for k in range(n)))
-    return {"latency_s": lat, "counts": counts, "sizes": sizes}
+    first = [min(v) for v in per_step.values()]
+    last = [max(v) for v in per_step.values()]
+    return {"latency_s": lat, "counts": counts, "sizes": sizes, "first_s": first, "last_s": last}
 
 
 def _client_proc(url: str, n: int, duration: float, warmup: float, q) -> None:
@@ -245,6 +252,7 @@ def main() -> int:
         proc.join(timeout=30)
         steps = srv.steps - steps0
         pub_ms = np.array(srv.publish_s[-max(1, steps):]) * 1000
+        pub_cpu_ms = np.array(srv.publish_cpu_s[-max(1, steps):]) * 1000
         lat = np.array(res["latency_s"]) * 1000
         expected = args.rate * duration
         ws = {"tracks": args.tracks, "clients": args.clients, "rate_hz": args.rate, "duration_s": duration,
@@ -253,6 +261,10 @@ def main() -> int:
               "latency_ms_p99": float(np.percentile(lat, 99)), "latency_ms_max": float(lat.max()),
               "message_kb": float(np.mean(res["sizes"]) / 1024) if res["sizes"] else None,
               "publish_ms_mean": float(pub_ms.mean()), "publish_ms_max": float(pub_ms.max()),
+              "publish_cpu_ms_mean": float(pub_cpu_ms.mean()),
+              "first_client_ms_mean": float(np.mean(res["first_s"]) * 1000),
+              "last_client_ms_mean": float(np.mean(res["last_s"]) * 1000),
+              "messages_per_client_min": int(min(res["counts"])), "messages_per_client_max": int(max(res["counts"])),
               "target_p99_ms": 100.0}
         ws["meets_target"] = ws["latency_ms_p99"] < 100.0
         frames = {"skipped": "--no-browser"} if args.no_browser else browser_frames(srv.url, args.tracks,
@@ -263,7 +275,8 @@ def main() -> int:
     print(f"\nWebSocket fan-out: {args.tracks} tracks at {args.rate:g} Hz to {args.clients} clients, "
           f"{duration:g} s (loopback, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
     print(f"{'metric':32s} {'value':>12s}")
-    for k in ("messages", "expected_messages", "message_kb", "publish_ms_mean", "publish_ms_max", "latency_ms_p50",
+    for k in ("messages", "expected_messages", "messages_per_client_min", "messages_per_client_max", "message_kb",
+              "publish_ms_mean", "publish_ms_max", "publish_cpu_ms_mean", "first_client_ms_mean", "last_client_ms_mean", "latency_ms_p50",
               "latency_ms_p95", "latency_ms_p99", "latency_ms_max"):
         v = ws[k]
         print(f"{k:32s} {v:12.1f}" if isinstance(v, float) else f"{k:32s} {v!s:>12s}")

@@ -30,7 +30,11 @@ def test_ws_filters_by_area_and_class(client, hub):
         up = ws.receive_json()
         assert up["type"] == "update" and up["time"] == T0 + 1 and up["deleted"] == []
         assert [t["id"] for t in up["tracks"]] == ["t-uas-1"]
-        assert abs(up["tracks"][0]["position"]["lat"] - uas.lat) < 1e-7 and up["tracks"][0]["cls"] == "uas"
+        w = up["tracks"][0]
+        assert abs(w["lat"] - uas.lat) < 1e-7 and abs(w["lon"] - uas.lon) < 1e-7 and w["cls"] == "uas"
+        assert w["t"] == T0 + 1 and w["ids"] == {"remote_id": "1581F5FJD239C00DW22E"} and w["src"] == ["remote_id"]
+        assert w["spd"] == 12.65 and w["crs"] == 18.4 and (w["ve"], w["vn"]) == (4.0, 12.0)
+        assert w["op"][:2] == [31.27, -110.96] and "attrs" not in w
         assert up["pub"] > 1.7e9
         # the UAS jumps out of the box: the client is told to drop it
         far = Track(id="t-uas-1", time=T0 + 2, position=GeoPoint(31.45, -110.80, 1300.0), cls="uas")

@@ -181,8 +181,20 @@ function trailPush(id, t, lat, lon) {
   while (tr.length && tr[0][0] < t - TRAIL_S) tr.shift();
 }
 
+// The live stream's compact track (short keys, see docs/api.md) -> the API's track JSON.
+function fromWire(w) {
+  return {
+    id: w.id, time: w.t, position: { lat: w.lat, lon: w.lon, alt_m: w.alt },
+    velocity: w.ve == null ? null : { east: w.ve, north: w.vn, up: w.vu },
+    speed_mps: w.spd, course_deg: w.crs, climb_mps: w.vu, sigma_h_m: w.sig, status: w.st, cls: w.cls,
+    identities: w.ids, sources: w.src, sensors: w.sen, label: w.lbl, first_time: w.t0, updates: w.n,
+    operator: w.op ? { lat: w.op[0], lon: w.op[1], alt_m: w.op[2] } : null, attrs: w.attrs || {},
+  };
+}
+
 function applyTracks(tracks) {
-  for (const t of tracks) {
+  for (const w of tracks) {
+    const t = fromWire(w);
     state.live.set(t.id, t);
     trailPush(t.id, t.time, t.position.lat, t.position.lon);
   }

@@ -135,7 +135,7 @@ def _add_status_routes(api: APIRouter, app: FastAPI) -> None:
         hub: LiveHub | None = app.state.hub
         return {"status": "ok", "version": __version__, "time": _time.time(),
                 "live": hub is not None, "live_time": hub.time if hub else None,
-                "live_tracks": len(hub.snapshot()) if hub else 0, "clients": hub.clients if hub else 0}
+                "live_tracks": hub.live_tracks if hub else 0, "clients": hub.clients if hub else 0}
 
     @api.get("/basemap", summary="Offline basemap: sector, border line, towns, roads (GeoJSON)")
     def basemap() -> JSONResponse:

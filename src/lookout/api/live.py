@@ -12,6 +12,8 @@ holds the tracks its filter selects (a numpy mask over the step's positions and 
 
 Messages (JSON objects, ``type`` first):
 
+Tracks travel in the compact form of :func:`lookout.api.serialize.track_wire` (short keys).
+
 * ``{"type": "snapshot", "time", "tracks": [...], "alerts": []}`` on connect and after every
   filter change: the whole live picture the filter selects (clients replace their state);
 * ``{"type": "update", "time", "pub", "tracks": [...], "deleted": [ids], "alerts": [...]}``
@@ -33,7 +35,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from lookout.api.serialize import alert_json, track_json
+from lookout.api.serialize import alert_json, track_json, track_wire
 from lookout.model import Alert, ObjectClass, Track
 from lookout.store.base import BBox
 
@@ -111,7 +113,8 @@ class LiveHub:
     def __init__(self, queue_size: int = 64) -> None:
         self.queue_size = queue_size
         self._lock = threading.Lock()
-        self._tracks: dict[str, dict[str, Any]] = {}
+        self._tracks: dict[str, Track] = {}  # the live picture
+        self._wire: dict[str, dict[str, Any]] = {}  # its stream form
         self._subs: set[Subscription] = set()
         self.time: float | None = None
         self.steps = 0
@@ -121,12 +124,12 @@ class LiveHub:
                 alerts: Iterable[Alert] = ()) -> None:
         """Publish one pipeline step (callable from any thread; never blocks on clients)."""
         pub = _time.time()
-        tjs = [track_json(t) for t in tracks]
+        tjs = [track_wire(t) for t in tracks]
         del_ids = [d if isinstance(d, str) else d.id for d in deleted]
         ajs = [alert_json(a) for a in alerts]
         n = len(tjs)
-        lat = np.fromiter((d["position"]["lat"] for d in tjs), float, n)
-        lon = np.fromiter((d["position"]["lon"] for d in tjs), float, n)
+        lat = np.fromiter((d["lat"] for d in tjs), float, n)
+        lon = np.fromiter((d["lon"] for d in tjs), float, n)
         cls = np.array([d["cls"] for d in tjs], dtype=object) if n else np.empty(0, dtype=object)
         ids = [d["id"] for d in tjs]
         head = f'{{"type":"update","time":{_dumps(time)},"pub":{pub!r},"tracks":'
@@ -134,10 +137,12 @@ class LiveHub:
         with self._lock:
             self.time = time if self.time is None else max(self.time, time)
             self.steps += 1
-            for d in tjs:
-                self._tracks[d["id"]] = d
+            for t, d in zip(tracks, tjs):
+                self._tracks[t.id] = t
+                self._wire[t.id] = d
             for tid in del_ids:
                 self._tracks.pop(tid, None)
+                self._wire.pop(tid, None)
             dead = []
             for sub in self._subs:
                 if sub.closed:
@@ -179,13 +184,22 @@ class LiveHub:
 
     # -- reading ----------------------------------------------------------------------------
     def snapshot(self, bbox: BBox | None = None, classes: frozenset[str] | None = None) -> list[dict[str, Any]]:
-        """The live tracks (JSON form) that the filter selects."""
+        """The live tracks that the filter selects, in the API's JSON form (:func:`track_json`)."""
         with self._lock:
-            return [d for d in self._tracks.values() if _selects(d, bbox, classes)]
+            chosen = [t for tid, t in self._tracks.items() if _selects(self._wire[tid], bbox, classes)]
+        return [track_json(t) for t in chosen]
 
     def track(self, track_id: str) -> dict[str, Any] | None:
+        """One live track in the API's JSON form, or None."""
         with self._lock:
-            return self._tracks.get(track_id)
+            t = self._tracks.get(track_id)
+        return None if t is None else track_json(t)
+
+    @property
+    def live_tracks(self) -> int:
+        """How many tracks the live picture holds."""
+        with self._lock:
+            return len(self._tracks)
 
     @property
     def clients(self) -> int:
@@ -215,7 +229,7 @@ class LiveHub:
             self._subs.discard(sub)
 
     def _send_snapshot(self, sub: Subscription) -> None:
-        chosen = [d for d in self._tracks.values() if _selects(d, sub.bbox, sub.classes)]
+        chosen = [d for d in self._wire.values() if _selects(d, sub.bbox, sub.classes)]
         sub.sent = {d["id"] for d in chosen}
         msg = '{"type":"snapshot","time":' + _dumps(self.time) + ',"tracks":' + _dumps(chosen) + ',"alerts":[]}'
         sub.offer(msg)
@@ -224,6 +238,6 @@ class LiveHub:
 def _selects(d: dict[str, Any], bbox: BBox | None, classes: frozenset[str] | None) -> bool:
     if classes is not None and d["cls"] not in classes:
         return False
-    if bbox is not None and not bbox.contains(d["position"]["lat"], d["position"]["lon"]):
+    if bbox is not None and not bbox.contains(d["lat"], d["lon"]):
         return False
     return True

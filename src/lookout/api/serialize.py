@@ -47,6 +47,32 @@ def track_json(t: Track) -> dict[str, Any]:
     }
 
 
+def track_wire(t: Track) -> dict[str, Any]:
+    """The live stream's compact form of a track: flat, short keys (about 40% smaller than
+    :func:`track_json`, which matters at a thousand tracks a second to every client).
+
+    ``id, t`` (time), ``lat, lon, alt`` (m HAE), ``ve, vn, vu`` (m/s), ``spd`` (m/s), ``crs``
+    (deg), ``sig`` (sigma_h_m), ``st`` (status), ``cls``, ``ids`` (identities), ``src``
+    (sources), ``sen`` (sensors), ``lbl`` (label), ``t0`` (first_time), ``n`` (updates), ``op``
+    (operator ``[lat, lon, alt]`` or null) and ``attrs`` (only when not empty).
+    """
+    p, v, op = t.position, t.velocity, t.operator
+    d = {
+        "id": t.id, "t": t.time, "lat": round(p.lat, 7), "lon": round(p.lon, 7),
+        "alt": None if p.alt_m is None else round(p.alt_m, 2),
+        "ve": None, "vn": None, "vu": None, "spd": None, "crs": None,
+        "sig": round(t.sigma_h_m, 1), "st": str(t.status), "cls": str(t.cls), "ids": t.identities,
+        "src": t.sources, "sen": t.sensors, "lbl": t.label, "t0": t.first_time, "n": t.updates,
+        "op": None if op is None else [round(op.lat, 7), round(op.lon, 7), op.alt_m],
+    }
+    if v is not None:
+        d["ve"], d["vn"], d["vu"] = round(v.east, 2), round(v.north, 2), round(v.up, 2)
+        d["spd"], d["crs"] = round(v.speed, 2), round(v.course_deg, 1)
+    if t.attrs:
+        d["attrs"] = t.attrs
+    return d
+
+
 def alert_json(a: Alert) -> dict[str, Any]:
     d = a.to_dict()
     d["severity"] = str(a.severity)
