@@ -211,3 +211,22 @@ def test_surface_positions_decode_against_the_receiver():
     far = destination(31.33, -110.95, 0.0, 20_000.0)
     assert m2.frame(encode_surface_position("a7c002", float(far[0]), float(far[1]), odd=False), T) is None
     assert m2.stats.rejected["out_of_range"] == 1
+
+
+def test_transponder_frames_decode_back_to_the_track():
+    from lookout.sources.modes import Transponder
+
+    xp = Transponder("a4b3c2", "N512CB", category=1)
+    m = ModeS("rx", reference=(31.33, -110.95))
+    got = []
+    for i in range(20):
+        la, lo = destination(31.30, -111.10, 90.0, 56.6 * i * 0.5)
+        for f in xp.frames(T + i * 0.5, float(la), float(lo), 5500, gs_kt=110, track_deg=90):
+            o = m.frame(f, T + i * 0.5)
+            if o is not None:
+                got.append((o, la, lo))
+    assert len(got) == 20
+    assert all(distance_m(o.position.lat, o.position.lon, la, lo) < 10 for o, la, lo in got)
+    assert got[-1][0].callsign == "N512CB" and got[-1][0].velocity.course_deg == pytest.approx(90, abs=0.5)
+    with pytest.raises(ValueError):
+        Transponder("xyz")

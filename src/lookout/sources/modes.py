@@ -479,3 +479,36 @@ class ModeSDecoderBase:
     def _init_modes(self, reference, max_range_m, max_speed_kt) -> None:
         self.modes = ModeS(self.sensor, self.label, self.stats, reference=reference,  # type: ignore[attr-defined]
                            max_range_m=max_range_m, max_speed_kt=max_speed_kt)
+
+
+class Transponder:
+    """The DF17 frames one simulated aircraft transmits, for simulated receivers and the demo.
+
+    Each :meth:`frames` call (one per simulation step) gives an airborne position (alternating
+    even/odd, as a real transponder does), a velocity and, every ``ident_every_s`` seconds, an
+    identification. Feed the frames to a receiver format: raw lines (``f"{t},{frame}"``), AVR
+    (``f"*{frame};"``), Beast (:func:`lookout.sources.beast.encode_frame`).
+    """
+
+    def __init__(self, icao: str, callsign: str | None = None, category: int = 0,
+                 ident_every_s: float = 5.0) -> None:
+        if len(icao) != 6 or not valid_hex(icao * 2 + "00"):
+            raise ValueError(f"icao must be 6 hex digits, got {icao!r}")
+        self.icao = icao.lower()
+        self.callsign = callsign
+        self.category = category
+        self.ident_every_s = ident_every_s
+        self._odd = False
+        self._last_ident: float | None = None
+
+    def frames(self, t: float, lat: float, lon: float, alt_ft: float, gs_kt: float | None = None,
+               track_deg: float | None = None, vrate_fpm: float = 0.0,
+               geo_minus_baro_ft: float | None = None) -> list[str]:
+        out = [encode_airborne_position(self.icao, lat, lon, alt_ft, odd=self._odd)]
+        self._odd = not self._odd
+        if gs_kt is not None and track_deg is not None:
+            out.append(encode_velocity(self.icao, gs_kt, track_deg, vrate_fpm, geo_minus_baro_ft))
+        if self.callsign and (self._last_ident is None or t - self._last_ident >= self.ident_every_s):
+            out.append(encode_identification(self.icao, self.callsign, self.category))
+            self._last_ident = t
+        return out
