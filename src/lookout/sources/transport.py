@@ -391,6 +391,10 @@ class UdpSource(Source):
         finally:
             self._sock.close()
 
+    def close(self) -> None:
+        super().close()
+        self._sock.close()
+
 
 class _QueueSource(Source):
     """Base for sources whose library delivers messages on its own thread."""
