@@ -45,6 +45,7 @@ LOCAL_MAX_AGE_S = 300.0  # aircraft-relative local CPR needs a position at most 
 VELOCITY_MAX_AGE_S = 15.0
 STATE_MAX_AGE_S = 600.0
 
+_DF_NAMES = [f"df{d}" for d in range(32)]
 _HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{14}){1,2}")
 
 #: 95 % horizontal position accuracy (EPU) by NACp, metres
@@ -140,8 +141,8 @@ class ModeS:
             t = _time.time()
         b0 = int(frame[0:2], 16)
         df = b0 >> 3
-        if df not in (17, 18):
-            st.skip(f"df{df}")
+        if df != 17 and df != 18:
+            st.skip(_DF_NAMES[df])
             return None
         if len(frame) != 28:
             st.reject("bad_length", frame)
