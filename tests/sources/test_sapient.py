@@ -206,3 +206,39 @@ def test_fuzz(data):
     assert not dec._buf
     obs = _run(dec, _GOOD)
     assert obs and obs[-1].measurement.range_m == 100.0
+
+
+def test_edge_node_over_loopback_tcp():
+    """A SAPIENT node serving its session on loopback TCP; Lookout connects, decodes it through
+    the shared transport, and stops by itself (bounded in time)."""
+    import socket
+    import threading
+
+    from lookout.sources.replay import Ingest
+
+    payload = (DATA / "stream.bin").read_bytes()
+    srv = socket.socket()
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    srv.settimeout(5.0)
+    port = srv.getsockname()[1]
+
+    def serve():
+        try:
+            conn, _ = srv.accept()
+        except OSError:
+            return
+        with conn:
+            for i in range(0, len(payload), 100):  # TCP may deliver any chunking
+                conn.sendall(payload[i:i + 100])
+        srv.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    run = Ingest("sapient", f"tcp://127.0.0.1:{port}", sensor="dmm", max_seconds=1.5)
+    obs = list(run)
+    thread.join(timeout=5)
+    assert [o.sensor for o in obs] == [f"dmm:{RADAR}", f"dmm:{RADAR}", f"dmm:{CAMERA}"]
+    assert run.decoder.sensor_status[RADAR]["system"] == "warning"
+    assert run.summary.stats.skipped == {"registration": 2, "status_report": 2}
