@@ -20,6 +20,16 @@ def make_store():
     return SQLiteStore(":memory:")
 
 
+@pytest.fixture(scope="module")
+def rclient():
+    """A client over a filled store shared by a module's read-only tests (they change nothing)."""
+    s = make_store()
+    fill(s)
+    with TestClient(create_app(s, hub=LiveHub(queue_size=16), sector=SECTOR, sensors=SENSORS)) as c:
+        yield c
+    s.close()
+
+
 @pytest.fixture
 def store():
     s = make_store()

@@ -11,22 +11,22 @@ from api.world import OPERATOR, T0, bbox_around, track_at
 from lookout.model import AlertState
 
 
-def test_health_basemap_docs(client):
-    h = client.get("/api/health").json()
+def test_health_basemap_docs(rclient):
+    h = rclient.get("/api/health").json()
     assert h["status"] == "ok" and h["live"] is True and h["clients"] == 0
-    bm = client.get("/api/basemap")
+    bm = rclient.get("/api/basemap")
     assert bm.status_code == 200 and bm.headers["content-type"].startswith("application/geo+json")
     kinds = {f["properties"]["kind"] for f in bm.json()["features"]}
     assert {"sector", "border", "town", "road"} <= kinds
-    assert client.get("/docs").status_code == 200
-    paths = client.get("/openapi.json").json()["paths"]
+    assert rclient.get("/docs").status_code == 200
+    paths = rclient.get("/openapi.json").json()["paths"]
     for p in ("/api/tracks", "/api/tracks/{track_id}/history", "/api/alerts/{alert_id}/acknowledge",
               "/api/zones", "/api/sensors", "/api/export/tracks.kml", "/api/replay", "/api/observations"):
         assert p in paths
 
 
-def test_stored_tracks_by_window_area_class(client):
-    rows = client.get("/api/tracks", params={"live": "false"}).json()
+def test_stored_tracks_by_window_area_class(rclient):
+    rows = rclient.get("/api/tracks", params={"live": "false"}).json()
     assert {r["id"] for r in rows} == {"t-uas-1", "t-fw-1", "t-rot-1", "t-veh-1", "t-surv-1"}
     uas = next(r for r in rows if r["id"] == "t-uas-1")
     last = track_at(0, T0 + 60)
@@ -36,15 +36,15 @@ def test_stored_tracks_by_window_area_class(client):
     assert uas["course_deg"] == pytest.approx(18.4, abs=0.1)
     assert uas["operator"]["lat"] == OPERATOR.lat
     # area: a small box around the UAS's last position selects it alone
-    rows = client.get("/api/tracks", params={"live": "false",
+    rows = rclient.get("/api/tracks", params={"live": "false",
                                              "bbox": bbox_around(last.position.lat, last.position.lon)}).json()
     assert [r["id"] for r in rows] == ["t-uas-1"]
     # class filter
-    rows = client.get("/api/tracks", params={"live": "false", "cls": "fixed_wing,rotorcraft"}).json()
+    rows = rclient.get("/api/tracks", params={"live": "false", "cls": "fixed_wing,rotorcraft"}).json()
     assert sorted(r["cls"] for r in rows) == ["fixed_wing", "rotorcraft"]
     # a window that ends before the last updates holds none of them
-    assert client.get("/api/tracks", params={"end": T0 + 30}).json() == []
-    assert len(client.get("/api/tracks", params={"start": T0 + 30, "limit": 2}).json()) == 2
+    assert rclient.get("/api/tracks", params={"end": T0 + 30}).json() == []
+    assert len(rclient.get("/api/tracks", params={"start": T0 + 30, "limit": 2}).json()) == 2
 
 
 def test_live_tracks_from_hub(client, hub):
@@ -57,37 +57,37 @@ def test_live_tracks_from_hub(client, hub):
     assert [r["id"] for r in client.get("/api/tracks", params={"cls": "fixed_wing", "live": True}).json()] == []
 
 
-def test_track_and_history(client):
-    t = client.get("/api/tracks/t-fw-1").json()
+def test_track_and_history(rclient):
+    t = rclient.get("/api/tracks/t-fw-1").json()
     assert t["identities"] == {"icao24": "a1b2c3", "callsign": "N123AB"} and t["cls"] == "fixed_wing"
     assert t["sources"] == ["adsb", "radar"]
-    hist = client.get("/api/tracks/t-fw-1/history").json()
+    hist = rclient.get("/api/tracks/t-fw-1/history").json()
     assert len(hist) == 61 and hist[0]["time"] == T0 and hist[-1]["time"] == T0 + 60
     p10 = track_at(1, T0 + 10).position
-    h10 = client.get("/api/tracks/t-fw-1/history", params={"start": T0 + 10, "end": T0 + 10}).json()
+    h10 = rclient.get("/api/tracks/t-fw-1/history", params={"start": T0 + 10, "end": T0 + 10}).json()
     assert len(h10) == 1 and h10[0]["lat"] == pytest.approx(p10.lat) and h10[0]["lon"] == pytest.approx(p10.lon)
-    iso = client.get("/api/tracks/t-fw-1/history",
+    iso = rclient.get("/api/tracks/t-fw-1/history",
                      params={"start": "2026-09-21T14:13:20Z", "end": "2026-09-21T14:13:30Z"}).json()
     assert [p["time"] for p in iso] == [T0 + k for k in range(11)]
 
 
-def test_replay_points(client):
-    r = client.get("/api/replay", params={"start": T0 + 10, "end": T0 + 12}).json()
+def test_replay_points(rclient):
+    r = rclient.get("/api/replay", params={"start": T0 + 10, "end": T0 + 12}).json()
     assert set(r["points"]) == {"t-uas-1", "t-fw-1", "t-rot-1", "t-veh-1", "t-surv-1"}
     assert [p[0] for p in r["points"]["t-rot-1"]] == [T0 + 10, T0 + 11, T0 + 12]
     assert r["tracks"]["t-rot-1"]["name"] == "CBP41" and r["tracks"]["t-rot-1"]["cls"] == "rotorcraft"
     assert r["start"] == T0 + 10 and r["end"] == T0 + 12
-    ext = client.get("/api/extent").json()
+    ext = rclient.get("/api/extent").json()
     assert ext["start"] == T0 and ext["end"] == T0 + 60 and ext["tracks"] == 5
 
 
-def test_observations(client):
-    rows = client.get("/api/observations", params={"source": "adsb", "start": T0, "end": T0 + 4}).json()
+def test_observations(rclient):
+    rows = rclient.get("/api/observations", params={"source": "adsb", "start": T0, "end": T0 + 4}).json()
     assert len(rows) == 5 and all(r["source"] == "adsb" and r["ident"] == "a1b2c3" for r in rows)
-    assert len(client.get("/api/observations", params={"limit": 7}).json()) == 7
-    assert client.get("/api/observations", params={"sensor": "rid-1"}).json()[0]["sensor"] == "rid-1"
-    assert client.get("/api/observations/counts").json() == {"adsb": 61, "remote_id": 61}
-    assert client.get("/api/observations/counts", params={"by": "sensor"}).json() == {"adsb-1": 61, "rid-1": 61}
+    assert len(rclient.get("/api/observations", params={"limit": 7}).json()) == 7
+    assert rclient.get("/api/observations", params={"sensor": "rid-1"}).json()[0]["sensor"] == "rid-1"
+    assert rclient.get("/api/observations/counts").json() == {"adsb": 61, "remote_id": 61}
+    assert rclient.get("/api/observations/counts", params={"by": "sensor"}).json() == {"adsb-1": 61, "rid-1": 61}
 
 
 def test_sensors_merge_config_health_counts(store, hub):
@@ -199,16 +199,16 @@ def test_zone_crud(client):
     ({"name": "a", "kind": "custom", "geometry": SQUARE, "colour": "red"}, "unknown zone field"),
     ([1, 2, 3], "JSON object"),
 ])
-def test_zone_bad_input(client, body, words):
-    r = client.post("/api/zones", json=body)
+def test_zone_bad_input(rclient, body, words):
+    r = rclient.post("/api/zones", json=body)
     assert r.status_code == 422, r.text
     assert words in r.json()["detail"]
 
 
-def test_zone_body_not_json(client):
-    r = client.post("/api/zones", content=b"{not json", headers={"content-type": "application/json"})
+def test_zone_body_not_json(rclient):
+    r = rclient.post("/api/zones", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "JSON" in json.dumps(r.json()["detail"])
-    r = client.put("/api/zones/z-1", json={"type": "Feature", "id": "z-2", "properties": {"name": "a"}, "geometry": SQUARE})
+    r = rclient.put("/api/zones/z-1", json={"type": "Feature", "id": "z-2", "properties": {"name": "a"}, "geometry": SQUARE})
     assert r.status_code == 422 and "differs" in r.json()["detail"]
 
 
@@ -239,8 +239,8 @@ def test_zone_body_not_json(client):
     ("/api/export/alerts.kml", {"state": "gone"}, 400, "state='gone'"),
     ("/api/zones/z-poe", {"version": 0}, 422, "greater than or equal to 1"),
 ])
-def test_bad_queries_are_4xx_with_a_message(client, url, params, status, words):
-    r = client.get(url, params=params)
+def test_bad_queries_are_4xx_with_a_message(rclient, url, params, status, words):
+    r = rclient.get(url, params=params)
     assert r.status_code == status, r.text
     assert words in json.dumps(r.json()["detail"])
 
@@ -265,8 +265,8 @@ def test_live_without_hub_is_400(store):
         assert len(c.get("/api/tracks").json()) == 5  # the store without a hub
 
 
-def test_geojson_exports(client):
-    r = client.get("/api/export/tracks.geojson", params={"history": "true", "cls": "fixed_wing"})
+def test_geojson_exports(rclient):
+    r = rclient.get("/api/export/tracks.geojson", params={"history": "true", "cls": "fixed_wing"})
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/geo+json")
     assert "attachment" in r.headers["content-disposition"]
     feats = r.json()["features"]
@@ -275,15 +275,15 @@ def test_geojson_exports(client):
     assert feats[0]["geometry"]["coordinates"][:2] == pytest.approx([pos.lon, pos.lat])
     assert feats[0]["properties"]["name"] == "N123AB"
     assert len(feats[1]["geometry"]["coordinates"]) == 61
-    al = client.get("/api/export/alerts.geojson").json()["features"]
+    al = rclient.get("/api/export/alerts.geojson").json()["features"]
     assert {f["id"] for f in al} == {"a-cross-1", "a-norid-1", "a-loiter-1"}
     assert next(f for f in al if f["id"] == "a-loiter-1")["geometry"] is None
     assert next(f for f in al if f["id"] == "a-cross-1")["geometry"]["type"] == "Point"
 
 
-def test_kml_exports(client):
+def test_kml_exports(rclient):
     ns = {"k": "http://www.opengis.net/kml/2.2"}
-    r = client.get("/api/export/tracks.kml", params={"history": "true"})
+    r = rclient.get("/api/export/tracks.kml", params={"history": "true"})
     assert r.headers["content-type"].startswith("application/vnd.google-earth.kml+xml")
     root = ET.fromstring(r.content)
     marks = root.findall(".//k:Placemark", ns)
@@ -293,7 +293,7 @@ def test_kml_exports(client):
     lon, lat, _ = map(float, fw.find(".//k:coordinates", ns).text.split(","))
     pos = track_at(1, T0 + 60).position
     assert lat == pytest.approx(pos.lat, abs=1e-6) and lon == pytest.approx(pos.lon, abs=1e-6)
-    root = ET.fromstring(client.get("/api/export/alerts.kml", params={"state": "new"}).content)
+    root = ET.fromstring(rclient.get("/api/export/alerts.kml", params={"state": "new"}).content)
     names = [m.find("k:name", ns).text for m in root.findall(".//k:Placemark", ns)]
     assert "high: UAS crossed the border northbound" in names
 
