@@ -297,3 +297,20 @@ def test_kml_exports(rclient):
     names = [m.find("k:name", ns).text for m in root.findall(".//k:Placemark", ns)]
     assert "high: UAS crossed the border northbound" in names
 
+
+
+def test_with_the_rules_alert_manager(store, hub):
+    """The API over the rules engine's AlertManager: its lifecycle rules and errors map to 4xx."""
+    from fastapi.testclient import TestClient
+
+    from lookout.api import create_app
+    from lookout.rules.alerts import AlertManager
+
+    with TestClient(create_app(store, hub=hub, alert_manager=AlertManager(store=store))) as c:
+        r = c.post("/api/alerts/a-norid-1/acknowledge", json={"by": "agent-9"})
+        assert r.status_code == 200 and r.json()["acknowledged_by"] == "agent-9"
+        r = c.post("/api/alerts/a-norid-1/acknowledge")
+        assert r.status_code == 409 and "already acknowledged" in r.json()["detail"]
+        assert c.post("/api/alerts/a-missing/resolve").status_code == 404
+        assert c.post("/api/alerts/a-norid-1/resolve").json()["state"] == "resolved"
+    assert store.alert("a-norid-1").state == AlertState.RESOLVED
