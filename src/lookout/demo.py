@@ -37,7 +37,7 @@ def build_pipeline(scenario, store, hub=None):
 
 
 def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bool, host: str, port: int,
-             live_s: float = 3600.0) -> Pipeline:
+             live_s: float = 3600.0, wire: bool = True) -> Pipeline:
     from lookout.sim import Scenario, ScenarioConfig
     from lookout.store.sqlite import SQLiteStore
 
@@ -56,7 +56,14 @@ def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bo
 
         hub = LiveHub()
     pipe = build_pipeline(scenario, store, hub=hub)
-    steps = scenario.steps(dt=1.0)
+    if wire:
+        from lookout.sim.wire import WireLoop
+
+        loop = WireLoop(scenario.sensors)
+        steps = ((st, loop(st.observations)) for st in scenario.steps(dt=1.0))
+    else:
+        loop = None
+        steps = ((st, st.observations) for st in scenario.steps(dt=1.0))
     t0 = scenario.config.start_time
     end = t0 + duration
 
@@ -65,34 +72,42 @@ def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bo
     wall0 = _time.monotonic()
     with Progress(*cols, console=console, transient=False) as progress:
         task = progress.add_task("run", total=int(duration), info="")
-        for step in steps:
+        for step, observations in steps:
             if realtime:
                 lag = (step.time - t0) - (_time.monotonic() - wall0)
                 if lag > 0:
                     _time.sleep(lag)
-            pipe.step(step.time + 1.0, step.observations)
+            pipe.step(step.time + 1.0, observations)
             progress.update(task, completed=int(step.time + 1.0 - t0),
                             info=f"obs {sum(pipe.stats.observations.values()):,}  tracks {len(pipe.stats.track_ids)}"
                                  f"  alerts {len(pipe.stats.alerts)}")
             if step.time + 1.0 >= end:
                 break
     store.set_meta("scenario", f"default seed={seed} start={t0} duration={duration}")
-    print_summary(pipe, store, scenario)
+    print_summary(pipe, store, scenario, loop)
     if serve:
         _serve_live(pipe, scenario, store, hub, steps, host, port)
     store.close()
     return pipe
 
 
-def print_summary(pipe: Pipeline, store, scenario) -> None:
+def print_summary(pipe: Pipeline, store, scenario, wire=None) -> None:
     st = pipe.stats
-    t = Table(title="Observations by source")
+    t = Table(title="Observations by source" + (" (each sensor's wire format through Lookout's decoders)" if wire else ""))
     t.add_column("source")
     t.add_column("count", justify="right")
     for src, n in sorted(st.observations.items()):
         t.add_row(src, f"{n:,}")
     t.add_row("[bold]total[/]", f"[bold]{sum(st.observations.values()):,}[/]")
     console.print(t)
+    if wire is not None:
+        t = Table(title="Sensor feeds")
+        for col in ("sensor", "format", "decoded", "rejected"):
+            t.add_column(col, justify="right" if col in ("decoded", "rejected") else "left")
+        for sid, d in wire.stats().items():
+            rej = sum(d["rejected"].values())
+            t.add_row(sid, d["format"], f"{d['accepted']:,}", f"{rej:,}" + (f" {dict(d['rejected'])}" if rej else ""))
+        console.print(t)
 
     tracks = store.tracks()
     confirmed = [tr for tr in tracks if tr.updates > 0]
@@ -131,8 +146,10 @@ def _serve_live(pipe, scenario, store, hub, steps, host, port) -> None:
 
     sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon, range_m=s.max_range_m)
                for s in scenario.sensors]
+    from lookout.analytics.api import router as analytics_router
+
     app = create_app(store, hub=hub, sector=scenario.sector, sensors=sensors,
-                     alert_manager=getattr(pipe.rules, "alerts", None))
+                     alert_manager=getattr(pipe.rules, "alerts", None), routers=[analytics_router])
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
@@ -140,12 +157,12 @@ def _serve_live(pipe, scenario, store, hub, steps, host, port) -> None:
     console.print("The scenario carries on live at wall-clock pace. Ctrl-C stops.")
     try:
         wall0, sim0 = _time.monotonic(), None
-        for step in steps:
+        for step, observations in steps:
             sim0 = step.time if sim0 is None else sim0
             lag = (step.time - sim0) - (_time.monotonic() - wall0)
             if lag > 0:
                 _time.sleep(lag)
-            pipe.step(step.time + 1.0, step.observations)
+            pipe.step(step.time + 1.0, observations)
             if not th.is_alive():
                 break
         th.join()
