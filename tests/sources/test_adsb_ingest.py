@@ -41,8 +41,12 @@ def test_cli_errors_are_clear(adsb_data, tmp_path):
     assert r.exit_code == 2 and "no option(s) ['bogus']" in r.stderr
     r = runner.invoke(app, ["ingest", "sbs", str(adsb_data / "flights.sbs"), "--reference", "31.3"])
     assert r.exit_code == 2 and "LAT,LON" in r.stderr
-    r = runner.invoke(app, ["ingest", "--list", "x"])
+    r = runner.invoke(app, ["ingest", "--list"])
     assert r.exit_code == 0 and "beast" in r.stdout.split()
+    r = runner.invoke(app, ["ingest"])
+    assert r.exit_code == 2 and "missing FORMAT" in r.stderr
+    r = runner.invoke(app, ["ingest", "sbs"])
+    assert r.exit_code == 2 and "missing SOURCE" in r.stderr
 
 
 def test_cli_options_gz_and_max_messages(adsb_data, tmp_path):

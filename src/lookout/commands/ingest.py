@@ -25,7 +25,7 @@ def _parse_options(items: list[str]) -> dict:
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
-        format: str = typer.Argument(..., metavar="FORMAT", help="Wire format (sbs, avr, raw, beast, aircraft-json, ...; "
+        format: str = typer.Argument(None, metavar="FORMAT", help="Wire format (sbs, avr, raw, beast, aircraft-json, ...; "
                                      "see `lookout ingest --list`)."),
         source: str = typer.Argument(None, metavar="SOURCE", help="A file (.gz ok), '-' for stdin, tcp://host:port, "
                                      "tcp-listen://host:port, udp://host:port, mqtt://host:port/topic, "
@@ -55,6 +55,9 @@ def register(app: typer.Typer) -> None:
         if list_formats:
             typer.echo("\n".join(formats()))
             raise typer.Exit()
+        if format is None:
+            typer.echo(f"error: missing FORMAT; known: {', '.join(formats())}", err=True)
+            raise typer.Exit(2)
         if source is None:
             typer.echo("error: missing SOURCE (a file, '-', or a URL)", err=True)
             raise typer.Exit(2)
