@@ -242,3 +242,19 @@ def test_edge_node_over_loopback_tcp():
     assert [o.sensor for o in obs] == [f"dmm:{RADAR}", f"dmm:{RADAR}", f"dmm:{CAMERA}"]
     assert run.decoder.sensor_status[RADAR]["system"] == "warning"
     assert run.summary.stats.skipped == {"registration": 2, "status_report": 2}
+
+
+def test_status_report_power_and_status_items():
+    msg = status_message("n", T0, 31.0, -110.0, 900.0, system="ERROR", mode="standby")
+    sr = msg.status_report
+    sr.power.level, sr.power.status = 35, pb.StatusReport.POWERSTATUS_FAULT
+    item = sr.status.add()
+    item.status_level, item.status_type, item.status_value = (pb.StatusReport.STATUS_LEVEL_WARNING_STATUS,
+                                                              pb.StatusReport.STATUS_TYPE_WEATHER, "Raining")
+    dec = SapientDecoder()
+    assert _run(dec, frame(msg)) == []
+    st_n = dec.sensor_status["n"]
+    assert st_n["system"] == "error" and st_n["mode"] == "standby"
+    assert st_n["power"] == {"level": 35, "status": "fault"}
+    assert st_n["status"] == [{"level": "warning_status", "type": "weather", "value": "Raining"}]
+    assert dec.node_locations["n"].alt_m == 900.0

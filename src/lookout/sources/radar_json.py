@@ -110,7 +110,7 @@ def get_time(obj: dict[str, Any], *names: str) -> float:
                 except ValueError:
                     raise RecordError("bad_time", f"{v!r:.40} is neither UNIX seconds nor ISO 8601") from None
                 if dt.tzinfo is None:
-                    raise RecordError("bad_time", f"{v!r:.40} has no time zone")
+                    raise RecordError("bad_time", f"{v!r:.40} has no time zone") from None
                 t = dt.timestamp()
         elif isinstance(v, (int, float)) and not isinstance(v, bool):
             t = float(v)
@@ -132,7 +132,7 @@ def to_site(value: Any) -> GeoPoint | None:
     if isinstance(value, (list, tuple)):
         if len(value) not in (2, 3):
             raise RecordError("bad_site", "a site list is [lat, lon] or [lat, lon, alt_m]")
-        value = dict(zip(("lat", "lon", "alt_m"), value))
+        value = dict(zip(("lat", "lon", "alt_m"), value, strict=False))
     if not isinstance(value, dict):
         raise RecordError("bad_site", "a site is an object {lat, lon, alt_m}")
     lat = get_num(value, "lat", "latitude", required=True, lo=-90, hi=90)
@@ -304,7 +304,7 @@ class RadarJsonDecoder(JsonLinesDecoder):
             for j, i in enumerate(idx):
                 geo[i] = (lat[j], lon[j], alt[j])
         out: list[Observation] = []
-        for f, g in zip(parsed, geo):
+        for f, g in zip(parsed, geo, strict=True):
             try:
                 obs = self._finish(f, *g)
             except RecordError as exc:

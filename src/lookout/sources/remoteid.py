@@ -399,7 +399,8 @@ def encode_basic_id(uas_id: str, id_type: int = 1, ua_type: int = 2, version: in
     """Basic ID message: the UAS id (serial number for ``id_type`` 1) and the UA type."""
     if id_type not in ID_TYPES or ua_type not in UA_TYPES:
         raise ValueError(f"id_type must be 0..4 and ua_type 0..15, got {id_type!r}, {ua_type!r}")
-    return bytes([_header(MSG_BASIC_ID, version), (id_type << 4) | ua_type]) + _enc_text(uas_id, 20, "uas_id") + bytes(3)
+    head = bytes([_header(MSG_BASIC_ID, version), (id_type << 4) | ua_type])
+    return head + _enc_text(uas_id, 20, "uas_id") + bytes(3)
 
 
 def encode_location(lat: float | None, lon: float | None, *, alt_geo_m: float | None = None,

@@ -78,6 +78,11 @@ class SapientError(ValueError):
         self.reason = reason
 
 
+def _enum_name(enum: Any, value: int, prefix: str) -> str | None:
+    """``STATUS_LEVEL_WARNING_STATUS`` -> ``warning_status``; None for an unknown value."""
+    return enum.Name(value).removeprefix(prefix).lower() if value in enum.values() else None
+
+
 def frame(message: pb.SapientMessage) -> bytes:
     """Serialise one SapientMessage with its 4-octet little-endian length prefix."""
     body = message.SerializeToString()
@@ -330,13 +335,10 @@ class SapientDecoder(Decoder):
             st["mode"] = sr.mode
         if sr.HasField("power"):
             st["power"] = {"level": sr.power.level if sr.power.HasField("level") else None,
-                           "status": pb.StatusReport.PowerStatus.Name(sr.power.status).removeprefix("POWERSTATUS_").lower()
-                           if sr.power.status in pb.StatusReport.PowerStatus.values() else None}
+                           "status": _enum_name(pb.StatusReport.PowerStatus, sr.power.status, "POWERSTATUS_")}
         if sr.status:
-            st["status"] = [{"level": pb.StatusReport.StatusLevel.Name(s.status_level).removeprefix("STATUS_LEVEL_").lower()
-                             if s.status_level in pb.StatusReport.StatusLevel.values() else None,
-                             "type": pb.StatusReport.StatusType.Name(s.status_type).removeprefix("STATUS_TYPE_").lower()
-                             if s.status_type in pb.StatusReport.StatusType.values() else None,
+            st["status"] = [{"level": _enum_name(pb.StatusReport.StatusLevel, s.status_level, "STATUS_LEVEL_"),
+                             "type": _enum_name(pb.StatusReport.StatusType, s.status_type, "STATUS_TYPE_"),
                              "value": s.status_value or None} for s in sr.status[:32]]
         if sr.HasField("node_location"):
             lat, lon, alt, _ = self._geodetic(sr.node_location)

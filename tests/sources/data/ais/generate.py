@@ -41,7 +41,8 @@ def main() -> None:
         {"type": 1, "mmsi": 351759000, "lat": 31.7, "lon": -116.65, "speed": 12.5, "course": 90.0, "heading": 91,
          "accuracy": 1, "status": 0}, radio_channel="A", talker_id="AI", sentence_type="VDM")]
     # a class B vessel: static data report parts A and B (type 24), then its position (type 18)
-    lines += encode_dict({"type": 24, "mmsi": 338123456, "partno": 0, "shipname": "SEA TURTLE"}, radio_channel="B", talker_id="AI", sentence_type="VDM")
+    lines += encode_dict({"type": 24, "mmsi": 338123456, "partno": 0, "shipname": "SEA TURTLE"}, radio_channel="B",
+                         talker_id="AI", sentence_type="VDM")
     lines += encode_dict({"type": 24, "mmsi": 338123456, "partno": 1, "ship_type": 37, "callsign": "WDA1234"},
                          radio_channel="B", talker_id="AI", sentence_type="VDM")
     lines += [f"2023-11-14T22:20:00Z,{s}" for s in encode_dict(
@@ -49,7 +50,8 @@ def main() -> None:
          "accuracy": 0}, radio_channel="B", talker_id="AI", sentence_type="VDM")]
     # type 19 (extended class B with name and type), type 27 (long range)
     lines += encode_dict({"type": 19, "mmsi": 338000777, "lat": 31.5, "lon": -116.8, "speed": 20.0, "course": 45.0,
-                          "shipname": "PATROL 7", "ship_type": 55}, radio_channel="A", talker_id="AI", sentence_type="VDM")
+                          "shipname": "PATROL 7", "ship_type": 55}, radio_channel="A", talker_id="AI",
+                         sentence_type="VDM")
     lines += encode_dict({"type": 27, "mmsi": 338000888, "lat": 31.4, "lon": -116.9, "speed": 8, "course": 270},
                          radio_channel="A", talker_id="AI", sentence_type="VDM")
     # own ship (AIVDO), position not available (lat 91) -> skipped
