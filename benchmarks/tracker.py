@@ -155,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     # (targets, scans compared with Stone Soup, scans of the longer Lookout-only throughput run)
     plan = [(10, 40, 200), (100, 10, 100), (500, 4, 30)] if args.quick else \
-        [(10, 300, 600), (100, 60, 300), (500, 15, 300)]
+        [(10, 200, 600), (100, 40, 300), (500, 10, 300)]
     rows = []
     for n, scans_cmp, scans_long in plan:
         sc = make_scenario(n, scans_cmp, seed=args.seed)

@@ -1,8 +1,7 @@
 """Gating and data association over arrays of (track, measurement) pairs.
 
-* :func:`grid_pairs` -- coarse spatial pre-gate: tracks and measurements hashed into square
-  cells no smaller than the largest gate radius; only pairs in neighbouring cells are
-  candidates, so the work grows with the number of nearby pairs, not tracks x measurements.
+* :func:`grid_pairs` -- coarse spatial pre-gate: measurements hashed into square cells twice
+  the largest gate radius; each track looks at the 2 x 2 cells around it only, so the work grows with the number of nearby pairs, not tracks x measurements.
 * :func:`gnn_assign` -- global nearest neighbour: the gated pairs form a sparse bipartite
   graph; isolated pairs and star-shaped components (one track, or one measurement, at the
   centre) are solved at once in vectorised form and all other pairs are solved together by
@@ -21,7 +20,7 @@ from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-_OFFSETS = np.array([(dx, dy) for dx in (-1, 0, 1) for dy in (-1, 0, 1)], dtype=np.int64)
+_OFF2 = np.array([(0, 0), (0, 1), (1, 0), (1, 1)], dtype=np.int64)
 _KEY = np.int64(1 << 31)
 
 
@@ -29,21 +28,25 @@ def grid_pairs(track_xy: np.ndarray, meas_xy: np.ndarray, radius: float) -> tupl
     """Candidate (track, measurement) index pairs whose horizontal distance may be <= ``radius``.
 
     Every pair closer than ``radius`` is returned (plus some farther ones from the same cells).
+    Cells are ``2 * radius`` wide, so a disc of ``radius`` around a track lies in the 2 x 2
+    block of cells nearest to it: four look-ups per track.
     """
     n, m = len(track_xy), len(meas_xy)
     empty = np.empty(0, dtype=np.int64)
     if n == 0 or m == 0:
         return empty, empty
-    cell = max(float(radius), 1e-3)
-    lo_xy = np.minimum(track_xy.min(axis=0), meas_xy.min(axis=0))
+    cell = 2.0 * max(float(radius), 1e-3)
+    lo_xy = np.minimum(track_xy.min(axis=0), meas_xy.min(axis=0)) - cell
     hi_xy = np.maximum(track_xy.max(axis=0), meas_xy.max(axis=0))
-    dims = np.floor((hi_xy - lo_xy) / cell).astype(np.int64) + 3  # one spare cell on each side
-    tc = np.floor((track_xy - lo_xy) / cell).astype(np.int64) + 1
-    tcx = tc[:, 0, None] + _OFFSETS[:, 0]
-    tcy = tc[:, 1, None] + _OFFSETS[:, 1]
-    mc = np.floor((meas_xy - lo_xy) / cell).astype(np.int64) + 1
-    if dims[0] * dims[1] <= max(200_000, 16 * (n + m)):
-        # dense grid: counting sort of the measurements by cell, direct look-up per neighbour cell
+    dims = np.floor((hi_xy - lo_xy) / cell).astype(np.int64) + 2
+    f = (track_xy - lo_xy) / cell
+    tc = np.floor(f).astype(np.int64)
+    step = np.where(f - tc >= 0.5, 1, -1)  # the neighbour cell on the near side, per axis
+    tcx = tc[:, 0, None] + _OFF2[:, 0] * step[:, 0, None]
+    tcy = tc[:, 1, None] + _OFF2[:, 1] * step[:, 1, None]
+    mc = np.floor((meas_xy - lo_xy) / cell).astype(np.int64)
+    if dims[0] * dims[1] <= max(65_536, 16 * (n + m)):
+        # dense grid: counting sort of the measurements by cell, direct look-up per cell
         mk = mc[:, 0] * dims[1] + mc[:, 1]
         order = np.argsort(mk, kind="stable")
         counts = np.bincount(mk, minlength=int(dims[0] * dims[1]))
@@ -61,7 +64,7 @@ def grid_pairs(track_xy: np.ndarray, meas_xy: np.ndarray, radius: float) -> tupl
     total = int(cnt.sum())
     if total == 0:
         return empty, empty
-    ti = np.repeat(np.arange(n * 9, dtype=np.int64) // 9, cnt)
+    ti = np.repeat(np.arange(n * 4, dtype=np.int64) // 4, cnt)
     starts = np.repeat(lo - np.cumsum(cnt) + cnt, cnt)
     mi = order[starts + np.arange(total)]
     return ti, mi

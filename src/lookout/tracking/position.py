@@ -213,6 +213,8 @@ class PositionTracker:
         xn = x + np.einsum("nrij,nrj->nri", K, y)
         Pn = P - K @ P[..., :2, :]
         Pn = 0.5 * (Pn + np.swapaxes(Pn, -1, -2))
+        if self.r == 1 and self.cfg.association == "gnn":
+            return xn, Pn, None  # mode likelihoods only matter to the IMM
         d2 = np.einsum("nri,nrij,nrj->nr", y, Sinv, y)
         return xn, Pn, -0.5 * (d2 + logdet + 2 * LOG_2PI)
 

@@ -15,17 +15,21 @@ sensor at one time:
    that identity. A new identity is first offered to a coinciding non-cooperative (radar,
    camera, report) track within ``fusion_max_m``: the two are fused and the distance between
    the reported position and the non-cooperative estimate is kept in
-   ``track.attrs["remote_id_offset_m"]`` (``"adsb_offset_m"`` for ADS-B). While a fused
+   ``track.attrs["remote_id_offset_m"]`` (``"adsb_offset_m"`` for ADS-B), with the reported
+   ``remote_id_position`` ``{lat, lon}`` and its ``remote_id_sigma_m``. While a fused
    track has non-cooperative support, a cooperative report outside the gate updates only
    that offset, never the state, so a lying Remote ID cannot drag the track;
 3. the other observations are gated (grid pre-gate, then Mahalanobis with the EKF
    linearisation of each sensor's measurement model) and assigned by GNN or JPDA; the
    unassigned ones start tentative tracks (camera bearings cannot: they are counted);
-4. M-of-N confirmation is clocked by each track's own sensor scans; confirmed tracks are
+4. M-of-N confirmation is clocked by the revisits of the sensor that started the track (its
+   period learnt from the updates, so rotating radars whose plots each carry their own time
+   work); identity tracks confirm after ``ident_confirm_hits`` reports; confirmed tracks are
    deleted after ``max_coast_s`` without update or when their position sigma grows past
    ``max_sigma_m``; a cooperative-only track that coincides with a non-cooperative track is
    merged into it.
 
+Every track also carries ``attrs["source_times"]``: the latest observation time per source kind.
 Blue-force observations (own agents) are skipped and counted: they are not targets.
 """
 
@@ -103,7 +107,9 @@ class _Meta:
     confirmed: bool = False
     hist: int = 1
     age: int = 1
-    flag: bool = False  # updated since the last scan of its scan sensor
+    flag: bool = False  # updated since its last M-of-N clock
+    last_clock: float = 0.0
+    last_by_sensor: dict[str, float] = field(default_factory=dict)
     updates: int = 1
     last_update: float = 0.0
     last_noncoop: float = -math.inf
@@ -141,6 +147,7 @@ class Tracker:
         self._sites: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
         self._deleted: list[Track] = []
         self._batch_no = 0
+        self._period: dict[str, float] = {}  # revisit period of each sensor, learnt from updates
 
     # ------------------------------------------------------------------ public
     def __len__(self) -> int:
@@ -301,11 +308,14 @@ class Tracker:
         m.flag = m.touched = True
         m.updates += 1
         m.last_update = max(m.last_update, T)
+        self._revisit(m, o.sensor, T)
         self._note(m, o)
 
     def _note(self, m: _Meta, o: Observation) -> None:
         src = SourceKind(o.source)
         m.sources.add(str(src))
+        st = m.attrs.setdefault("source_times", {})
+        st[str(src)] = max(st.get(str(src), -math.inf), o.time)
         m.sensors.add(o.sensor)
         m.labels.add(o.label)
         if src in NONCOOP_SOURCES:
@@ -339,9 +349,10 @@ class Tracker:
         self.P = np.concatenate([self.P, np.broadcast_to(P, (1, self.r, D, D))])
         self.mu = np.concatenate([self.mu, self.mu0[None]])
         self.t = np.append(self.t, T)
-        meta = _Meta(id=format_track_id(self._next), first_time=T, scan_sensor=o.sensor, last_update=T)
+        meta = _Meta(id=format_track_id(self._next), first_time=T, scan_sensor=o.sensor, last_update=T,
+                     last_clock=T, last_by_sensor={o.sensor: T})
         self._next += 1
-        meta.flag = meta.touched = True
+        meta.touched = True  # the birth hit is already in hist
         self._note(meta, o)
         if ident is not None:
             meta.identities[ident[0]] = ident[1]
@@ -386,7 +397,7 @@ class Tracker:
             self._cooperative(coop, T)
         if anon:
             self._associate(anon, T)
-        self._clock(sensor)
+        self._clock(sensor, T)
 
     def _cooperative(self, coop: list[_Meas], T: float) -> None:
         cfg = self.cfg
@@ -408,6 +419,9 @@ class Tracker:
             if supported:
                 xc, _ = combine(self.x[k:k + 1], self.P[k:k + 1], self.mu[k:k + 1])
                 m.attrs[OFFSET_ATTR[ident[0]]] = round(float(np.hypot(*(ms.point[:2] - xc[0, :2]))), 1)
+                if ident[0] == "remote_id":
+                    m.attrs["remote_id_position"] = {"lat": o.position.lat, "lon": o.position.lon}
+                    m.attrs["remote_id_sigma_m"] = o.position.sigma_h_m
                 inn = self._innov(ms.key, [ms], np.array([k]), T)
                 if inn.d2[0] > cfg.gate(len(ms.z)):
                     # a cooperative report that disagrees with the sensors' track: evidence, not state
@@ -550,21 +564,37 @@ class Tracker:
             j = int(mi[s][np.argmax(beta[s])])
             self._hit(k, meas[j].obs, T)
 
-    def _clock(self, sensor: str) -> None:
-        """One scan of ``sensor``: M-of-N bookkeeping of the tentative tracks it clocks."""
+    def _clock(self, sensor: str, T: float) -> None:
+        """M-of-N bookkeeping of the tentative tracks that ``sensor`` clocks, at its batch time ``T``.
+
+        A sensor's scan is not one batch: a rotating radar stamps every plot with its own time.
+        Each tentative track is therefore clocked on its own revisits, using the sensor's revisit
+        period estimated from the tracks' successive updates: a hit when it was updated at least
+        half a period after its last clock, a miss for every period that passed without one.
+        """
         cfg = self.cfg
         mask = (1 << cfg.confirm_n) - 1
+        period = self._period.get(sensor)
         drop = []
         for k, m in enumerate(self.meta):
-            if m.scan_sensor != sensor or m.confirmed or any(kd != "callsign" for kd in m.identities):
-                m.flag = False if m.scan_sensor == sensor else m.flag
+            if m.scan_sensor != sensor or m.confirmed or m.born == self._batch_no \
+                    or any(kd != "callsign" for kd in m.identities):
                 continue
-            if m.born == self._batch_no:
-                m.flag = False  # born in this scan: already counted
+            gap = T - m.last_clock
+            if m.flag:
+                if period is not None and gap < 0.5 * period:
+                    continue  # a second update within one revisit: counted once, at the next clock
+                misses = 0 if period is None else max(int(round(gap / period)) - 1, 0)
+                m.hist = ((m.hist << (misses + 1)) | 1) & mask
+                m.age += misses + 1
+                m.last_clock = T
+                m.flag = False
+            elif period is not None and gap >= 1.5 * period:
+                m.hist = (m.hist << 1) & mask
+                m.age += 1
+                m.last_clock += period
+            else:
                 continue
-            m.hist = ((m.hist << 1) | int(m.flag)) & mask
-            m.age += 1
-            m.flag = False
             hits = m.hist.bit_count()
             if hits >= cfg.confirm_m:
                 m.confirmed = True
@@ -574,6 +604,19 @@ class Tracker:
         if drop:
             self.stats.tentative_dropped += len(drop)
             self._remove(drop)
+
+    def _revisit(self, m: _Meta, sensor: str, T: float) -> None:
+        """Learn ``sensor``'s revisit period from the interval between two updates of one track."""
+        prev = m.last_by_sensor.get(sensor)
+        m.last_by_sensor[sensor] = T
+        if prev is None or T - prev <= 1e-3:
+            return
+        iv = T - prev
+        p = self._period.get(sensor)
+        if p is None:
+            self._period[sensor] = iv
+        else:  # follows shorter intervals fast, longer ones (missed detections) slowly
+            self._period[sensor] = 0.7 * p + 0.3 * iv if iv < p else 0.97 * p + 0.03 * iv
 
     def _expire(self, now: float) -> None:
         cfg = self.cfg
@@ -620,6 +663,9 @@ class Tracker:
                 if kind in OFFSET_ATTR:
                     ma.attrs[OFFSET_ATTR[kind]] = round(float(d[i, j]), 1)
             ma.sources |= mc.sources
+            st = ma.attrs.setdefault("source_times", {})
+            for src, tt in mc.attrs.get("source_times", {}).items():
+                st[src] = max(st.get(src, -math.inf), tt)
             ma.sensors |= mc.sensors
             ma.labels |= mc.labels
             ma.cls_votes.update(mc.cls_votes)
@@ -670,6 +716,7 @@ class Tracker:
                 status=status or (TrackStatus.CONFIRMED if m.confirmed else TrackStatus.TENTATIVE),
                 cls=self._classify(m, speed), identities=dict(m.identities), sources=sorted(m.sources),
                 sensors=sorted(m.sensors), label=most_restrictive(m.labels), first_time=m.first_time,
-                updates=m.updates, operator=m.operator, attrs=dict(m.attrs),
+                updates=m.updates, operator=m.operator,
+                attrs={a: dict(v) if isinstance(v, dict) else v for a, v in m.attrs.items()},
             ))
         return out
