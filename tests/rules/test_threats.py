@@ -139,6 +139,7 @@ def test_spoof_from_tracker_offset(world: World):
     world.run(60.0, {"F": path})
     new = world.new("remote_id_spoof")
     assert len(new) == 1 and abs(new[0].start - (T0 + 30.0)) <= world.dt
+    assert abs(new[0].evidence["raised_at"] - (T0 + 32.0)) <= world.dt  # held for persist_s (2 s)
     assert new[0].evidence["method"] == "offset" and new[0].evidence["offset_m"] == 400.0
 
 
@@ -151,9 +152,10 @@ def test_spoof_measured_from_remote_id_position(world: World):
 
     world.run(40.0, {"F": path})
     new = world.new("remote_id_spoof")
-    assert len(new) == 1 and abs(new[0].start - (T0 + 20.0)) <= world.dt
-    assert "offset" in new[0].evidence["methods"]  # the 585 m step is also reported as a jump
-    assert abs(new[0].evidence["offset_m"] - 600.0) < 2.0
+    # the 585 m step is reported at once as a jump; the offset, once it has held 2 s, joins the episode
+    assert len(new) == 1 and abs(new[0].start - (T0 + 20.0)) <= world.dt and new[0].evidence["method"] == "jump"
+    final = world.engine.alerts.get(new[0].id)
+    assert final.evidence["method"] == "offset" and abs(final.evidence["offset_m"] - 600.0) < 2.0
 
 
 def test_spoof_jump_across_tracks_of_one_serial(world: World):
@@ -182,7 +184,8 @@ def test_spoof_pair_remote_id_only_track_with_dark_radar_track(world: World):
     assert len(new) == 1
     a = new[0]
     assert a.evidence["method"] == "pair" and set(a.track_ids) == {"RID", "RADAR"}
-    assert abs(a.start - (T0 + 5.0)) <= world.dt
+    # raised once the pair has held 5 s; the episode starts when the pair was first seen
+    assert abs(a.evidence["raised_at"] - (T0 + 5.0)) <= world.dt and abs(a.start - T0) <= world.dt
     assert abs(a.evidence["offset_m"] - 800.0) < 1.0
     # operator located: the Remote ID operator position comes with the alert
     assert a.operator is not None and abs(a.operator.lat - 31.42) < 1e-9
@@ -203,3 +206,13 @@ def test_spoof_from_tracker_gate_flag(world: World):
     world.run(40.0, {"G": path})
     new = world.new("remote_id_spoof")
     assert len(new) == 1 and abs(new[0].start - (T0 + 12.0)) <= world.dt and new[0].evidence["method"] == "gate"
+
+
+def test_one_stray_gate_flag_is_not_a_spoof(world: World):
+    def path(t):
+        return dict(e=1000.0 + 5 * t, n=6000.0, ve=5.0, cls="uas", sources=["radar", "remote_id"],
+                    identities={"remote_id": "OK-2"}, attrs={"identity_inconsistent": 12.0 <= t < 13.0,
+                                                             "remote_id_offset_m": 900.0 if t == 20.0 else 10.0})
+
+    world.run(40.0, {"G": path})
+    assert world.new("remote_id_spoof") == []

@@ -749,6 +749,7 @@ class RemoteIdSpoofImpl(Rule):
         super().__init__(cfg, engine)
         self.last_rid: dict[str, tuple[float, float, float]] = {}  # serial -> (t, x, y)
         self.evidence: dict[str, tuple[float, dict, list[int]]] = {}  # this step: key -> (time, evidence, slots)
+        self.inconsistent_since: dict[str, float] = {}  # track id -> offset/gate evidence since
         self.pairs: dict[tuple[str, str], dict] = {}  # (rid track, dark track) -> first, last, offset, confirmed
 
     def _threshold(self, s1: np.ndarray, s2: np.ndarray) -> np.ndarray:
@@ -763,31 +764,35 @@ class RemoteIdSpoofImpl(Rule):
         rid_fresh = tb.rid_last[sel] >= tb.t[sel] - 1e-6
         nc = np.isfinite(tb.noncoop_last[sel])
         rsig = np.where(np.isfinite(tb.rid_sigma[sel]), tb.rid_sigma[sel], cfg.remote_id_sigma_m)
-        # 1. offset reported by (or measured from) the tracker's fusion
+        # 1. offset reported by (or measured from) the tracker's fusion, and 1b. the tracker's own
+        # gate (a Remote ID report it refused for the radar/camera track holding that serial);
+        # either must hold for persist_s, so one stray report is not a spoof
         off = tb.rid_off[sel]
         thr = self._threshold(tb.sigma[sel], rsig)
         bad = np.isfinite(off) & (off > thr)
-        for k in np.flatnonzero(bad).tolist():
-            s = int(sel[k])
-            tr = tb.track(s)
-            ev = {"method": "offset", "offset_m": float(off[k]), "threshold_m": float(thr[k])}
-            if np.isfinite(tb.rid_x[s]):
-                la, lo = self.ctx.to_geodetic(tb.rid_x[s], tb.rid_y[s])
-                ev["reported_position"] = {"lat": float(la), "lon": float(lo)}
-            msg = (f"Remote ID of {describe(tr)} reports a position {off[k]:.0f} m from where radar/camera see it "
-                   f"(more than the {thr[k]:.0f} m its uncertainty allows)")
-            self._note(tr, t, ev, [s], msg)
-        # 1b. the tracker's own gate: a Remote ID report it refused to fuse (beyond the
-        # Mahalanobis gate of the radar/camera track holding that serial)
-        for k in np.flatnonzero((tb.rid_incons[sel] > 0) & ~bad).tolist():
-            s = int(sel[k])
-            tr = tb.track(s)
-            if not tr.identities.get("remote_id"):
+        gate = (tb.rid_incons[sel] > 0) & ~bad
+        for k, s in enumerate(sel.tolist()):
+            if not (bad[k] or gate[k]):
+                if self.inconsistent_since:
+                    self.inconsistent_since.pop(tb.track(s).id, None)
                 continue
-            ev = {"method": "gate", "offset_m": float(off[k]) if np.isfinite(off[k]) else None}
-            msg = (f"Remote ID of {describe(tr)} disagrees with the radar/camera track beyond its uncertainty"
-                   + (f" ({off[k]:.0f} m apart)" if np.isfinite(off[k]) else ""))
-            self._note(tr, t, ev, [s], msg)
+            tr = tb.track(s)
+            since = self.inconsistent_since.setdefault(tr.id, float(tb.t[s]))
+            if t - since < cfg.persist_s - 1e-9:
+                continue
+            if bad[k]:
+                ev = {"method": "offset", "offset_m": float(off[k]), "threshold_m": float(thr[k])}
+                if np.isfinite(tb.rid_x[s]):
+                    la, lo = self.ctx.to_geodetic(tb.rid_x[s], tb.rid_y[s])
+                    ev["reported_position"] = {"lat": float(la), "lon": float(lo)}
+                msg = (f"Remote ID of {describe(tr)} reports a position {off[k]:.0f} m from where radar/camera see "
+                       f"it (more than the {thr[k]:.0f} m its uncertainty allows)")
+            else:
+                ev = {"method": "gate", "offset_m": float(off[k]) if np.isfinite(off[k]) else None}
+                msg = (f"Remote ID of {describe(tr)} disagrees with the radar/camera track beyond its uncertainty"
+                       + (f" ({off[k]:.0f} m apart)" if np.isfinite(off[k]) else ""))
+            ev["inconsistent_since"] = since
+            self._note(tr, t, ev, [s], msg, start=since)
         # 2. jumps per serial
         for k, s in enumerate(sel.tolist()):
             if not rid_fresh[k]:
@@ -872,18 +877,18 @@ class RemoteIdSpoofImpl(Rule):
                     msg = (f"Remote ID of {describe(ta)} reports a position {dist[i, j]:.0f} m from {describe(tbk)}, "
                            f"which moves the same way ({dv[i, j]:.1f} m/s apart) with no Remote ID: likely the "
                            f"same drone broadcasting a false position")
-                    self._note(ta, t, ev, [a, b], msg)
+                    self._note(ta, t, ev, [a, b], msg, start=p["first"])
         for k in [k for k, v in self.pairs.items() if k not in seen and t - v["last"] > 2.0]:
             del self.pairs[k]
 
-    def _note(self, tr: Track, t: float, ev: dict, slots: list[int], msg: str) -> None:
+    def _note(self, tr: Track, t: float, ev: dict, slots: list[int], msg: str, start: float | None = None) -> None:
         """Record this step's evidence for the track's serial; several checks merge into one."""
         key = tr.identities.get("remote_id") or tr.id
         cur = self.evidence.get(key)
         if cur is None:
             ev["methods"] = [ev["method"]]
             ev["message"] = msg
-            self.evidence[key] = (t, ev, list(slots))
+            self.evidence[key] = (t if start is None else start, ev, list(slots))
             return
         _, old, old_slots = cur
         old["methods"].append(ev["method"])
@@ -896,15 +901,17 @@ class RemoteIdSpoofImpl(Rule):
         """This step's evidence as hits (one per serial); an episode stays open through the
         manager's ``clear_after_s`` after its last evidence."""
         hits = []
-        for key, (_, ev, slots) in self.evidence.items():
+        for key, (start, ev, slots) in self.evidence.items():
             e = dict(ev)
             msg = e.pop("message")
-            hits.append(self.hit((key,), slots, self.cfg.severity, msg, e))
+            hits.append(self.hit((key,), slots, self.cfg.severity, msg, e, start=start))
         self.evidence.clear()
         return hits
 
     def forget(self, slots: list[int], ids: list[str]) -> None:
         gone = set(ids)
+        for i in ids:
+            self.inconsistent_since.pop(i, None)
         for k in [k for k in self.pairs if k[0] in gone or k[1] in gone]:
             del self.pairs[k]
 
