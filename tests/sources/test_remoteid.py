@@ -394,3 +394,34 @@ def _mutate(data: bytes, edits: list[tuple[int, int]]) -> bytearray:
     for pos, val in edits:
         b[pos] = val
     return b
+
+
+# ---------------------------------------------------------------------------------------------
+# published example messages (librid's documentation: hex with its decoded values)
+# ---------------------------------------------------------------------------------------------
+def test_published_location_example():
+    loc = _one(bytes.fromhex("12202d3e0420bd5c25401c190d0000c10834084a0339300100"))
+    assert loc.version == 2 and loc.status == 2
+    assert loc.lat == pytest.approx(62.683472) and loc.lon == pytest.approx(21.974944)
+    assert loc.alt_geo_m == 120.5 and loc.alt_baro_m is None  # -1000 m: unknown
+    assert loc.height_m == 50.0 and loc.height_type == 0
+    assert loc.speed_mps == 15.5 and loc.vspeed_mps == 2.0 and loc.direction_deg == 45.0
+    assert (loc.h_accuracy, loc.v_accuracy, loc.speed_accuracy, loc.baro_accuracy) == (10, 4, 3, 0)
+    assert loc.timestamp_s == 1234.5 and loc.ts_accuracy_s == pytest.approx(0.1)
+
+
+def test_published_system_example():
+    s = _one(bytes.fromhex("42043412ef23c376a00e01000ac008d0071234086142210d00"))
+    assert s.operator_location_type == 0 and s.classification_type == 1
+    assert s.operator_lat == pytest.approx(60.287032) and s.operator_lon == pytest.approx(24.539719)
+    assert s.area_count == 1 and s.area_radius_m == 100.0
+    assert s.area_ceiling_m == 120.0 and s.area_floor_m == 0.0
+    assert s.class_eu == 2 and s.category_eu == 1 and s.operator_alt_geo_m == 50.0
+    assert s.timestamp == rid.ODID_EPOCH + 220283489
+
+
+def test_bluetooth_service_data_form():
+    # application code 0x0D and a message counter in front of the message, as btmon logs it
+    dec = RemoteIDDecoder(reference_time=T0)
+    (o,) = dec.decode(b"0d07" + b"12202d3e0420bd5c25401c190d0000c10834084a0339300100")
+    assert o.position.lat == pytest.approx(62.683472) and not dec.stats.rejected

@@ -12,7 +12,8 @@ Encoders for every message type are provided too (``encode_basic_id``, ``encode_
 
 The ``remoteid`` decoder takes lines:
 
-* hex of one 25-byte message or a message pack, optionally prefixed with a receive time
+* hex of one 25-byte message or a message pack (optionally behind the Bluetooth application
+  code 0x0D and message counter), optionally prefixed with a receive time
   (UNIX seconds) and a sender (MAC address or any receiver-side id), comma or blank separated:
   ``1700000000.5,AA:BB:CC:DD:EE:FF,<hex>``, ``AA:BB:CC:DD:EE:FF,<hex>``, ``<hex>``;
 * a JSON object per line as receivers emit them (see :func:`_json_fields`; key spelling is
@@ -54,6 +55,7 @@ MESSAGE_SIZE = 25
 MAX_PACK_MESSAGES = 9
 ODID_EPOCH = 1546300800  # 2019-01-01 00:00:00 UTC, the epoch of System/Auth timestamps
 PROTOCOL_VERSIONS = (0, 1, 2)  # F3411-19, F3411-20, F3411-22a
+BLE_APP_CODE = 0x0D  # ASTM Remote ID application code in Bluetooth service data (UUID 0xFFFA)
 
 MSG_BASIC_ID, MSG_LOCATION, MSG_AUTH, MSG_SELF_ID, MSG_SYSTEM, MSG_OPERATOR_ID, MSG_PACK = 0, 1, 2, 3, 4, 5, 0xF
 
@@ -299,10 +301,14 @@ _AUTH0 = struct.Struct("<BBBBI17s")
 
 
 def decode_message(data: bytes) -> list[Message]:
-    """Decode one 25-byte message, or a message pack, into a list of messages.
+    """Decode one 25-byte message, or a message pack, into a list of messages. A leading
+    Bluetooth application code (0x0D) and message counter, as Bluetooth sniffers log the service
+    data, are accepted.
 
     Raises :class:`RemoteIDError` (with a ``reason``) for anything malformed or out of range.
     """
+    if len(data) > MESSAGE_SIZE and data[0] == BLE_APP_CODE:
+        data = data[2:]  # Bluetooth service data: application code 0x0D and a message counter first
     if len(data) < MESSAGE_SIZE:
         raise RemoteIDError("bad_length", f"{len(data)} bytes")
     msg_type, version = data[0] >> 4, data[0] & 0x0F
