@@ -50,13 +50,13 @@ export const TrackLayer = L.Layer.extend({
     c.className = 'track-canvas';
     map.getContainer().appendChild(c);
     this._resize();
-    map.on('move zoom viewreset', this._redraw, this);
+    map.on('move zoom viewreset', this._schedule, this);
     map.on('resize', this._resize, this);
     map.on('click', this._click, this);
   },
 
   onRemove(map) {
-    map.off('move zoom viewreset', this._redraw, this);
+    map.off('move zoom viewreset', this._schedule, this);
     map.off('resize', this._resize, this);
     map.off('click', this._click, this);
     this._canvas.remove();
@@ -66,6 +66,13 @@ export const TrackLayer = L.Layer.extend({
     this.tracks = tracks;
     this.selected = selected;
     this._redraw();
+  },
+
+  // Map movements redraw once per frame (before the frame is painted, so symbols stay on the map).
+  _schedule() {
+    if (this._pending) return;
+    this._pending = true;
+    requestAnimationFrame(() => { this._pending = false; this._redraw(); });
   },
 
   _resize() {
