@@ -5,7 +5,8 @@
 and is left out, with a note, when no server answers at the URL. The peer is a bare
 ``sqlite3.executemany`` of the same pre-built rows into the same table (no JSON encoding, no
 record checks): the ``vs peer`` column is the store's time over the peer's.
-Target: writing 100k observations to SQLite takes under 5 s.
+Target: writing 100k observations to SQLite takes under 5 s. Each row also gives this process's
+CPU seconds (steadier than wall time on a shared machine; PostgreSQL's server time is not in it).
 """
 
 from __future__ import annotations
@@ -82,10 +83,17 @@ def make_track_steps(n: int, tracks: int = 100, seed: int = 2) -> list[list[Trac
     return out
 
 
+_CPU: list[float] = []
+
+
 def timed(fn):
-    t = time.perf_counter()
+    """Wall-clock seconds of ``fn()`` and its result; this process's CPU seconds go to ``_CPU``
+    (steadier than wall time on a busy machine; PostgreSQL's server time is not in it)."""
+    c, t = time.process_time(), time.perf_counter()
     r = fn()
-    return time.perf_counter() - t, r
+    wall = time.perf_counter() - t
+    _CPU.append(time.process_time() - c)
+    return wall, r
 
 
 def bench_store(name: str, store, obs: list[Observation], steps: list[list[Track]]) -> list[dict]:
@@ -93,7 +101,7 @@ def bench_store(name: str, store, obs: list[Observation], steps: list[list[Track
     rows: list[dict] = []
 
     def add(op: str, count: int, seconds: float, note: str = "") -> None:
-        rows.append(dict(backend=name, op=op, n=count, seconds=round(seconds, 4),
+        rows.append(dict(backend=name, op=op, n=count, seconds=round(seconds, 4), cpu_s=round(_CPU[-1], 4),
                          per_s=round(count / seconds) if seconds > 0 else None, note=note))
 
     s, new = timed(lambda: store.write_observations(obs))
@@ -139,15 +147,19 @@ def bench_peer(obs: list[Observation], tmp: Path) -> list[dict]:
     conn = sqlite3.connect(db, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA cache_size=-65536")
     sql = f"INSERT INTO observations ({', '.join(OBS_COLS)}) VALUES ({', '.join('?' * len(OBS_COLS))})"
-    t = time.perf_counter()
-    conn.execute("BEGIN")
-    conn.executemany(sql, prebuilt)
-    conn.execute("COMMIT")
-    s = time.perf_counter() - t
+
+    def write():
+        conn.execute("BEGIN")
+        conn.executemany(sql, prebuilt)
+        conn.execute("COMMIT")
+
+    s, _ = timed(write)
     conn.close()
     return [dict(backend="peer: bare sqlite3", op="write observations (one batch)", n=len(obs),
-                 seconds=round(s, 4), per_s=round(len(obs) / s), note="rows pre-built, no JSON encoding")]
+                 seconds=round(s, 4), cpu_s=round(_CPU[-1], 4), per_s=round(len(obs) / s),
+                 note="rows pre-built, no JSON encoding")]
 
 
 def main() -> int:
@@ -191,19 +203,21 @@ def main() -> int:
     for r in rows:
         if r["op"] == peer["op"] and r is not peer:
             r["vs_peer"] = round(r["seconds"] / peer["seconds"], 2)
+            r["vs_peer_cpu"] = round(r["cpu_s"] / peer["cpu_s"], 2)
     sqlite_write = next(r for r in rows if r["backend"] == "sqlite" and r["op"] == peer["op"])
     scaled = sqlite_write["seconds"] * (100_000 / n)
     target = dict(name="write 100k observations to SQLite", limit_s=TARGET_WRITE_100K_OBS_S,
                   measured_s=round(scaled, 3), scaled_from=n, ok=scaled < TARGET_WRITE_100K_OBS_S)
 
     print()
-    hdr = f"{'backend':<20} {'operation':<45} {'n':>8} {'seconds':>9} {'per s':>10} {'vs peer':>8}  note"
+    hdr = f"{'backend':<20} {'operation':<45} {'n':>8} {'seconds':>9} {'cpu s':>8} {'per s':>10} {'vs peer':>8}  note"
     print(hdr)
     print("-" * len(hdr))
     for r in rows:
         vs = f"{r['vs_peer']:.2f}x" if "vs_peer" in r else ""
         per = f"{r['per_s']:,}" if r["per_s"] else ""
-        print(f"{r['backend']:<20} {r['op']:<45} {r['n']:>8,} {r['seconds']:>9.3f} {per:>10} {vs:>8}  {r['note']}")
+        print(f"{r['backend']:<20} {r['op']:<45} {r['n']:>8,} {r['seconds']:>9.3f} {r['cpu_s']:>8.3f} {per:>10} {vs:>8}"
+              f"  {r['note']}")
     for note in notes:
         print("note:", note)
     print(f"\ntarget: {target['name']} < {target['limit_s']} s: {target['measured_s']} s"
@@ -213,7 +227,7 @@ def main() -> int:
     RESULTS.write_text(json.dumps(dict(
         benchmark="store", quick=args.quick, records=n, rows=rows, target=target, notes=notes,
         machine=dict(python=platform.python_version(), platform=platform.platform(), cpus=os.cpu_count(),
-                     sqlite=sqlite3.sqlite_version),
+                     sqlite=sqlite3.sqlite_version, load_avg_1m_at_end=round(os.getloadavg()[0], 2)),
         when=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     ), indent=2) + "\n")
     print(f"wrote {RESULTS.relative_to(ROOT)}")
