@@ -118,6 +118,8 @@ class LiveHub:
         self._subs: set[Subscription] = set()
         self.time: float | None = None
         self.steps = 0
+        #: called as ``f(time, tracks, deleted_ids, alerts)`` after each step (per-agency views)
+        self.listeners: list = []
 
     # -- pipeline side ----------------------------------------------------------------------
     def publish(self, time: float, tracks: list[Track], deleted: Iterable[str | Track] = (),
@@ -126,6 +128,7 @@ class LiveHub:
         pub = _time.time()
         tjs = [track_wire(t) for t in tracks]
         del_ids = [d if isinstance(d, str) else d.id for d in deleted]
+        alerts = list(alerts)
         ajs = [alert_json(a) for a in alerts]
         n = len(tjs)
         lat = np.fromiter((d["lat"] for d in tjs), float, n)
@@ -173,6 +176,8 @@ class LiveHub:
                 sub.offer(self._message(head, [tjs[i] for i in idx], gone, sel_alerts))
             for sub in dead:
                 self._subs.discard(sub)
+        for listener in self.listeners:
+            listener(time, tracks, del_ids, alerts)
 
     def publish_alerts(self, alerts: Iterable[Alert]) -> None:
         """Push alert changes (e.g. an acknowledgement made through the API) to the clients."""
@@ -194,6 +199,11 @@ class LiveHub:
         with self._lock:
             t = self._tracks.get(track_id)
         return None if t is None else track_json(t)
+
+    def records(self) -> list[Track]:
+        """The live picture as Track records."""
+        with self._lock:
+            return list(self._tracks.values())
 
     @property
     def live_tracks(self) -> int:

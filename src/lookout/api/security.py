@@ -25,7 +25,7 @@ from lookout.api.params import ApiError, parse_window
 from lookout.auth.store import AuthError, AuthStore, Principal
 from lookout.geo import destination
 from lookout.model import LABELS
-from lookout.share.releasability import OPEN, Agency
+from lookout.share.releasability import OPEN, Agency, filter_alerts, filter_tracks
 from lookout.store.base import BBox
 
 log = logging.getLogger(__name__)
@@ -153,6 +153,60 @@ async def ws_principal(websocket: WebSocket) -> Principal | None:
         await websocket.send_text(json.dumps({"type": "error", "detail": exc.detail}))
         await websocket.close(code=1008)
         return None
+
+
+# -- the live picture per agency -------------------------------------------------------------
+class AgencyViews:
+    """Per-agency live pictures: one child :class:`~lookout.api.live.LiveHub` per restricted
+    agency, fed from the main hub's steps through the releasability filters (so WebSocket
+    clients and ``/api/tracks`` of that agency only ever hold what it may receive, at the
+    released positions). Unrestricted agencies use the main hub."""
+
+    def __init__(self, hub: Any) -> None:
+        import threading
+
+        self.hub = hub
+        self._views: dict[Agency, tuple[Any, set[str]]] = {}
+        self._lock = threading.Lock()
+        hub.listeners.append(self._on_step)
+
+    def view(self, agency: Agency) -> Any:
+        if agency.unrestricted:
+            return self.hub
+        with self._lock:
+            hit = self._views.get(agency)
+            if hit is not None:
+                return hit[0]
+            from lookout.api.live import LiveHub
+
+            child = LiveHub(queue_size=self.hub.queue_size)
+            known: set[str] = set()
+            rel = filter_tracks(self.hub.records(), agency)
+            if rel or self.hub.time is not None:
+                child.publish(self.hub.time or 0.0, rel, [], [])
+                known.update(t.id for t in rel)
+            self._views[agency] = (child, known)
+            return child
+
+    def _on_step(self, time: float, tracks: list, deleted: list[str], alerts: list) -> None:
+        with self._lock:
+            views = list(self._views.items())
+        for agency, (child, known) in views:
+            rel = filter_tracks(tracks, agency)
+            rel_ids = {t.id for t in rel}
+            gone = [t for t in deleted if t in known] + [t.id for t in tracks if t.id not in rel_ids and t.id in known]
+            known.difference_update(gone)
+            known.update(rel_ids)
+            child.publish(time, rel, gone, filter_alerts(alerts, agency))
+
+
+def live_view(app: FastAPI, who: Principal) -> Any:
+    """The live hub ``who`` reads: the main hub, or its agency's filtered view."""
+    hub = app.state.hub
+    views = getattr(app.state, "agency_views", None)
+    if hub is None or views is None:
+        return hub
+    return views.view(who.agency)
 
 
 # -- area filters after coarsening -----------------------------------------------------------
@@ -309,5 +363,5 @@ def signed_in(conn: HTTPConnection) -> bool:
     return True
 
 
-__all__ = ["COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "principal", "record", "require", "require_full_access", "signed_in", "widen",
+__all__ = ["AgencyViews", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "principal", "record", "require", "require_full_access", "signed_in", "widen",
            "ws_principal"]
