@@ -29,6 +29,13 @@ TOD0 = 22 * 3600 + 13 * 60 + 20.0
 PUBLISHED = bytes.fromhex("220007c0010201220008d00102020030000c9801020a0020000fff220008d001020220")
 
 
+# A real Mode S radar target report with its decoded values, published in jASTERIX's test suite
+# (CAT048 edition 1.15 record; fields unchanged in 1.32).
+JASTERIX_CAT048 = bytes.fromhex(
+    "300041fff7020001416deba849ec3fc4213805c820c1ab4cbd4994b5617820038bd9eb2fbfe4006080919f39a004dd50"
+    "c8480030a80000400397083c17304020fd")
+
+
 def _run(dec, data: bytes, chunk: int | None = None):
     if chunk is None:
         return list(dec.decode(data)) + list(dec.flush())
@@ -47,6 +54,22 @@ def test_published_datagram():
     assert o.attrs["time_source"] == "receive" and o.time == T0  # the example carries no I048/140
     assert dec.stats.skipped == {"cat034": 3} and not dec.stats.rejected
     assert dec.radar_status[(1, 2)]["last_message"] == "sector_crossing"
+
+
+def test_published_mode_s_target_report():
+    dec = AsterixDecoder(site=(31.3, -110.9, 1250.0), reference_time=T0)
+    (o,) = _run(dec, JASTERIX_CAT048)
+    assert o.sensor == "asterix:0/1"
+    assert o.time % 86400 == pytest.approx(4287979 / 128)  # 09:18:19.836 UTC
+    assert o.measurement.range_m == pytest.approx(18924 / 256 * NM)  # 73.922 NM
+    assert o.measurement.azimuth_deg == pytest.approx(16324 * 360 / 2**16)  # 89.670 deg
+    assert o.ident == "ab4cbd" and o.callsign == "RYR5XW"
+    assert o.attrs == {"sac": 0, "sic": 1, "flight_level": 370.0, "squawk": "0470", "track_number": 919,
+                       "detection_type": "modes_roll_call"}
+    assert o.velocity.speed == pytest.approx(2108 * 2**-14 * NM)  # 463.184 kt
+    assert o.velocity.course_deg == pytest.approx(5936 * 360 / 2**16)  # 32.607 deg
+    assert o.measurement.elevation_deg == pytest.approx(
+        elevation_from_height(18924 / 256 * NM, 37000 * 0.3048, 1250.0))
 
 
 def test_recording_file():
