@@ -9,7 +9,7 @@ import pytest
 
 from lookout.model import GeoPosition, Observation
 from lookout.store import SchemaTooNew, StoreError, default_store_url, open_store, sqlite_path
-from lookout.store.migrations import MIGRATIONS_DIR, load_migrations, split_statements
+from lookout.store.migrate import MIGRATIONS_DIR, load_migrations, split_statements
 from lookout.store.postgres import PostgresStore, split_schema
 from lookout.store.sqlite import SQLiteStore
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from lookout.store.base import BBox, Store
-from lookout.store.migrations import SchemaTooNew, StoreError
+from lookout.store.migrate import SchemaTooNew, StoreError
 
 __all__ = ["BBox", "ENV_VAR", "SchemaTooNew", "Store", "StoreError", "default_store_url", "open_store",
            "sqlite_path"]

@@ -23,7 +23,7 @@ from lookout.model import (
     Alert, AlertState, Observation, SourceKind, Track, TrackPoint, TrackStatus, Zone, ZoneKind,
 )
 from lookout.store.base import BBox, Store
-from lookout.store.migrations import Migration, SchemaTooNew, load_migrations
+from lookout.store.migrate import Migration, SchemaTooNew, load_migrations
 
 log = logging.getLogger("lookout.store")
 

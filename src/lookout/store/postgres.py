@@ -21,7 +21,7 @@ import psycopg
 from psycopg import sql as pgsql
 
 from lookout.store._sql import SQLStore
-from lookout.store.migrations import MIGRATIONS_TABLE, StoreError
+from lookout.store.migrate import MIGRATIONS_TABLE, StoreError
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lookout.store._sql import SQLStore
-from lookout.store.migrations import MIGRATIONS_TABLE, StoreError, split_statements
+from lookout.store.migrate import MIGRATIONS_TABLE, StoreError, split_statements
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,5 @@
-"""Schema migrations: numbered SQL files applied in order, recorded in ``schema_migrations``.
+"""Schema migrations: numbered SQL files (``migrations/``) applied in order, recorded in
+``schema_migrations``.
 
 Files live in ``lookout/store/migrations/`` and are named ``NNNN_name.sql`` (both dialects) or
 ``NNNN_name.sqlite.sql`` / ``NNNN_name.postgres.sql`` (one dialect; it takes precedence over the
