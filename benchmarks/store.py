@@ -184,8 +184,6 @@ def main() -> int:
         rows += bench_peer(obs, tmp)
 
     try:
-        import psycopg
-
         from lookout.store.postgres import PostgresStore
 
         schema = f"lookout_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
