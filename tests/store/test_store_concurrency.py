@@ -128,3 +128,30 @@ def test_postgres_reconnects_after_losing_its_connection(postgres_module_store):
     assert store.count_observations() == {"adsb": 5}  # the read is repeated on a new connection
     assert store.write_observations(_batch(0, 1, n=5)) == 5
     assert store._read("SELECT pg_backend_pid()")[0][0] != pid
+
+
+def test_sqlite_reads_go_on_during_a_write_transaction(tmp_path):
+    """A file store reads on its own connection: the API is not held up by a long write."""
+    s = SQLiteStore(tmp_path / "rw.db")
+    try:
+        s.write_observations(_batch(0, 0, n=10))
+        inside, release = threading.Event(), threading.Event()
+        seen: list[dict] = []
+
+        def slow_writer():
+            with s._transaction() as cur:
+                cur.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+                inside.set()
+                release.wait(10)
+
+        def reader():
+            inside.wait(10)
+            seen.append(s.count_observations())  # would wait for the writer's lock with one connection
+            seen.append({"meta": s.get_meta("k")})
+            release.set()
+
+        _run_threads([slow_writer, reader])
+        assert seen == [{"adsb": 10}, {"meta": None}]  # the uncommitted write is not visible
+        assert s.get_meta("k") == "v"
+    finally:
+        s.close()

@@ -1,7 +1,8 @@
 """The embedded default store: one SQLite file in WAL mode.
 
-One connection, shared by every thread of the process (the pipeline and the API server) under a
-lock; WAL journal with ``synchronous=NORMAL`` (durable at checkpoints, never corrupt); schema
+One write connection and, for a file, one read connection, each shared by every thread of the
+process (the pipeline and the API server) under its own lock, so reads go on while a write
+transaction runs (WAL readers see the last committed state); WAL journal with ``synchronous=NORMAL`` (durable at checkpoints, never corrupt); schema
 migrations from ``lookout/store/migrations`` applied on open. ``":memory:"`` gives a private
 in-memory database.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 import time as _time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,27 +45,51 @@ class SQLiteStore(SQLStore):
             if p.is_dir():
                 raise StoreError(f"SQLite store path {self.path!r} is a directory, not a database file")
             p.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_s, self._cache_mib = busy_timeout_s, cache_mib
+        self._conn = self._connect()
+        self._rconn = self._conn
+        self._rlock = self._lock
         try:
-            self._conn = sqlite3.connect(self.path, timeout=busy_timeout_s, isolation_level=None,
-                                         check_same_thread=False)
+            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            wal = str(mode).lower() == "wal"
+            if not self.memory and not wal:
+                log.warning("SQLite store %s: journal mode is %s, not WAL", self.path, mode)
+            self._migrate(migrate_to)
+            if wal:
+                self._rconn = self._connect()
+                self._rconn.execute("PRAGMA query_only=1")
+                self._rlock = threading.RLock()
+        except sqlite3.DatabaseError as exc:
+            self._close_connections()
+            raise StoreError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
+        except BaseException:
+            self._close_connections()
+            raise
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(self.path, timeout=self._busy_timeout_s, isolation_level=None,
+                                   check_same_thread=False)
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
         try:
-            mode = self._conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if not self.memory and str(mode).lower() != "wal":
-                log.warning("SQLite store %s: journal mode is %s, not WAL", self.path, mode)
-            self._conn.execute("PRAGMA synchronous=NORMAL")
             # a 64 MiB page cache keeps the id and time indexes in memory during bulk writes
-            self._conn.execute(f"PRAGMA cache_size={-int(cache_mib * 1024)}")
-            self._conn.execute("PRAGMA temp_store=MEMORY")
-            self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-            self._migrate(migrate_to)
+            conn.execute(f"PRAGMA cache_size={-int(self._cache_mib * 1024)}")
+            conn.execute("PRAGMA temp_store=MEMORY")
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
+            conn.execute("PRAGMA synchronous=NORMAL")
         except sqlite3.DatabaseError as exc:
-            self._conn.close()
+            conn.close()
             raise StoreError(f"cannot open SQLite store {self.path!r}: {exc}") from exc
         except BaseException:
-            self._conn.close()
+            conn.close()
             raise
+        return conn
+
+    def _close_connections(self) -> None:
+        if self._rconn is not self._conn:
+            self._rconn.close()
+        self._conn.close()
 
     def describe(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -87,9 +113,9 @@ class SQLiteStore(SQLStore):
                 cur.close()
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
-        with self._lock:
+        with self._rlock:
             self._check_open()
-            return self._conn.execute(sql, params).fetchall()
+            return self._rconn.execute(sql, params).fetchall()
 
     # -- migrations --------------------------------------------------------------------------
     def _migrate(self, migrate_to: int | None) -> None:
@@ -114,7 +140,7 @@ class SQLiteStore(SQLStore):
 
     # -- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._rlock:
             if self._closed:
                 return
             self._closed = True
@@ -123,4 +149,4 @@ class SQLiteStore(SQLStore):
                     self._conn.execute("PRAGMA optimize")
             except sqlite3.Error:
                 pass
-            self._conn.close()
+            self._close_connections()
