@@ -54,62 +54,41 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class DemoServer:
-    """Store + hub + uvicorn in threads; ``feed`` keeps publishing the scenario live."""
+class LiveServer:
+    """A scenario, a store, a hub and uvicorn on a free loopback port, in threads; ``feed`` runs
+    :meth:`step` (one simulated second) every ``STEP_WALL_S`` until stopped."""
 
-    def __init__(self, tmp: Path) -> None:
-        import uvicorn
-
-        from lookout.api import LiveHub, create_app
-        from lookout.sim import Scenario, ScenarioConfig
+    def __init__(self, tmp: Path, name: str, scenario) -> None:
+        from lookout.api import LiveHub
         from lookout.store.sqlite import SQLiteStore
 
-        self.scenario = Scenario(ScenarioConfig(seed=7, duration_s=900.0))
+        self.scenario = scenario
         self.t0 = self.scenario.config.start_time
-        self.store = SQLiteStore(tmp / "e2e.db")
+        self.store = SQLiteStore(tmp / f"{name}.db")
         self.hub = LiveHub()
-        for k in np.arange(HISTORY_FROM, LIVE_FROM):
-            self.store.write_tracks(truth_tracks(self.scenario, self.t0 + float(k)))
-        uas = next(t for t in truth_tracks(self.scenario, self.t0 + 400) if t.operator is not None)
-        self.alerts = [
-            Alert(rule="border_crossing", severity=Severity.HIGH, message=f"{uas.identities['remote_id']} crossed northbound",
-                  start=self.t0 + 400, track_ids=[uas.id], position=uas.position, operator=uas.operator, id="a-e2e-1"),
-            Alert(rule="loiter", severity=Severity.MEDIUM, message="Loitering near the port of entry",
-                  start=self.t0 + 410, track_ids=[], position=GeoPoint(31.333, -110.94), id="a-e2e-2"),
-        ]
-        self.store.write_alerts(self.alerts)
-        # own agents report their posts (blue force), shown with friendly symbols
-        self.agents = self.scenario.agents
-        self.store.write_observations(
-            Observation(time=self.t0 + 400 + k, source=SourceKind.BLUE_FORCE, sensor="blue-force", ident=a.id,
-                        callsign=a.name, cls=ObjectClass.AGENT,
-                        position=GeoPosition(a.position.lat, a.position.lon, a.position.alt_m, 4.0))
-            for k, a in enumerate(self.agents))
-        sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon, range_m=min(s.max_range_m, 30000.0))
-                   for s in self.scenario.sensors]
-        self.app = create_app(self.store, hub=self.hub, sector=self.scenario.sector, sensors=sensors)
+        self.sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon,
+                             range_m=min(s.max_range_m, 30000.0)) for s in self.scenario.sensors]
+        self._stop = threading.Event()
+
+    def serve(self, app) -> None:
+        import uvicorn
+
+        self.app = app
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                                     ws_per_message_deflate=False))
-        self._stop = threading.Event()
-        self.sim_time = self.t0 + LIVE_FROM
         self.threads = [threading.Thread(target=self.server.run, daemon=True),
                         threading.Thread(target=self.feed, daemon=True)]
 
+    def step(self) -> bool:
+        raise NotImplementedError
+
     def feed(self) -> None:
-        end = self.t0 + 890.0
-        prev: set[str] = set()
-        while not self._stop.is_set() and self.sim_time < end:
-            tracks = truth_tracks(self.scenario, self.sim_time)
-            ids = {t.id for t in tracks}
-            self.store.write_tracks(tracks)
-            self.hub.publish(self.sim_time, tracks, sorted(prev - ids), [])
-            prev = ids
-            self.sim_time += 1.0
+        while not self._stop.is_set() and self.step():
             self._stop.wait(STEP_WALL_S)
 
-    def start(self) -> "DemoServer":
+    def start(self) -> "LiveServer":
         for th in self.threads:
             th.start()
         deadline = _time.monotonic() + 20
@@ -127,9 +106,88 @@ class DemoServer:
         self.store.close()
 
 
+class DemoServer(LiveServer):
+    """The scenario's ground truth as tracks (deterministic): 120 s of stored history, two
+    alerts, own agents' reports, then the truth published live."""
+
+    def __init__(self, tmp: Path, scenario) -> None:
+        from lookout.api import create_app
+
+        super().__init__(tmp, "e2e", scenario)
+        for k in np.arange(HISTORY_FROM, LIVE_FROM):
+            self.store.write_tracks(truth_tracks(self.scenario, self.t0 + float(k)))
+        uas = next(t for t in truth_tracks(self.scenario, self.t0 + 400) if t.operator is not None)
+        self.alerts = [
+            Alert(rule="border_crossing", severity=Severity.HIGH, message=f"{uas.identities['remote_id']} crossed northbound",
+                  start=self.t0 + 400, track_ids=[uas.id], position=uas.position, operator=uas.operator, id="a-e2e-1"),
+            Alert(rule="loiter", severity=Severity.MEDIUM, message="Loitering near the port of entry",
+                  start=self.t0 + 410, track_ids=[], position=GeoPoint(31.333, -110.94), id="a-e2e-2"),
+        ]
+        self.store.write_alerts(self.alerts)
+        # own agents report their posts (blue force), shown with friendly symbols
+        self.agents = self.scenario.agents
+        self.store.write_observations(
+            Observation(time=self.t0 + 400 + k, source=SourceKind.BLUE_FORCE, sensor="blue-force", ident=a.id,
+                        callsign=a.name, cls=ObjectClass.AGENT,
+                        position=GeoPosition(a.position.lat, a.position.lon, a.position.alt_m, 4.0))
+            for k, a in enumerate(self.agents))
+        self.sim_time = self.t0 + LIVE_FROM
+        self._prev: set[str] = set()
+        self.serve(create_app(self.store, hub=self.hub, sector=self.scenario.sector, sensors=self.sensors))
+
+    def step(self) -> bool:
+        if self.sim_time >= self.t0 + 890.0:
+            return False
+        tracks = truth_tracks(self.scenario, self.sim_time)
+        ids = {t.id for t in tracks}
+        self.store.write_tracks(tracks)
+        self.hub.publish(self.sim_time, tracks, sorted(self._prev - ids), [])
+        self._prev = ids
+        self.sim_time += 1.0
+        return True
+
+
+class PipelineServer(LiveServer):
+    """The demo's real pipeline (sensors -> tracker -> rules -> store -> hub) over the scenario:
+    a short run first, then live, as ``lookout demo`` serves it."""
+
+    def __init__(self, tmp: Path, scenario, warmup_steps: int = 60) -> None:
+        from lookout.api import create_app
+        from lookout.demo import build_pipeline
+
+        super().__init__(tmp, "pipeline", scenario)
+        self.pipe = build_pipeline(self.scenario, self.store, hub=self.hub)
+        self.steps = self.scenario.steps(dt=1.0)
+        for _ in range(warmup_steps):
+            self.step()
+        self.serve(create_app(self.store, hub=self.hub, sector=self.scenario.sector, sensors=self.sensors,
+                              alert_manager=getattr(self.pipe.rules, "alerts", None)))
+
+    def step(self) -> bool:
+        st = next(self.steps, None)
+        if st is None:
+            return False
+        self.pipe.step(st.time + 1.0, st.observations)
+        return True
+
+
+@pytest.fixture(scope="session")
+def scenario():
+    from lookout.sim import Scenario, ScenarioConfig
+
+    return Scenario(ScenarioConfig(seed=7, duration_s=900.0))
+
+
 @pytest.fixture(scope="module")
-def demo_server(tmp_path_factory):
-    srv = DemoServer(tmp_path_factory.mktemp("e2e")).start()
+def demo_server(tmp_path_factory, scenario):
+    srv = DemoServer(tmp_path_factory.mktemp("e2e"), scenario).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def pipeline_server(tmp_path_factory, scenario):
+    srv = PipelineServer(tmp_path_factory.mktemp("pipeline"), scenario).start()
     yield srv
     srv.stop()
 
@@ -157,14 +215,19 @@ class Console:
         page.on("requestfailed", lambda r: self.errors.append(f"request failed: {r.url} {r.failure}"))
 
 
-@pytest.fixture
-def page(browser, demo_server):
+def open_map(browser, url: str):
     ctx = browser.new_context(viewport={"width": 1400, "height": 900})
     pg = ctx.new_page()
     pg.console_log = Console(pg)
-    pg.goto(demo_server.url + "/")
+    pg.goto(url + "/")
     pg.wait_for_function("() => window.lookout && window.lookout.state.wsOpen && window.lookout.displayed().length > 0",
                          timeout=20_000)
+    return ctx, pg
+
+
+@pytest.fixture
+def page(browser, demo_server):
+    ctx, pg = open_map(browser, demo_server.url)
     yield pg
     ctx.close()
 
