@@ -25,22 +25,23 @@ def test_dedup_update_throttle_escalation_and_end():
     assert [e.kind for e in ev] == ["new"]
     aid = ev[0].alert.id
     kinds = []
-    for k in range(1, 10):  # the same condition every 0.2 s: updates at most once a second
+    for k in range(1, 51):  # the same condition every 0.2 s for 10 s: an update about once a second
         kinds += [e.kind for e in m.apply(T0 + 0.2 * k, [_hit()], {"T1"}, set(), clear, every)]
-    assert kinds.count("new") == 0 and kinds.count("update") == 1
-    ev = m.apply(T0 + 2.0, [_hit(sev=Severity.HIGH, labels=("US-ONLY",))], {"T1"}, set(), clear, every)
-    assert [e.kind for e in ev] == ["update"] and ev[0].alert.severity == Severity.HIGH
+    assert kinds.count("new") == 0 and 9 <= kinds.count("update") <= 11
+    t = T0 + 10.0
+    ev = m.apply(t + 0.2, [_hit(sev=Severity.HIGH, labels=("US-ONLY",))], {"T1"}, set(), clear, every)
+    assert [e.kind for e in ev] == ["update"] and ev[0].alert.severity == Severity.HIGH  # at once
     assert ev[0].alert.label == "US-ONLY"
     # false for less than clear_after_s: still open; a hit in between resets the clock
-    assert m.apply(T0 + 3.0, [], {"T1"}, set(), clear, every) == []
-    m.apply(T0 + 4.0, [_hit(sev=Severity.LOW)], {"T1"}, set(), clear, every)
+    assert m.apply(t + 1.0, [], {"T1"}, set(), clear, every) == []
+    m.apply(t + 2.0, [_hit(sev=Severity.LOW)], {"T1"}, set(), clear, every)
     assert m.get(aid).severity == Severity.HIGH  # episodes only escalate
-    assert m.apply(T0 + 5.0, [], {"T1"}, set(), clear, every) == []
+    assert m.apply(t + 3.0, [], {"T1"}, set(), clear, every) == []
     # not evaluated (track not updated): no progress towards the end
-    assert m.apply(T0 + 9.0, [], set(), set(), clear, every) == []
-    ev = m.apply(T0 + 9.5, [], {"T1"}, set(), clear, every)
-    assert [e.kind for e in ev] == ["end"] and ev[0].alert.end == T0 + 4.0
-    ev = m.apply(T0 + 10, [_hit()], {"T1"}, set(), clear, every)
+    assert m.apply(t + 7.0, [], set(), set(), clear, every) == []
+    ev = m.apply(t + 7.5, [], {"T1"}, set(), clear, every)
+    assert [e.kind for e in ev] == ["end"] and ev[0].alert.end == t + 2.0
+    ev = m.apply(t + 8.0, [_hit()], {"T1"}, set(), clear, every)
     assert [e.kind for e in ev] == ["new"] and ev[0].alert.id != aid  # a new episode
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import zlib
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -136,8 +137,12 @@ class AlertManager:
                           label=_label(h.labels))
                 a.updated = time
                 a.evidence.setdefault("raised_at", time)
+                # each episode re-sends on its own phase of the update interval, so episodes
+                # opened together (a zone full of tracks, a file of zones loaded) do not all
+                # fall due in the same step
+                phase = (zlib.crc32(repr(h.key).encode()) % 1024) / 1024.0 * update_interval.get(h.key[0], 1.0)
                 self._open[h.key] = _Episode(alert=a, primary=h.track_ids[0] if h.track_ids else "",
-                                             last_hit=time, last_sent=time)
+                                             last_hit=time, last_sent=time - phase)
                 self._alerts[a.id] = a
                 events.append(AlertEvent.of("new", a))
                 continue

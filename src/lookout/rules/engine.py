@@ -96,62 +96,64 @@ class TrackTable:
 
     def upsert(self, tracks: list[Track], now: float) -> np.ndarray:
         """Store the tracks' latest state; returns their slots (in order)."""
-        n = len(tracks)
-        slots = np.empty(n, dtype=np.intp)
-        lat, lon = np.empty(n), np.empty(n)
-        vx, vy, vz, t, sig = np.zeros(n), np.zeros(n), np.zeros(n), np.empty(n), np.empty(n)
-        alt, cls = np.full(n, np.nan), np.empty(n, dtype=np.int16)
-        rid_now, nc_now = np.full(n, np.nan), np.full(n, np.nan)
+        nan = math.nan
+        slot_of, store, free = self.slot, self.tracks, self._free
+        fresh: list[int] = []
+        # one pass collecting plain Python rows (cheaper than writing numpy scalars one by one)
+        rows: list[tuple] = []
+        extra: list[tuple[int, Any]] = []  # (row, attrs) of tracks with attrs
+        for i, tr in enumerate(tracks):
+            s = slot_of.get(tr.id)
+            if s is None:
+                if not free:
+                    self._grow(self.cap * 2)
+                    free = self._free
+                s = free.pop()
+                slot_of[tr.id] = s
+                fresh.append(s)
+            store[s] = tr
+            p, v = tr.position, tr.velocity
+            srcs = tr.sources
+            rows.append((s, p.lat, p.lon, nan if p.alt_m is None else p.alt_m,
+                         v.east if v is not None else 0.0, v.north if v is not None else 0.0,
+                         v.up if v is not None else 0.0, tr.time, tr.sigma_h_m, CLASS_CODE[tr.cls],
+                         tr.time if "remote_id" in srcs else nan,
+                         tr.time if ("radar" in srcs or "camera" in srcs) else nan))
+            if tr.attrs:
+                extra.append((i, tr.attrs))
+        arr = np.array(rows, dtype=float).reshape(len(rows), 12)
+        slots = arr[:, 0].astype(np.intp)
+        lat, lon, alt, vx, vy, vz, t, sig = (arr[:, k] for k in range(1, 9))
+        cls = arr[:, 9].astype(np.int16)
+        rid_now, nc_now = arr[:, 10].copy(), arr[:, 11].copy()
+        if fresh:
+            f = np.array(fresh, dtype=np.intp)
+            self.generation[f] += 1
+            self.rid_last[f] = self.noncoop_last[f] = np.nan
+            self.updates[f] = 0
+        n = len(rows)
         rid_off, rid_sig, incons = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
         rid_pos_i, rid_lat, rid_lon = [], [], []
-        for i, tr in enumerate(tracks):
-            s = self.slot.get(tr.id)
-            if s is None:
-                if not self._free:
-                    self._grow(self.cap * 2)
-                s = self._free.pop()
-                self.slot[tr.id] = s
-                self.generation[s] += 1
-                for name in ("rid_last", "noncoop_last", "rid_x", "rid_y"):
-                    getattr(self, name)[s] = np.nan
-                self.updates[s] = 0
-            slots[i] = s
-            self.tracks[s] = tr
-            p = tr.position
-            lat[i], lon[i], t[i], sig[i] = p.lat, p.lon, tr.time, tr.sigma_h_m
-            if p.alt_m is not None:
-                alt[i] = p.alt_m
-            v = tr.velocity
-            if v is not None:
-                vx[i], vy[i], vz[i] = v.east, v.north, v.up
-            cls[i] = CLASS_CODE[tr.cls]
-            attrs = tr.attrs
-            st = attrs.get("source_times") if attrs else None
-            if isinstance(st, dict):
+        for i, attrs in extra:
+            st = attrs.get("source_times")
+            if isinstance(st, dict):  # per-source last-seen times beat the cumulative source list
                 r = st.get("remote_id")
-                rid_now[i] = r if isinstance(r, (int, float)) else np.nan
-                ncs = [st[k] for k in NONCOOP if isinstance(st.get(k), (int, float))]
+                rid_now[i] = r if _num(r) else np.nan
+                ncs = [st[k] for k in NONCOOP if _num(st.get(k))]
                 nc_now[i] = max(ncs) if ncs else np.nan
-            else:
-                srcs = tr.sources
-                if "remote_id" in srcs:
-                    rid_now[i] = tr.time
-                if "radar" in srcs or "camera" in srcs:
-                    nc_now[i] = tr.time
-            if attrs:
-                off = attrs.get("remote_id_offset_m")
-                if isinstance(off, (int, float)) and math.isfinite(off):
-                    rid_off[i] = off
-                if attrs.get("identity_inconsistent") is True:
-                    incons[i] = 1.0
-                rs = attrs.get("remote_id_sigma_m")
-                if isinstance(rs, (int, float)) and rs > 0:
-                    rid_sig[i] = rs
-                rp = attrs.get("remote_id_position")
-                if isinstance(rp, dict) and _num(rp.get("lat")) and _num(rp.get("lon")):
-                    rid_pos_i.append(i)
-                    rid_lat.append(float(rp["lat"]))
-                    rid_lon.append(float(rp["lon"]))
+            off = attrs.get("remote_id_offset_m")
+            if _num(off):
+                rid_off[i] = off
+            if attrs.get("identity_inconsistent") is True:
+                incons[i] = 1.0
+            rs = attrs.get("remote_id_sigma_m")
+            if _num(rs) and rs > 0:
+                rid_sig[i] = rs
+            rp = attrs.get("remote_id_position")
+            if isinstance(rp, dict) and _num(rp.get("lat")) and _num(rp.get("lon")):
+                rid_pos_i.append(i)
+                rid_lat.append(float(rp["lat"]))
+                rid_lon.append(float(rp["lon"]))
         e, nn = self.ctx.to_enu(lat, lon)
         self.x[slots], self.y[slots] = e, nn
         self.vx[slots], self.vy[slots], self.t[slots], self.sigma[slots], self.cls[slots] = vx, vy, t, sig, cls
@@ -608,9 +610,11 @@ class LoiterImpl(Rule):
             self.last_sample[f] = -np.inf
             for s in f.tolist():
                 self.active.pop(s, None)
-        # sample on a common clock (every sample_s of track time), so all tracks are judged together
-        tick = np.floor(tb.t[sel] / cfg.sample_s + 1e-9)
-        due = sel[tick > np.floor(self.last_sample[sel] / cfg.sample_s + 1e-9)]
+        # sample every sample_s of track time on a per-slot phase (golden-ratio spread), so a few
+        # tracks are judged together and many tracks spread over the steps of a period
+        phase = ((sel * 0.6180339887) % 1.0) * cfg.sample_s
+        tick = np.floor((tb.t[sel] + phase) / cfg.sample_s + 1e-9)
+        due = sel[tick > np.floor((self.last_sample[sel] + phase) / cfg.sample_s + 1e-9)]
         if len(due):
             h = self.head[due]
             self.hx[due, h], self.hy[due, h], self.ht[due, h] = tb.x[due], tb.y[due], tb.t[due]
