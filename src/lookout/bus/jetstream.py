@@ -1,0 +1,212 @@
+"""The NATS JetStream bus (nats-py): file-backed streams, durable pull consumers, acks,
+duplicate publications dropped by ``Nats-Msg-Id``.
+
+Streams (``PREFIX`` is the optional namespace, upper-cased for stream names):
+
+=====================  ==============================  ===================================
+stream                 subjects                        content
+=====================  ==============================  ===================================
+``[PREFIX_]OBS``       ``[prefix.]obs.>``              observations per source and sector,
+                                                       track handoffs
+``[PREFIX_]TRACKS``    ``[prefix.]tracks.>``           track states per sector
+``[PREFIX_]ALERTS``    ``[prefix.]alerts[.>]``         alert states
+=====================  ==============================  ===================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+from lookout.bus.base import Bus, BusError, Message, Subscription, encode, subject_matches
+
+STREAMS = {"OBS": ("obs.>",), "TRACKS": ("tracks.>",), "ALERTS": ("alerts", "alerts.>")}
+
+
+class JetStreamSubscription(Subscription):
+    def __init__(self, psub: Any, prefix: str) -> None:
+        self.psub = psub
+        self.cut = len(prefix) + 1 if prefix else 0
+
+    async def fetch(self, max_messages: int = 256, timeout: float = 1.0) -> list[Message]:
+        import nats.errors
+
+        try:
+            msgs = await self.psub.fetch(batch=max_messages, timeout=timeout)
+        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+            return []
+        out = []
+        for m in msgs:
+            md = m.metadata
+            out.append(Message(m.subject[self.cut:], m.data, md.sequence.stream,
+                               (m.headers or {}).get("Nats-Msg-Id"), md.num_delivered, m.ack_sync))
+        return out
+
+    async def close(self) -> None:
+        try:
+            await self.psub.unsubscribe()
+        except Exception:  # noqa: BLE001 - closing a dead subscription is not an error
+            pass
+
+
+class JetStreamBus(Bus):
+    """``nats://host:port`` with JetStream enabled on the server.
+
+    ``max_age_s`` bounds how long the streams keep messages (default one hour: the bus is a
+    transport, the store keeps the records); ``duplicate_window_s`` how long message ids are
+    remembered for de-duplication.
+    """
+
+    def __init__(self, url: str = "nats://127.0.0.1:4222", prefix: str = "", max_age_s: float = 3600.0,
+                 duplicate_window_s: float = 120.0, ack_wait_s: float = 30.0) -> None:
+        if prefix and not re.fullmatch(r"[A-Za-z0-9_-]+", prefix):
+            raise ValueError(f"bus prefix must be letters, digits, '_' or '-', got {prefix!r}")
+        self.url, self.prefix = url, prefix
+        self.max_age_s, self.duplicate_window_s, self.ack_wait_s = max_age_s, duplicate_window_s, ack_wait_s
+        self.nc: Any = None
+        self.js: Any = None
+        self._ensured = False
+
+    # -- names ---------------------------------------------------------------------------
+    def _subj(self, subject: str) -> str:
+        return f"{self.prefix}.{subject}" if self.prefix else subject
+
+    def stream_name(self, key: str) -> str:
+        return f"{self.prefix.upper().replace('-', '_')}_{key}" if self.prefix else f"LOOKOUT_{key}"
+
+    def _stream_of(self, subject: str) -> str:
+        probe = subject.replace("*", "x").replace(">", "x")
+        for key, pats in STREAMS.items():
+            if any(subject_matches(p, probe) for p in pats):
+                return self.stream_name(key)
+        raise BusError(f"no stream captures subject {subject!r} (use obs.<source>.<sector>, tracks.<sector> "
+                       "or alerts)")
+
+    # -- lifecycle -----------------------------------------------------------------------
+    async def connect(self) -> None:
+        import nats
+
+        try:
+            self.nc = await nats.connect(self.url, connect_timeout=3, max_reconnect_attempts=5,
+                                         allow_reconnect=True)
+        except Exception as exc:  # noqa: BLE001 - reported with the URL
+            raise BusError(f"cannot connect to NATS at {self.url}: {exc or type(exc).__name__}") from None
+        self.js = self.nc.jetstream(timeout=10.0)
+        await self._ensure_streams()
+
+    async def _ensure_streams(self) -> None:
+        from nats.js.api import StorageType, StreamConfig
+        from nats.js.errors import NotFoundError
+
+        for key, pats in STREAMS.items():
+            name = self.stream_name(key)
+            try:
+                await self.js.stream_info(name)
+                continue
+            except NotFoundError:
+                pass
+            except Exception as exc:  # noqa: BLE001
+                raise BusError(f"JetStream is not available at {self.url} ({exc}); start nats-server with -js") \
+                    from None
+            cfg = StreamConfig(name=name, subjects=[self._subj(p) for p in pats], storage=StorageType.FILE,
+                               max_age=self.max_age_s, duplicate_window=self.duplicate_window_s)
+            try:
+                await self.js.add_stream(cfg)
+            except Exception as exc:  # noqa: BLE001
+                raise BusError(f"cannot create stream {name} on {self.url}: {exc}") from None
+
+    async def close(self) -> None:
+        if self.nc is not None:
+            try:
+                await self.nc.flush(timeout=2)
+                await self.nc.close()
+            except Exception:  # noqa: BLE001 - already closed
+                pass
+            self.nc = self.js = None
+
+    def _js(self) -> Any:
+        if self.js is None:
+            raise BusError("NATS bus is not connected (call connect() first)")
+        return self.js
+
+    # -- publishing ------------------------------------------------------------------------
+    @staticmethod
+    def _check(subject: str) -> None:
+        head = subject.split(".", 1)[0]
+        if head not in ("obs", "tracks", "alerts") or (head != "alerts" and "." not in subject):
+            raise BusError(f"no stream captures subject {subject!r} (use obs.<source>.<sector>, "
+                           "tracks.<sector> or alerts)")
+
+    async def publish(self, subject: str, record: Any, msg_id: str | None = None) -> int:
+        self._check(subject)
+        ack = await self._js().publish(self._subj(subject), encode(record),
+                                       headers={"Nats-Msg-Id": msg_id} if msg_id else None)
+        return 0 if ack.duplicate else ack.seq
+
+    async def publish_many(self, items, window: int = 2000) -> int:
+        """Pipelined publication: up to ``window`` un-acknowledged publications in flight."""
+        js = self._js()
+        futs: list = []
+        new = 0
+        for subject, record, msg_id in items:
+            self._check(subject)
+            futs.append(js.publish(self._subj(subject), encode(record),
+                                   headers={"Nats-Msg-Id": msg_id} if msg_id else None))
+            if len(futs) >= window:
+                new += sum(not a.duplicate for a in await asyncio.gather(*futs))
+                futs = []
+        if futs:
+            new += sum(not a.duplicate for a in await asyncio.gather(*futs))
+        return new
+
+    # -- consuming -------------------------------------------------------------------------
+    async def subscribe(self, subject: str, durable: str | None = None, start_seq: int | None = None,
+                        ack_all: bool = False, new_only: bool = False) -> Subscription:
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+        from nats.js.errors import NotFoundError
+
+        js = self._js()
+        stream = self._stream_of(subject)
+        if start_seq is not None:
+            policy, opt = DeliverPolicy.BY_START_SEQUENCE, max(int(start_seq), 1)
+        else:
+            policy, opt = (DeliverPolicy.NEW if new_only else DeliverPolicy.ALL), None
+        cfg = ConsumerConfig(
+            durable_name=durable, deliver_policy=policy, opt_start_seq=opt,
+            ack_policy=AckPolicy.ALL if ack_all else AckPolicy.EXPLICIT, ack_wait=self.ack_wait_s,
+            filter_subject=self._subj(subject), max_ack_pending=-1 if ack_all else 100_000,
+            inactive_threshold=None if durable else 60.0,
+        )
+        if durable is not None:
+            if start_seq is not None:  # restart the durable consumer at the given position
+                try:
+                    await js.delete_consumer(stream, durable)
+                except NotFoundError:
+                    pass
+            else:
+                try:
+                    await js.consumer_info(stream, durable)
+                    psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
+                    return JetStreamSubscription(psub, self.prefix)
+                except NotFoundError:
+                    pass
+            await js.add_consumer(stream, cfg)
+            psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
+        else:
+            psub = await js.pull_subscribe(self._subj(subject), stream=stream, config=cfg)
+        return JetStreamSubscription(psub, self.prefix)
+
+    async def delete(self) -> None:
+        from nats.js.errors import NotFoundError
+
+        js = self._js()
+        for key in STREAMS:
+            try:
+                await js.delete_stream(self.stream_name(key))
+            except NotFoundError:
+                pass
+
+    async def stream_length(self, stream: str) -> int:
+        info = await self._js().stream_info(self.stream_name(stream))
+        return int(info.state.messages)

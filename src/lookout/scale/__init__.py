@@ -1,0 +1,15 @@
+"""lookout.scale: sector-partitioned fusion workers over the bus (see ``docs/scale-out.md``).
+
+* :class:`Partition` -- H3 cells grouped into sectors ``s0..s{n-1}``; routes observations;
+* :class:`FusionWorker` -- one sector's tracker + rules, at-least-once with checkpoints;
+* :func:`publish_observations` -- route and publish observations to ``obs.<source>.<sector>``;
+* :mod:`lookout.scale.handoff` -- globally unique track ids and track handoff between sectors.
+"""
+
+from __future__ import annotations
+
+from lookout.scale.partition import Partition
+from lookout.scale.publish import Publisher, publish_observations
+from lookout.scale.worker import CheckpointError, FusionWorker, WorkerStats, checkpoint_key
+
+__all__ = ["CheckpointError", "FusionWorker", "Partition", "Publisher", "WorkerStats", "checkpoint_key", "publish_observations"]

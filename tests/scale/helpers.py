@@ -1,0 +1,24 @@
+"""Observation generators for the scale-out tests."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lookout.model import GeoPosition, Observation, SourceKind
+from lookout.sector import load_sector
+
+
+def crossing_object(t0: float = 1_750_000_000.0, seconds: int = 160, east0: float = -2400.0,
+                    north: float = 6000.0, speed: float = 30.0, sigma: float = 15.0, seed: int = 1,
+                    sensor: str = "radar-x") -> list[Observation]:
+    """One object flying east at ``speed`` m/s through the sector's middle, seen by a radar
+    giving positions (no identity) once a second."""
+    frame = load_sector().frame
+    rng = np.random.default_rng(seed)
+    t = t0 + np.arange(seconds, dtype=float)
+    e = east0 + speed * (t - t0) + rng.normal(0, sigma, seconds)
+    n = north + rng.normal(0, sigma, seconds)
+    lat, lon, _ = frame.to_geodetic(e, n, np.full(seconds, 300.0))
+    return [Observation(time=float(ti), source=SourceKind.RADAR, sensor=sensor,
+                        position=GeoPosition(float(la), float(lo), None, sigma_h_m=sigma), id=f"o-x{i:05d}")
+            for i, (ti, la, lo) in enumerate(zip(t, lat, lon))]

@@ -1,0 +1,96 @@
+"""A track crossing from one sector worker to the next keeps its id."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from lookout.bus import open_bus
+from lookout.config import WorkerConfig
+from lookout.model import TrackStatus
+from lookout.scale import FusionWorker, Partition, publish_observations
+from lookout.scale.handoff import SectorTracker, adopt_track, drop_tracks, export_track
+from lookout.sector import load_sector
+from lookout.store import open_store
+from lookout.tracking import TrackerConfig
+
+from tests.scale.helpers import crossing_object
+
+
+def test_export_adopt_round_trip_keeps_state_and_id():
+    frame = load_sector().frame
+    a = SectorTracker(TrackerConfig(), frame, id_prefix="s0-ab12-")
+    obs = crossing_object(seconds=20)
+    for o in obs:
+        a.update(o.time, [o])
+    (trk,) = a.tracks()
+    assert trk.id.startswith("s0-ab12-T")
+    payload = export_track(a, trk.id)
+    drop_tracks(a, [0])
+    assert len(a) == 0
+    b = SectorTracker(TrackerConfig(), frame, id_prefix="s1-cd34-")
+    tid, replaced = adopt_track(b, payload)
+    assert tid == trk.id and replaced == []
+    (got,) = b.tracks()
+    assert got.id == trk.id and got.first_time == trk.first_time and got.updates == trk.updates
+    assert abs(got.position.lat - trk.position.lat) < 1e-9 and abs(got.position.lon - trk.position.lon) < 1e-9
+    # the adopted track keeps being updated by the next observations, under its id
+    more = crossing_object(seconds=25)[20:]
+    for o in more:
+        up = b.update(o.time, [o])
+    assert [t.id for t in up.updated] == [trk.id]
+    # a repeated handoff is ignored
+    assert adopt_track(b, payload) == (trk.id, []) and len(b) == 1
+
+
+def test_adopt_rejects_a_foreign_frame():
+    frame = load_sector().frame
+    a = SectorTracker(TrackerConfig(), frame, id_prefix="x-")
+    for o in crossing_object(seconds=10):
+        a.update(o.time, [o])
+    payload = export_track(a, a.tracks()[0].id)
+    payload["frame"] = [0.0, 0.0, 0.0]
+    with pytest.raises(ValueError, match="frame"):
+        adopt_track(SectorTracker(TrackerConfig(), frame), payload)
+    with pytest.raises(ValueError, match="malformed handoff"):
+        adopt_track(SectorTracker(TrackerConfig(), frame), {"id": "T1"})
+
+
+def test_two_workers_hand_a_crossing_track_over(tmp_path):
+    part = Partition(n=2)
+    obs = crossing_object()
+    sectors = [part.route(o) for o in obs]
+    assert sectors[0] == "s0" and sectors[-1] == "s1"  # it crosses the partition boundary
+
+    async def main():
+        bus = open_bus("memory://handoff-test")
+        await bus.connect()
+        try:
+            await publish_observations(bus, part, obs)
+            url = f"sqlite:///{tmp_path}/h.db"
+            workers = [FusionWorker(bus, open_store(url), part, s, WorkerConfig(idle_flush_s=0.2), rules=False)
+                       for s in part.ids]
+            stats = await asyncio.wait_for(asyncio.gather(*[w.run(max_idle_s=1.5) for w in workers]), 50)
+            for w in workers:
+                w.store.close()
+            return stats
+        finally:
+            await bus.delete()
+
+    s0, s1 = asyncio.run(main())
+    assert s0.handoffs_out == 1 and s1.handoffs_in == 1
+    with open_store(f"sqlite:///{tmp_path}/h.db") as st:
+        assert sum(st.count_observations().values()) == len(obs)
+        live = [t for t in st.tracks() if t.status != TrackStatus.DELETED]
+        assert len(live) == 1, [(t.id, t.status, t.attrs) for t in st.tracks()]
+        (trk,) = live
+        assert trk.id.startswith("s0-")  # born in the west sector, still the same id in the east
+        hist = st.track_history(trk.id)
+        where = {part.sector_of(p.lat, p.lon) for p in hist}
+        assert where == {"s0", "s1"}
+        assert hist[-1].time >= obs[-1].time - 2 and hist[0].time <= obs[10].time
+        # a short-lived track the east worker started before the handoff was merged into it
+        for t in st.tracks():
+            if t.id != trk.id:
+                assert t.status == TrackStatus.DELETED and t.attrs.get("merged_into") == trk.id
