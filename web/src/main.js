@@ -455,10 +455,24 @@ window.lookout = {
   seek: (t) => replay.seek(t),
 };
 
+// A server without a live feed (``lookout serve`` over a store): open on the stored history's end.
+async function startMode() {
+  const h = await api('/api/health');
+  if (h.live_time != null) return;
+  const ext = await api('/api/extent');
+  if (ext.end == null) return;
+  replay.time = ext.end;
+  await setMode('replay');
+}
+
 buildClassFilter();
 Promise.all([loadBasemap(), loadZones(), loadSensors(), loadAlerts()])
   .catch((e) => console.warn('loading:', e.message))
-  .finally(() => { connect(); scheduleRedraw(); });
+  .finally(() => {
+    connect();
+    scheduleRedraw();
+    startMode().catch((e) => console.warn('mode:', e.message));
+  });
 setInterval(loadAlerts, 15000);
 setInterval(() => loadAgents().catch(() => {}), 5000);
 setInterval(() => { if (state.mode === 'live') loadSensors().catch(() => {}); }, 30000);
