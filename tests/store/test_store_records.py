@@ -155,6 +155,14 @@ def test_large_batch_round_trips(store):
     got = store.observations(start=T0 + 100, end=T0 + 100.95)
     assert got == obs[1000:1010]
     assert store.count_observations() == {"adsb": 3001}
+    # duplicates inside one large batch count once
+    more = [adsb(T0 + 2000 + i, 0.0, 0.0) for i in range(200)]
+    assert store.write_observations(more + more[:100] + more) == 200
+    assert store.count_observations() == {"adsb": 3201}
+    steps = [track(f"t-{k}", T0 + s, 10.0 * s, 5.0 * k) for s in range(3) for k in range(100)]
+    store.write_tracks(steps + steps[:150])  # a large batch, states repeated
+    assert store.count_track_points() == 300
+    assert {t.time for t in store.tracks()} == {T0 + 2}
 
 
 # -- tracks ---------------------------------------------------------------------------------
