@@ -319,8 +319,8 @@ def test_receiver_json_lines():
     dec = RemoteIDDecoder(sensor="rx")
     obs = [o for line in (DATA / "receiver.jsonl").read_bytes().splitlines() for o in dec.decode(line)]
     assert [o.ident for o in obs] == ["1596F3TESTSERIAL0001", "1581F5FKD229400BX8AA", "1596F351234567890ABC",
-                                      "FIXEDOP0000000000001"]
-    a, b, c, d = obs
+                                      "FIXEDOP0000000000001", "1581F6ESP32MESHDET01", "1748DRAGONSYNC000001"]
+    a, b, c, d, e, f = obs
     assert a.time == 1700000000.4 and a.position.alt_m == 1330.5
     assert a.velocity.east == pytest.approx(8.5) and a.velocity.up == -0.5
     assert a.operator.lat == 31.3345 and a.operator.alt_m == 1240.0
@@ -338,6 +338,18 @@ def test_receiver_json_lines():
     # numeric strings, an "operator" object and a numeric location type (2 = fixed)
     assert d.position.lat == 31.295 and d.operator.lon == -110.971
     assert d.operator_location_type == OperatorLocationType.FIXED
+    # an ESP32 mesh-detect style record (drone_/pilot_ keys, no time: dated on reception); the
+    # operator location type is not given, so none is claimed
+    assert e.position.lat == 31.3265 and e.position.lon == -110.9385 and e.position.alt_m == 1371.0
+    assert e.operator.lat == 31.3251 and e.operator.lon == -110.9399 and e.operator_location_type is None
+    assert e.attrs["sender"] == "8C:1F:64:AA:00:01" and e.time > 1.7e9
+    # a record nested by message ("Basic ID", "Location/Vector Message", "System Message" whose
+    # latitude/longitude are the operator's), with the id type given as text
+    assert f.position.lat == 31.3188 and f.operator.lat == 31.3181 and f.operator.lon == -110.9551
+    assert f.operator_location_type == OperatorLocationType.LIVE_GNSS and f.attrs["id_type"] == "serial_number"
+    assert f.attrs["ua_type"] == "helicopter_or_multirotor" and f.attrs["height_m"] == 60.0
+    assert f.attrs["self_id"] == "Wildfire patrol" and f.attrs["operator_id"] == "FAA-OP-77"
+    assert f.velocity.east == pytest.approx(-6.0) and f.position.alt_m == 1333.0
     assert dec.stats.skipped == {"position_unknown": 1}
     assert dec.stats.rejected == {"lat_out_of_range": 1}
 

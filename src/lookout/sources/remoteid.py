@@ -681,7 +681,7 @@ class RemoteIDDecoder(Decoder):
         operator, op_type = None, None
         sysm = state.system
         if sysm is not None:
-            op_type = OPERATOR_LOCATION_TYPES[sysm.operator_location_type]
+            op_type = OPERATOR_LOCATION_TYPES.get(sysm.operator_location_type)  # -1: a receiver did not say
             if sysm.operator_lat is not None:
                 operator = GeoPoint(sysm.operator_lat, sysm.operator_lon, sysm.operator_alt_geo_m)
             if sysm.classification_type == 1:
@@ -738,19 +738,21 @@ class RemoteIDDecoder(Decoder):
     def _json_observation(self, f: dict[str, Any], sender: str, rx_time: float | None) -> Iterator[Observation]:
         sender = sender.upper()
         state = self._sender(sender)
-        uas_id = _str(f, "basicid", "uasid", "serial", "serialnumber", "id", "droneid", "idstring")
+        uas_id = _str(f, "basicid", "uasid", "serial", "serialnumber", "id", "droneid", "idstring", "basicidid",
+                      "basicidmessageid")
         if uas_id:
-            id_type = _int(f, "idtype", "uasidtype") or 1
+            id_type = _id_type(_first(f, "idtype", "uasidtype"))
             ua_type = _enum(f, UA_TYPES, "uatype", "uastype", "aircrafttype") or 0
-            state.basic_ids[id_type if id_type in ID_TYPES else 1] = BasicID(id_type, ua_type, uas_id.strip())
-        text = _str(f, "selfid", "description", "selfidtext", "desc")
+            state.basic_ids[id_type] = BasicID(id_type, ua_type, uas_id.strip())
+        text = _str(f, "selfid", "description", "selfidtext", "desc", "selfidmessagetext", "selfiddescription")
         if text:
             state.self_id = SelfID(0, text)
         op_id = _str(f, "operatorid", "operator")
         if op_id:
             state.operator_id = OperatorID(0, op_id)
         op_lat = _num(f, "operatorlat", "operatorlatitude", "pilotlat", "pilotlatitude")
-        op_lon = _num(f, "operatorlon", "operatorlongitude", "operatorlng", "pilotlon", "pilotlongitude")
+        op_lon = _num(f, "operatorlon", "operatorlongitude", "operatorlng", "operatorlong", "pilotlon",
+                      "pilotlongitude", "pilotlong", "pilotlng")
         op_type = _operator_type(_first(f, "operatorlocationtype", "operatorloctype", "locationtype"))
         if op_lat is not None and op_lon is not None and (op_lat, op_lon) != (0.0, 0.0):  # (0, 0): unknown
             if not -90 <= op_lat <= 90:
@@ -758,13 +760,14 @@ class RemoteIDDecoder(Decoder):
             if not -180 <= op_lon <= 180:
                 raise RemoteIDError("operator_lon_out_of_range", str(op_lon))
             state.system = System(
-                operator_location_type=op_type if op_type is not None else 0, classification_type=0,
+                operator_location_type=op_type if op_type is not None else -1, classification_type=0,
                 operator_lat=op_lat, operator_lon=op_lon, area_count=1, area_radius_m=0.0, area_ceiling_m=None,
                 area_floor_m=None, category_eu=0, class_eu=0,
-                operator_alt_geo_m=_num(f, "operatoralt", "operatoraltitude", "operatoraltitudegeo", "pilotalt"),
+                operator_alt_geo_m=_num(f, "operatoralt", "operatoraltitude", "operatoraltitudegeo", "operatoraltgeo",
+                                        "operatorgeodeticaltitude", "pilotalt", "pilotaltitude"),
                 timestamp=None)
-        lat = _num(f, "lat", "latitude")
-        lon = _num(f, "lon", "lng", "longitude")
+        lat = _num(f, "lat", "latitude", "dronelat", "dronelatitude")
+        lon = _num(f, "lon", "lng", "longitude", "dronelon", "dronelong", "dronelng", "dronelongitude")
         if lat is None or lon is None:
             return  # an identity/system-only record: absorbed, no position to report
         if (lat, lon) == (0.0, 0.0):
@@ -774,20 +777,21 @@ class RemoteIDDecoder(Decoder):
             raise RemoteIDError("lat_out_of_range", str(lat))
         if not -180 <= lon <= 180:
             raise RemoteIDError("lon_out_of_range", str(lon))
-        direction = _num(f, "direction", "heading", "track", "course", "dir")
+        direction = _num(f, "direction", "heading", "track", "course", "dir", "headingdeg", "trackdirection")
         if direction is not None and not 0 <= direction <= 360:
             direction = None  # 361 and other out-of-range values mean unknown
-        speed = _num(f, "speed", "speedhorizontal", "horizontalspeed", "groundspeed", "hspeed")
+        speed = _num(f, "speed", "speedhorizontal", "horizontalspeed", "groundspeed", "hspeed", "speedmps")
         if speed is not None and not 0 <= speed < 254.5:
             speed = None
-        vspeed = _num(f, "vspeed", "speedvertical", "verticalspeed", "climbrate")
+        vspeed = _num(f, "vspeed", "speedvertical", "verticalspeed", "climbrate", "vertspeed", "vspeedmps")
         if vspeed is not None and abs(vspeed) > 62.5:
             vspeed = None
         loc = Location(
             status=_enum(f, STATUSES, "status") or 0, direction_deg=direction, speed_mps=speed, vspeed_mps=vspeed,
             lat=lat, lon=lon, alt_baro_m=_num(f, "altbaro", "altitudebaro", "altitudepressure", "pressurealtitude"),
-            alt_geo_m=_num(f, "alt", "altgeo", "altitudegeo", "altitude", "geodeticaltitude", "altitudegeodetic"),
-            height_m=_num(f, "height", "heightagl"), height_type=_enum(f, HEIGHT_TYPES, "heighttype") or 0,
+            alt_geo_m=_num(f, "alt", "altgeo", "altitudegeo", "altitude", "geodeticaltitude", "altitudegeodetic",
+                           "dronealtitude", "dronealt"),
+            height_m=_num(f, "height", "heightagl", "heightm", "heightaglm"), height_type=_enum(f, HEIGHT_TYPES, "heighttype") or 0,
             h_accuracy=_int(f, "horizaccuracy", "horizontalaccuracy", "haccuracy") or 0,
             v_accuracy=_int(f, "vertaccuracy", "verticalaccuracy", "vaccuracy") or 0,
             baro_accuracy=_int(f, "baroaccuracy") or 0, speed_accuracy=_int(f, "speedaccuracy") or 0,
@@ -835,10 +839,17 @@ def _json_fields(obj: dict[str, Any], depth: int = 0) -> dict[str, Any]:
         flat = _json_fields(sub, depth + 1)
         for k, v in flat.items():
             out.setdefault(prefix + k, v)
-        if prefix not in ("operator", "pilot"):
-            for k, v in flat.items():
+        operator_part = prefix.startswith(("operator", "pilot", "system"))
+        for k, v in flat.items():
+            if operator_part and k in _POSITION_KEYS:
+                out.setdefault("operator" + k, v)  # {"System": {"latitude": ..}}: the operator's position
+            elif prefix not in ("operator", "pilot"):
                 out.setdefault(k, v)
     return out
+
+
+_POSITION_KEYS = frozenset({"lat", "latitude", "lon", "lng", "long", "longitude", "alt", "altitude", "altitudegeo",
+                            "geodeticaltitude", "altgeo"})
 
 
 def _first(f: dict[str, Any], *names: str) -> Any:
@@ -890,6 +901,19 @@ def _enum(f: dict[str, Any], table: dict[int, Any], *names: str) -> int | None:
         if _norm(str(name)) == key:
             return num
     return None
+
+
+def _id_type(v: Any) -> int:
+    """A Basic ID type given as its number or as text (``"Serial Number (ANSI/CTA-2063-A)"``)."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return int(v) if int(v) in ID_TYPES else 1
+    key = _norm(str(v)) if v is not None else ""
+    if key.isdigit():
+        return int(key) if int(key) in ID_TYPES else 1
+    for word, num in (("serial", 1), ("caa", 2), ("registration", 2), ("utm", 3), ("uuid", 3), ("session", 4)):
+        if word in key:
+            return num
+    return 1
 
 
 _OP_TYPE_NAMES = {"takeoff": 0, "livegnss": 1, "dynamic": 1, "live": 1, "gnss": 1, "fixed": 2}
