@@ -212,3 +212,15 @@ def test_webhook_connection_refused_bounded_queue_and_backoff_shape():
     with pytest.raises(ValueError, match="must start with http"):
         WebhookSender("ftp://x")
     assert isinstance(_event(), AlertEvent)
+
+
+def test_a_failing_rule_is_counted_and_the_others_still_run(world: World, monkeypatch):
+    bad = next(r for r in world.engine.rules if r.name == "border_crossing")
+
+    def boom(step):
+        raise RuntimeError("bug")
+
+    monkeypatch.setattr(bad, "evaluate", boom)
+    world.run(30.0, {"D": straight(0.0, 5000.0, 5.0, 0.0, cls="uas", sources=["radar"])})
+    assert world.engine.rule_errors["border_crossing"] == 61
+    assert len(world.new("dark_drone")) == 1

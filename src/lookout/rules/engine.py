@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import math
 import time as _time
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -94,7 +95,7 @@ class TrackTable:
         self._free.extend(range(cap - 1, old - 1, -1))
         self.cap = cap
 
-    def upsert(self, tracks: list[Track], now: float) -> np.ndarray:
+    def upsert(self, tracks: list[Track]) -> np.ndarray:
         """Store the tracks' latest state; returns their slots (in order)."""
         nan = math.nan
         slot_of, store, free = self.slot, self.tracks, self._free
@@ -947,6 +948,7 @@ class RuleEngine:
         self._interval = {r.name: r.cfg.update_interval_s for r in self.rules}
         self.steps = 0
         self.last_step_s = 0.0
+        self.rule_errors: Counter = Counter()  # rule name -> evaluations that raised (logged)
         #: a store whose zones the engine follows (see :meth:`sync_zones`)
         self.zone_store: Any | None = None
         self.zone_refresh_s = 10.0
@@ -1013,11 +1015,16 @@ class RuleEngine:
         for tid in deleted:
             by_id.pop(tid, None)
         tracks = list(by_id.values())
-        slots = self.table.upsert(tracks, t) if tracks else np.empty(0, dtype=np.intp)
+        slots = self.table.upsert(tracks) if tracks else np.empty(0, dtype=np.intp)
         step = Step(self, t, slots)
         hits: list[Hit] = []
         for r in self.rules:
-            hits.extend(r.evaluate(step))
+            try:
+                hits.extend(r.evaluate(step))
+            except Exception:  # noqa: BLE001 - one failing rule never stops the others or the pipeline
+                self.rule_errors[r.name] += 1
+                if self.rule_errors[r.name] <= 5:
+                    log.exception("rule %s failed at t=%s", r.name, t)
         if self.operator_rule is not None and hits:
             self._attach_operators(hits)
         events = self.alerts.apply(t, hits, set(by_id), deleted, self._clear, self._interval)
