@@ -449,3 +449,26 @@ def test_random_queries_match_a_brute_force_filter(store):
                        and (source is None or o.source == source)), key=lambda o: (o.time, o.id))
         got = store.observations(start=t1, end=t2, bbox=box, source=source)
         assert [o.id for o in got] == [o.id for o in want]
+
+
+def test_nul_characters_and_odd_ids(store):
+    """Binary junk in text fields (a NUL-padded Remote ID serial) never breaks a batch."""
+    padded = dataclasses.replace(remote_id(T0, 0.0, 0.0), ident="1581F5FJD239\x00\x00\x00", sensor="rid\x00rx")
+    bad_id = dataclasses.replace(adsb(T0 + 1, 0.0, 0.0), id="o-\x00")
+    fine = adsb(T0 + 2, 0.0, 0.0)
+    assert store.write_observations([padded, bad_id, fine]) == 2
+    assert store.rejected["observation"] == 1
+    assert store.observation(padded.id) == padded  # the record keeps its exact text
+    assert [o.id for o in store.observations(sensor="ridrx")] == [padded.id]  # the indexed column is cleaned
+    assert store.observations(sensor="rid\x00rx")[0].id == padded.id
+    for lookup in (store.observation, store.track, store.alert, store.zone, store.get_meta):
+        assert lookup("x\x00y") is None
+        assert lookup(42) is None
+    assert store.track_history("x\x00") == [] and store.zone_versions("x\x00") == []
+    assert store.delete_zone("x\x00") is False
+    with pytest.raises(ValueError, match="zone id must be a non-empty string without NUL"):
+        store.put_zone(polygon_zone(zid="z\x00"))
+    with pytest.raises(ValueError, match="meta value .* without NUL"):
+        store.set_meta("k", "a\x00b")
+    store.write_alerts([alert("a-nul", T0, rule="loiter\x00ing", message="m\x00")])
+    assert store.alert("a-nul").message == "m\x00" and [a.id for a in store.alerts(rule="loitering")] == ["a-nul"]

@@ -140,17 +140,40 @@ ALERT_COLS = ("id", "rule", "severity", "state", "start_time", "updated", "end_t
 DATA_TABLES = ("observations", "tracks", "track_points", "alerts", "zones", "meta")
 
 
+def _txt(s: Any) -> str | None:
+    """An indexed text column: a string without NUL characters (PostgreSQL text cannot hold them;
+    the record's JSON keeps the original)."""
+    if s is None:
+        return None
+    if type(s) is not str:
+        s = str(s)
+    return s.replace("\x00", "") if "\x00" in s else s
+
+
+def _key(s: Any, what: str) -> str:
+    if type(s) is not str or not s or "\x00" in s:
+        raise ValueError(f"{what} must be a non-empty string without NUL characters, got {s!r}")
+    return s
+
+
+def _no_such_id(x: Any) -> bool:
+    """True for a value no stored id can equal (not a string, or with NUL characters)."""
+    return type(x) is not str or "\x00" in x
+
+
 def _obs_row(o: Observation) -> tuple:
     if o.position is not None:
         lat, lon = o.position.lat, o.position.lon
     else:
         lat, lon = o.measurement.site.lat, o.measurement.site.lon
-    return (o.id, o.time, str(o.source), o.sensor, o.ident, lat, lon, o.label, dumps(o))
+    return (_key(o.id, "observation id"), o.time, str(o.source), _txt(o.sensor), _txt(o.ident), lat, lon,
+            _txt(o.label), dumps(o))
 
 
 def _track_row(t: Track) -> tuple:
     p = t.position
-    return (t.id, t.time, t.first_time, str(t.status), str(t.cls), p.lat, p.lon, t.label, dumps(t))
+    return (_key(t.id, "track id"), t.time, t.first_time, str(t.status), str(t.cls), p.lat, p.lon, _txt(t.label),
+            dumps(t))
 
 
 def _point_row(t: Track) -> tuple:
@@ -160,8 +183,8 @@ def _point_row(t: Track) -> tuple:
 
 def _alert_row(a: Alert) -> tuple:
     pos = a.position
-    return (a.id, a.rule, str(a.severity), str(a.state), a.start, a.updated, alert_end(a),
-            pos.lat if pos else None, pos.lon if pos else None, a.label, dumps(a))
+    return (_key(a.id, "alert id"), _txt(a.rule), str(a.severity), str(a.state), a.start, a.updated, alert_end(a),
+            pos.lat if pos else None, pos.lon if pos else None, _txt(a.label), dumps(a))
 
 
 class SQLStore(Store):
@@ -266,7 +289,7 @@ class SQLStore(Store):
         if source is not None:
             w.add("source = ?", str(SourceKind(source)))
         if sensor is not None:
-            w.add("sensor = ?", str(sensor))
+            w.add("sensor = ?", _txt(sensor))
         _check_limit(limit)
         sql = "SELECT record FROM observations" + w.sql() + " ORDER BY time, id"
         if limit is not None:
@@ -277,6 +300,8 @@ class SQLStore(Store):
 
     def observation(self, obs_id: str) -> Observation | None:
         """One observation by id (None when unknown)."""
+        if _no_such_id(obs_id):
+            return None
         rows = self._read("SELECT record FROM observations WHERE id = ?", (obs_id,))
         return Observation.from_dict(json.loads(rows[0][0])) if rows else None
 
@@ -312,6 +337,8 @@ class SQLStore(Store):
             self._insert_many(cur, "track_points", POINT_COLS, points, "ON CONFLICT (track_id, time) DO NOTHING")
 
     def track(self, track_id: str) -> Track | None:
+        if _no_such_id(track_id):
+            return None
         rows = self._read("SELECT record FROM tracks WHERE id = ?", (track_id,))
         return Track.from_dict(json.loads(rows[0][0])) if rows else None
 
@@ -334,6 +361,8 @@ class SQLStore(Store):
         return [Track.from_dict(json.loads(r[0])) for r in self._read(sql, w.params)]
 
     def track_history(self, track_id: str, start: float | None = None, end: float | None = None) -> list[TrackPoint]:
+        if _no_such_id(track_id):
+            return []
         w = _Where()
         w.add("track_id = ?", track_id)
         w.window(start, end)
@@ -384,6 +413,8 @@ class SQLStore(Store):
             self._insert_many(cur, "alerts", ALERT_COLS, rows, f"ON CONFLICT (id) DO UPDATE SET {upd}")
 
     def alert(self, alert_id: str) -> Alert | None:
+        if _no_such_id(alert_id):
+            return None
         rows = self._read("SELECT record FROM alerts WHERE id = ?", (alert_id,))
         return Alert.from_dict(json.loads(rows[0][0])) if rows else None
 
@@ -403,7 +434,7 @@ class SQLStore(Store):
         if state is not None:
             w.add("state = ?", str(AlertState(state)))
         if rule is not None:
-            w.add("rule = ?", str(rule))
+            w.add("rule = ?", _txt(rule))
         _check_limit(limit)
         sql = "SELECT record FROM alerts" + w.sql() + " ORDER BY start_time DESC, id"
         if limit is not None:
@@ -420,7 +451,7 @@ class SQLStore(Store):
     def _insert_zone(self, cur: Any, zone: Zone, deleted: bool) -> None:
         cur.execute(self._q("INSERT INTO zones (zone_id, version, deleted, kind, name, label, created, record) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                    (zone.id, zone.version, 1 if deleted else 0, str(zone.kind), zone.name, zone.label,
+                    (zone.id, zone.version, 1 if deleted else 0, str(zone.kind), _txt(zone.name), _txt(zone.label),
                      _time.time(), dumps(zone)))
 
     def put_zone(self, zone: Zone) -> Zone:
@@ -428,8 +459,7 @@ class SQLStore(Store):
         Storing exactly the content of the current version again is a no-op that returns it."""
         if type(zone) is not Zone:
             raise TypeError(f"put_zone: expected a Zone, got a {type(zone).__name__}")
-        if not zone.id:
-            raise ValueError("put_zone: a zone needs a non-empty id")
+        _key(zone.id, "put_zone: zone id")
         with self._transaction() as cur:
             self._lock_zone(cur, zone.id)
             row = self._latest_zone_row(cur, zone.id)
@@ -444,6 +474,8 @@ class SQLStore(Store):
     def zone(self, zone_id: str, version: int | None = None) -> Zone | None:
         """The latest version of a zone (None when unknown or deleted), or one given version
         (None when there is no such version or it is the deletion marker)."""
+        if _no_such_id(zone_id):
+            return None
         if version is None:
             rows = self._read("SELECT deleted, record FROM zones WHERE zone_id = ? ORDER BY version DESC LIMIT 1",
                               (zone_id,))
@@ -458,6 +490,8 @@ class SQLStore(Store):
 
     def zone_versions(self, zone_id: str) -> list[tuple[int, bool, Zone]]:
         """Every stored version of a zone, oldest first, as ``(version, deleted, zone)``."""
+        if _no_such_id(zone_id):
+            return []
         rows = self._read("SELECT version, deleted, record FROM zones WHERE zone_id = ? ORDER BY version", (zone_id,))
         return [(int(v), bool(d), Zone.from_dict(json.loads(r))) for v, d, r in rows]
 
@@ -474,6 +508,8 @@ class SQLStore(Store):
     def delete_zone(self, zone_id: str) -> bool:
         """Mark a zone deleted (a new version; older versions stay readable). False when the
         zone is unknown or already deleted."""
+        if _no_such_id(zone_id):
+            return False
         with self._transaction() as cur:
             self._lock_zone(cur, zone_id)
             row = self._latest_zone_row(cur, zone_id)
@@ -485,15 +521,16 @@ class SQLStore(Store):
 
     # -- metadata ----------------------------------------------------------------------------
     def set_meta(self, key: str, value: str) -> None:
-        if not isinstance(key, str) or not key:
-            raise ValueError(f"meta key must be a non-empty string, got {key!r}")
-        if not isinstance(value, str):
-            raise ValueError(f"meta value for {key!r} must be a string, got {type(value).__name__}")
+        _key(key, "meta key")
+        if not isinstance(value, str) or "\x00" in value:
+            raise ValueError(f"meta value for {key!r} must be a string without NUL characters, got {value!r}")
         with self._transaction() as cur:
             cur.execute(self._q("INSERT INTO meta (key, value) VALUES (?, ?) "
                                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value"), (key, value))
 
     def get_meta(self, key: str) -> str | None:
+        if _no_such_id(key):
+            return None
         rows = self._read("SELECT value FROM meta WHERE key = ?", (key,))
         return rows[0][0] if rows else None
 
