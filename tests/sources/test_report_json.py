@@ -19,8 +19,11 @@ DATA = Path(__file__).parent / "data" / "report"
 def test_sightings_file():
     dec = decoder_class("report")()
     obs = [o for line in (DATA / "sightings.jsonl").read_bytes().splitlines() for o in dec.decode(line)]
-    assert dec.stats.rejected == {"missing_lon": 1, "bad_direction": 1, "bad_count": 1}
-    a, b, c = obs
+    assert dec.stats.rejected == {"missing_lon": 1, "bad_count": 1}
+    assert dec.stats.skipped == {"direction_not_compass": 1}
+    a, b, c, d = obs
+    # words that are not a compass direction do not lose the sighting
+    assert d.attrs["direction"] == "upwards" and "direction_deg" not in d.attrs and d.velocity is None
     assert a.source == SourceKind.REPORT and a.sensor == "agent-12" and a.time == 1700000000
     assert a.position.lat == 31.335 and a.position.sigma_h_m == 150.0 and a.cls == ObjectClass.UAS
     assert a.label == "US-ONLY" and a.velocity is None
@@ -38,6 +41,12 @@ def test_sightings_file():
                                         ("northbound", 0.0), (90, 90.0), ("270", 270.0), (-90, 270.0), (None, None)])
 def test_directions(value, deg):
     assert parse_direction(value) == deg
+
+
+def test_direction_number_out_of_range_is_rejected():
+    dec = ReportDecoder()
+    assert list(dec.decode(b'{"time": 1700000000, "lat": 31, "lon": -110, "direction": 400}')) == []
+    assert dec.stats.rejected == {"bad_direction": 1}
 
 
 @settings(max_examples=200, deadline=None)

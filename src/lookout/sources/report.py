@@ -10,8 +10,9 @@ What an agent in the field saw, typed on a handheld or relayed by radio::
 reporter's position uncertainty (1-sigma, default 100 m). ``what`` maps to a class hint
 (drone -> uas, vehicle -> ground_vehicle, group/person -> person, aircraft -> fixed_wing,
 helicopter -> rotorcraft, boat -> vessel); ``direction`` is a compass point (``N``, ``SW``,
-``north-east``...) or degrees and is kept as ``attrs["direction_deg"]``; ``speed_mps`` with a
-direction gives a velocity. ``count``, ``text``, ``reporter`` and ``what`` are kept in ``attrs``;
+``north-east``...) or degrees and is kept as ``attrs["direction_deg"]`` (other words are kept as
+``attrs["direction"]`` text, and counted as skipped ``direction_not_compass``; a number out of
+range is an error); ``speed_mps`` with a direction gives a velocity. ``count``, ``text``, ``reporter`` and ``what`` are kept in ``attrs``;
 ``label`` (releasability) overrides the decoder's default.
 """
 
@@ -70,7 +71,19 @@ class ReportDecoder(JsonLinesDecoder):
         count = get_num(obj, "count", "number", lo=0, hi=100_000)
         if count is not None and count != int(count):
             raise RecordError("bad_count", f"{count} is not a whole number")
-        direction = parse_direction(obj.get("direction", obj.get("heading")))
+        raw_direction = obj.get("direction", obj.get("heading"))
+        try:
+            direction = parse_direction(raw_direction)
+        except RecordError:
+            if not isinstance(raw_direction, str):
+                raise  # a number out of range, a list...: an error
+            # words an agent typed that are not a compass direction ("toward the wash") are kept as
+            # text: the sighting itself is still good
+            direction = None
+            self.stats.skip("direction_not_compass")
+            raw_text = raw_direction[:200]
+        else:
+            raw_text = None
         speed = get_num(obj, "speed_mps", lo=0.0, hi=1000.0)
         text = get_str(obj, "text", "remarks", "note", max_len=2000)
         label = get_str(obj, "label", max_len=32) or self.label
@@ -83,6 +96,8 @@ class ReportDecoder(JsonLinesDecoder):
             attrs["count"] = int(count)
         if direction is not None:
             attrs["direction_deg"] = direction
+        elif raw_text:
+            attrs["direction"] = raw_text
         if text:
             attrs["text"] = text
         velocity = None
