@@ -367,6 +367,7 @@ def _add_alert_routes(api: APIRouter, app: FastAPI) -> None:
             except KeyError:
                 raise not_found(f"no alert with id {alert_id!r}") from None
             except ValueError as exc:
+                sec.record(app, who, f"alert.{action}", alert_id, outcome="refused", detail={"reason": str(exc)})
                 raise ApiError(409, str(exc)) from None
         else:
             a = store.alert(alert_id)
@@ -375,6 +376,7 @@ def _add_alert_routes(api: APIRouter, app: FastAPI) -> None:
             try:
                 transition_alert(a, action, by, _time.time())
             except ValueError as exc:
+                sec.record(app, who, f"alert.{action}", alert_id, outcome="refused", detail={"reason": str(exc)})
                 raise ApiError(409, str(exc)) from None
         store.write_alerts([a])
         if app.state.hub is not None:
@@ -458,11 +460,11 @@ def _add_export_routes(api: APIRouter, app: FastAPI) -> None:
         s, e = parse_window(start, end)
         box, classes = parse_bbox(bbox), parse_classes(cls)
         store: Store = app.state.store
-        raw = store.tracks(start=s, end=e, bbox=sec.widen(box, sec.margin_m(who.agency)))
-        rows = [t for t in rel.filter_tracks(raw, who.agency) if classes is None or str(t.cls) in classes]
+        raw = {t.id: t for t in store.tracks(start=s, end=e, bbox=sec.widen(box, sec.margin_m(who.agency)))}
+        rows = [t for t in rel.filter_tracks(raw.values(), who.agency) if classes is None or str(t.cls) in classes]
         if not who.agency.unrestricted and box is not None:
             rows = [t for t in rows if box.contains(t.position.lat, t.position.lon)]
-        hist = {t.id: rel.filter_points(t, store.track_history(t.id, start=s, end=e), who.agency)
+        hist = {t.id: rel.filter_points(raw[t.id], store.track_history(t.id, start=s, end=e), who.agency)
                 for t in rows} if history else None
         sec.record(app, who, "export", "tracks", detail={"tracks": len(rows), "history": bool(history),
                                                          "start": s, "end": e})

@@ -240,7 +240,11 @@ def filter_points(track: Track | dict[str, Any] | None, points: list[TrackPoint]
         return []
     label = track.label if isinstance(track, Track) else track.get("label", "PUBLIC")
     sources = track.sources if isinstance(track, Track) else track.get("sources")
-    d = decide(label, sources, agency)
+    attrs = (track.attrs if isinstance(track, Track) else track.get("attrs")) or {}
+    if attrs.get("release_rule"):  # an already downgraded record: coarsen by the rule that released it
+        d = next((r for r in agency.rules if f"{r.label}->{r.release_as}" == attrs["release_rule"]), False)
+    else:
+        d = decide(label, sources, agency)
     if d is True:
         return points
     if d is False or not points:
