@@ -151,7 +151,7 @@ class PipelineServer(LiveServer):
     """The demo's real pipeline (sensors -> tracker -> rules -> store -> hub) over the scenario:
     a short run first, then live, as ``lookout demo`` serves it."""
 
-    def __init__(self, tmp: Path, scenario, warmup_steps: int = 60) -> None:
+    def __init__(self, tmp: Path, scenario, warmup_steps: int = 40) -> None:
         from lookout.api import create_app
         from lookout.demo import build_pipeline
 

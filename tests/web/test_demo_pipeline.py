@@ -22,7 +22,7 @@ def test_tracks_from_the_running_pipeline_appear_and_move(browser, pipeline_serv
                  if (first[tid]["lat"], first[tid]["lon"]) != (later[tid]["lat"], later[tid]["lon"])]
         assert moved, (first, later)
         # the map's live time follows the pipeline's
-        assert page.evaluate("() => window.lookout.state.liveTime") >= pipeline_server.scenario.config.start_time + 60
+        assert page.evaluate("() => window.lookout.state.liveTime") >= pipeline_server.scenario.config.start_time + 40
         shot(page, "06-pipeline")
         assert page.console_log.errors == []
     finally:
