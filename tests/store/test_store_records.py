@@ -472,3 +472,11 @@ def test_nul_characters_and_odd_ids(store):
         store.set_meta("k", "a\x00b")
     store.write_alerts([alert("a-nul", T0, rule="loiter\x00ing", message="m\x00")])
     assert store.alert("a-nul").message == "m\x00" and [a.id for a in store.alerts(rule="loitering")] == ["a-nul"]
+
+
+def test_any_unicode_text_round_trips(store):
+    odd = dataclasses.replace(adsb(T0, 0.0, 0.0, sensor="cámara-norte-\udcff"), callsign="ÑANDÚ 1")
+    odd.attrs = {"raw": b"\xff\xfeok".decode("utf-8", "surrogateescape"), "emoji": "\U0001f681", "zh": "边境"}
+    assert store.write_observations([odd]) == 1
+    assert store.observation(odd.id) == odd
+    assert store.count_observations(by="sensor") == {"cámara-norte-?": 1}

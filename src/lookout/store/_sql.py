@@ -51,7 +51,9 @@ def _encode_default(o: Any) -> Any:
 #: through :func:`dataclasses.asdict` (several times faster on the write path). numpy scalars and
 #: arrays in ``attrs``/``evidence`` become plain numbers and lists; NaN/inf are kept (as Python's
 #: json module writes and reads them).
-dumps = json.JSONEncoder(default=_encode_default, ensure_ascii=False, separators=(",", ":"),
+#: ASCII-only output: any text, lone surrogates from undecodable bytes included, is escaped and
+#: comes back exactly.
+dumps = json.JSONEncoder(default=_encode_default, ensure_ascii=True, separators=(",", ":"),
                          check_circular=False).encode
 
 _ALERT_RANK = {AlertState.NEW: 0, AlertState.ACKNOWLEDGED: 1, AlertState.RESOLVED: 2}
@@ -141,12 +143,17 @@ DATA_TABLES = ("observations", "tracks", "track_points", "alerts", "zones", "met
 
 
 def _txt(s: Any) -> str | None:
-    """An indexed text column: a string without NUL characters (PostgreSQL text cannot hold them;
-    the record's JSON keeps the original)."""
+    """An indexed text column: valid UTF-8 without NUL characters (PostgreSQL text cannot hold
+    NUL; the record's JSON keeps the original text)."""
     if s is None:
         return None
     if type(s) is not str:
         s = str(s)
+    if not s.isascii():  # lone surrogates (undecodable input bytes) cannot be stored as UTF-8
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError:
+            s = s.encode("utf-8", "replace").decode("utf-8")
     return s.replace("\x00", "") if "\x00" in s else s
 
 
