@@ -128,3 +128,18 @@ def test_replay_shows_a_past_position(page, demo_server):
     page.locator("#btn-mode").click()
     assert page.locator("#mode").inner_text() == "LIVE"
     assert page.console_log.errors == []
+
+
+def test_class_filter_filters_the_stream_on_the_server(page, demo_server):
+    assert any(t["cls"] == "uas" for t in page.evaluate(SHOWN))
+    page.locator("#filters summary").click()
+    page.locator('#class-filter input[value="uas"]').uncheck()
+    # the server sends a fresh snapshot without drones, and no drone in later updates
+    page.wait_for_function("() => [...window.lookout.state.live.values()].every(t => t.cls !== 'uas')", timeout=5000)
+    page.wait_for_timeout(800)
+    live = page.evaluate("() => [...window.lookout.state.live.values()].map(t => t.cls)")
+    assert live and "uas" not in live
+    assert all(t["cls"] != "uas" for t in page.evaluate(SHOWN))
+    page.locator('#class-filter input[value="uas"]').check()
+    page.wait_for_function("() => [...window.lookout.state.live.values()].some(t => t.cls === 'uas')", timeout=5000)
+    assert page.console_log.errors == []

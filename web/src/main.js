@@ -244,7 +244,10 @@ function connect() {
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${proto}://${location.host}/api/ws`);
   state.ws = ws;
-  ws.onopen = () => { state.wsOpen = true; retry = 500; setConn(true); sendFilter(); };
+  ws.onopen = () => {
+    state.wsOpen = true; retry = 500; setConn(true);
+    if (state.classes.size !== CLASSES.length) sendFilter(); // the server's default is every class
+  };
   ws.onmessage = onMessage;
   ws.onclose = () => {
     state.wsOpen = false; setConn(false);
