@@ -179,3 +179,22 @@ def test_fuzz(data):
     # after garbage and the end of its stream, a fresh stream decodes
     obs = _run(dec, _STREAM)
     assert obs and obs[-1].measurement.range_m == pytest.approx(3000.0, abs=8)
+
+
+def test_a_block_that_makes_the_library_raise_does_not_stall_the_stream(monkeypatch):
+    import lookout.sources.asterix as ast
+
+    good = encode_cat048(1, 1, TOD0, 5000.0, 90.0)
+    calls = {"n": 0}
+    real = ast.RawDatablock.parse
+
+    def flaky(bits):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise AssertionError("library assertion")
+        return real(bits)
+
+    monkeypatch.setattr(ast.RawDatablock, "parse", flaky)
+    dec = AsterixDecoder(site=(31.0, -110.0, 0.0), reference_time=T0)
+    obs = _run(dec, good + good)
+    assert len(obs) >= 1 and dec.stats.rejected["bad_block"] == 1

@@ -184,7 +184,11 @@ class AsterixDecoder(Decoder):
                 continue
             if len(buf) - pos < length:
                 break
-            ok, observations = self._block(cat, bytes(buf[pos:pos + length]))
+            try:
+                ok, observations = self._block(cat, bytes(buf[pos:pos + length]))
+            except Exception as exc:  # noqa: BLE001 - never let one block stall the stream
+                self.stats.reject("bad_block", f"{type(exc).__name__}: {exc}"[:120])
+                ok, observations = False, []
             if not ok:  # a block that does not parse: resynchronise from the next octet
                 if resync_from is None:
                     resync_from = pos
@@ -221,7 +225,10 @@ class AsterixDecoder(Decoder):
             self.stats.messages += 1
             self.stats.skip(f"cat{cat:03d}")
             return True, out
-        raw = RawDatablock.parse(Bits.from_bytes(block))
+        try:
+            raw = RawDatablock.parse(Bits.from_bytes(block))
+        except Exception as exc:  # noqa: BLE001 - libasterix asserts on some malformed input
+            raw = ValueError(f"{type(exc).__name__}: {exc}")
         if isinstance(raw, ValueError) or len(raw) != 1:
             self.stats.messages += 1
             self.stats.reject("bad_block", str(raw)[:80])

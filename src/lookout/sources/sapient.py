@@ -248,7 +248,7 @@ class SapientDecoder(Decoder):
             try:
                 msg = pb.SapientMessage.FromString(body)
                 valid = bool(msg.node_id)  # node_id is mandatory: without it this is not a message
-            except (DecodeError, RuntimeError, ValueError):
+            except (DecodeError, RuntimeError, ValueError, TypeError, OverflowError):
                 valid = False
             if not valid:
                 if resync_from is None:
@@ -265,7 +265,7 @@ class SapientDecoder(Decoder):
             except SapientError as exc:
                 self.stats.reject(exc.reason, str(exc))
                 continue
-            except ValueError as exc:
+            except (ValueError, TypeError, OverflowError) as exc:
                 self.stats.reject("invalid_value", str(exc))
                 continue
             if obs is not None:
