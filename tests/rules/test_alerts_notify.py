@@ -224,3 +224,30 @@ def test_a_failing_rule_is_counted_and_the_others_still_run(world: World, monkey
     world.run(30.0, {"D": straight(0.0, 5000.0, 5.0, 0.0, cls="uas", sources=["radar"])})
     assert world.engine.rule_errors["border_crossing"] == 61
     assert len(world.new("dark_drone")) == 1
+
+
+@pytest.mark.timeout(60)
+def test_webhooks_from_the_rules_file(tmp_path):
+    from lookout.rules import build_default_engine
+
+    srv = _Server(fail=1)
+    try:
+        rules = tmp_path / "rules.yaml"
+        rules.write_text(f"""
+notify:
+  webhooks:
+    - {{url: "{srv.url}", min_severity: medium, kinds: [new], backoff_s: 0.01}}
+rules:
+  - {{name: dark, type: remote_id_missing, after_s: 5, severity: medium}}
+  - {{name: quiet, type: remote_id_missing, after_s: 5, severity: low}}
+""")
+        eng = build_default_engine(rules_path=rules, zones=[])
+        w = World(eng, dt=1.0)
+        w.run(20.0, {"D": straight(0.0, 5000.0, 5.0, 0.0, cls="uas", sources=["radar"])})
+        assert {a.rule for a in w.new()} == {"dark", "quiet"}
+        eng.close()
+        # only the medium "new" event went out (after one 503 and a retry)
+        assert [b["alert"]["rule"] for b in srv.bodies] == ["dark"] and srv.calls == 2
+        assert eng.webhooks[0].stats.sent == 1
+    finally:
+        srv.close()

@@ -60,6 +60,7 @@ def build_default_engine(sector: Sector | None = None, store: Any | None = None,
                          rules_path: str | Path | None = None, zones: Iterable[Zone] | None = None) -> RuleEngine:
     """A :class:`RuleEngine` with the rules file (packaged default when ``rules_path`` is None).
 
+    Webhooks of the rules file's ``notify`` section are subscribed (``engine.webhooks``).
     Zones: ``zones`` when given; else the rules file's default zones, overridden by the latest
     version of each zone in ``store``. Default zones missing from the store are put into it so
     the map and API see them, and the engine follows the store's zones from then on
@@ -79,6 +80,12 @@ def build_default_engine(sector: Sector | None = None, store: Any | None = None,
         zones = list(by_id.values())
     ctx = RuleContext(sector, zones)
     engine = RuleEngine(config, ctx, AlertManager(store=store))
+    for hook in config.notify.webhooks:
+        sender = WebhookSender(hook.url, max_retries=hook.max_retries, backoff_s=hook.backoff_s,
+                               max_backoff_s=hook.max_backoff_s, timeout_s=hook.timeout_s,
+                               queue_size=hook.queue_size, headers=hook.headers or None)
+        engine.webhooks.append(sender)
+        engine.alerts.subscribe(SeverityFilter(sender, hook.min_severity, frozenset(hook.kinds)))
     if store is not None and zones_given is None:
         engine.zone_store = store  # zones loaded later (CLI, API) apply within zone_refresh_s
     return engine

@@ -187,10 +187,29 @@ class SitesConfig(_Base):
     radius_m: float = Field(500.0, gt=0)
 
 
+class WebhookConfig(_Base):
+    """A URL that receives alert events as JSON POSTs (see :class:`lookout.rules.notify.WebhookSender`)."""
+
+    url: str = Field(pattern=r"^https?://")
+    min_severity: Severity = Severity.INFO
+    kinds: list[Literal["new", "update", "end"]] = Field(default_factory=lambda: ["new", "update", "end"])
+    max_retries: int = Field(5, ge=0)
+    backoff_s: float = Field(0.5, ge=0)
+    max_backoff_s: float = Field(30.0, ge=0)
+    timeout_s: float = Field(5.0, gt=0)
+    queue_size: int = Field(1000, ge=1)
+    headers: dict[str, str] = Field(default_factory=dict)
+
+
+class NotifyConfig(_Base):
+    webhooks: list[WebhookConfig] = Field(default_factory=list)
+
+
 class RulesConfig(_Base):
     version: Literal[1] = 1
     border: BorderConfig = Field(default_factory=BorderConfig)
     sites: SitesConfig = Field(default_factory=SitesConfig)
+    notify: NotifyConfig = Field(default_factory=NotifyConfig)
     #: extra GeoJSON zone files (paths relative to the rules file)
     zone_files: list[str] = Field(default_factory=list)
     rules: list[RuleConfig] = Field(default_factory=list)

@@ -949,6 +949,7 @@ class RuleEngine:
         self.steps = 0
         self.last_step_s = 0.0
         self.rule_errors: Counter = Counter()  # rule name -> evaluations that raised (logged)
+        self.webhooks: list = []  # WebhookSenders subscribed from the rules file (close() them)
         #: a store whose zones the engine follows (see :meth:`sync_zones`)
         self.zone_store: Any | None = None
         self.zone_refresh_s = 10.0
@@ -993,6 +994,11 @@ class RuleEngine:
 
     def subscribe(self, fn) -> Any:
         return self.alerts.subscribe(fn)
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Flush and stop the webhook senders."""
+        for w in self.webhooks:
+            w.close(timeout_s)
 
     # -- the step ----------------------------------------------------------------------------------
     def evaluate(self, updates: TrackUpdates) -> list[AlertEvent]:
