@@ -480,3 +480,6 @@ def test_any_unicode_text_round_trips(store):
     assert store.write_observations([odd]) == 1
     assert store.observation(odd.id) == odd
     assert store.count_observations(by="sensor") == {"cámara-norte-?": 1}
+    bad = dataclasses.replace(adsb(T0, 0.0, 0.0), id="o-\udcff")
+    assert store.write_observations([bad, adsb(T0 + 1, 0.0, 0.0)]) == 1 and store.rejected["observation"] == 1
+    assert store.observation("o-\udcff") is None and store.track("\udcff") is None

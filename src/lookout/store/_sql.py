@@ -160,12 +160,21 @@ def _txt(s: Any) -> str | None:
 def _key(s: Any, what: str) -> str:
     if type(s) is not str or not s or "\x00" in s:
         raise ValueError(f"{what} must be a non-empty string without NUL characters, got {s!r}")
+    if not s.isascii():
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError(f"{what} is not valid Unicode text: {s!r}") from None
     return s
 
 
 def _no_such_id(x: Any) -> bool:
-    """True for a value no stored id can equal (not a string, or with NUL characters)."""
-    return type(x) is not str or "\x00" in x
+    """True for a value no stored id can equal (see :func:`_key`)."""
+    try:
+        _key(x, "id")
+    except ValueError:
+        return True
+    return False
 
 
 def _obs_row(o: Observation) -> tuple:
