@@ -3,6 +3,7 @@ round trips, rejects, aggregation per sender, time resolution, receiver JSON and
 
 from __future__ import annotations
 
+import json
 import struct
 from pathlib import Path
 
@@ -352,6 +353,17 @@ def test_receiver_json_lines():
     assert f.velocity.east == pytest.approx(-6.0) and f.position.alt_m == 1333.0
     assert dec.stats.skipped == {"position_unknown": 1}
     assert dec.stats.rejected == {"lat_out_of_range": 1}
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("2023-11-14T22:13:20Z", T0), ("2023-11-14T15:13:20.5-07:00", T0 + 0.5), ("1700000000.5", T0 + 0.5),
+    (1700000000500, T0 + 0.5), (123456.0, T0 + 99), ("2023-11-14 22:13:20", T0 + 99), ("soon", T0 + 99),
+])
+def test_json_receive_times(value, expected):
+    # ISO 8601 with a zone, UNIX s or ms; an uptime counter or a zone-less time: the reference
+    dec = RemoteIDDecoder(reference_time=T0 + 99)
+    (o,) = dec.decode(json.dumps({"time": value, "id": "X1", "lat": 31.0, "lon": -110.0}).encode())
+    assert o.time == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("line, reason", [

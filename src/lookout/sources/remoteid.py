@@ -37,6 +37,7 @@ import struct
 import time as _time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from lookout.model import (
@@ -720,11 +721,8 @@ class RemoteIDDecoder(Decoder):
         if not isinstance(obj, dict):
             raise RemoteIDError("bad_json", "not an object")
         f = _json_fields(obj)
-        rx_time = _num(f, "time", "timestamp", "receivetime", "rxtime", "received", "ts", "unixtime")
-        if rx_time is not None and rx_time > 1e11:  # milliseconds
-            rx_time /= 1000.0
-        if rx_time is not None and not _MIN_UNIX_TIME < rx_time < 1e10:
-            rx_time = None  # not a UNIX receive time (e.g. a receiver's uptime): use the reference
+        rx_time = _receive_time(_first(f, "time", "timestamp", "receivetime", "rxtime", "received", "ts",
+                                       "unixtime", "datetime"))
         sender = _str(f, "mac", "macaddress", "sender", "addr", "address", "bssid", "src") or ""
         raw = _str(f, "hex", "raw", "payload", "data", "message")
         if raw is not None:
@@ -901,6 +899,32 @@ def _enum(f: dict[str, Any], table: dict[int, Any], *names: str) -> int | None:
         if _norm(str(name)) == key:
             return num
     return None
+
+
+def _receive_time(v: Any) -> float | None:
+    """A receiver's time of reception: UNIX seconds or milliseconds, or ISO 8601 with a zone.
+    Anything else (a receiver's uptime counter, a time without zone) gives None: the decoder's
+    reference time is used instead."""
+    if v is None or isinstance(v, bool):
+        return None
+    if isinstance(v, str):
+        try:
+            t = float(v)
+        except ValueError:
+            try:
+                dt = datetime.fromisoformat(v.strip().replace("Z", "+00:00"))
+            except ValueError:
+                return None
+            if dt.tzinfo is None:
+                return None
+            t = dt.timestamp()
+    elif isinstance(v, (int, float)):
+        t = float(v)
+    else:
+        return None
+    if math.isfinite(t) and t > 1e11:  # milliseconds
+        t /= 1000.0
+    return t if math.isfinite(t) and _MIN_UNIX_TIME < t < 1e10 else None
 
 
 def _id_type(v: Any) -> int:
