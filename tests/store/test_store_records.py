@@ -483,3 +483,12 @@ def test_any_unicode_text_round_trips(store):
     bad = dataclasses.replace(adsb(T0, 0.0, 0.0), id="o-\udcff")
     assert store.write_observations([bad, adsb(T0 + 1, 0.0, 0.0)]) == 1 and store.rejected["observation"] == 1
     assert store.observation("o-\udcff") is None and store.track("\udcff") is None
+    # a record without a releasability label is never stored as if it had one
+    unlabelled = dataclasses.replace(adsb(T0 + 2, 0.0, 0.0), label=None)
+    assert store.write_observations([unlabelled]) == 0 and store.rejected["observation"] == 2
+    store.write_tracks([track("t-nolabel", T0, 0.0, 0.0, label=None)])
+    store.write_alerts([alert("a-norule", T0, rule=None), alert("a-nolabel", T0, label="")])
+    assert store.track("t-nolabel") is None and store.alerts() == []
+    assert (store.rejected["track"], store.rejected["alert"]) == (1, 2)
+    with pytest.raises(ValueError, match="zone label must be a non-empty string"):
+        store.put_zone(dataclasses.replace(polygon_zone(), label=None))

@@ -183,13 +183,13 @@ def _obs_row(o: Observation) -> tuple:
     else:
         lat, lon = o.measurement.site.lat, o.measurement.site.lon
     return (_key(o.id, "observation id"), o.time, str(o.source), _txt(o.sensor), _txt(o.ident), lat, lon,
-            _txt(o.label), dumps(o))
+            _key(o.label, "observation label"), dumps(o))
 
 
 def _track_row(t: Track) -> tuple:
     p = t.position
-    return (_key(t.id, "track id"), t.time, t.first_time, str(t.status), str(t.cls), p.lat, p.lon, _txt(t.label),
-            dumps(t))
+    return (_key(t.id, "track id"), t.time, t.first_time, str(t.status), str(t.cls), p.lat, p.lon,
+            _key(t.label, "track label"), dumps(t))
 
 
 def _point_row(t: Track) -> tuple:
@@ -199,8 +199,9 @@ def _point_row(t: Track) -> tuple:
 
 def _alert_row(a: Alert) -> tuple:
     pos = a.position
-    return (_key(a.id, "alert id"), _txt(a.rule), str(a.severity), str(a.state), a.start, a.updated, alert_end(a),
-            pos.lat if pos else None, pos.lon if pos else None, _txt(a.label), dumps(a))
+    return (_key(a.id, "alert id"), _key(_txt(a.rule), "alert rule"), str(a.severity), str(a.state), a.start,
+            a.updated, alert_end(a), pos.lat if pos else None, pos.lon if pos else None,
+            _key(a.label, "alert label"), dumps(a))
 
 
 class SQLStore(Store):
@@ -467,7 +468,7 @@ class SQLStore(Store):
     def _insert_zone(self, cur: Any, zone: Zone, deleted: bool) -> None:
         cur.execute(self._q("INSERT INTO zones (zone_id, version, deleted, kind, name, label, created, record) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                    (zone.id, zone.version, 1 if deleted else 0, str(zone.kind), _txt(zone.name), _txt(zone.label),
+                    (zone.id, zone.version, 1 if deleted else 0, str(zone.kind), _txt(zone.name), _key(zone.label, "zone label"),
                      _time.time(), dumps(zone)))
 
     def put_zone(self, zone: Zone) -> Zone:
@@ -476,6 +477,9 @@ class SQLStore(Store):
         if type(zone) is not Zone:
             raise TypeError(f"put_zone: expected a Zone, got a {type(zone).__name__}")
         _key(zone.id, "put_zone: zone id")
+        _key(zone.label, "put_zone: zone label")
+        if not isinstance(zone.name, str):
+            raise ValueError(f"put_zone: zone {zone.id!r} name must be a string, got {zone.name!r}")
         with self._transaction() as cur:
             self._lock_zone(cur, zone.id)
             row = self._latest_zone_row(cur, zone.id)
