@@ -383,7 +383,7 @@ def test_numpy_values_and_unencodable_records(store, caplog):
     later = adsb(T0 + 2, 0.0, 0.0)
     assert store.write_observations([ok, bad, later]) == 2  # the bad record is left out, the rest stored
     assert store.rejected["observation"] == 1
-    assert f"observation {bad.id} not stored" in caplog.text and "cannot store a value of type object" in caplog.text
+    assert f"observation {bad.id!r} not stored" in caplog.text and "cannot store a value of type object" in caplog.text
     got = store.observation(ok.id)
     assert got.attrs["snr_db"] == 12.5 and got.attrs["hits"] == 3 and got.attrs["beam"] == [1, 2]
     assert got.attrs["nan"] != got.attrs["nan"]  # NaN survives

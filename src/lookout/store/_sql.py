@@ -214,12 +214,12 @@ class SQLStore(Store):
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._closed = False
-        #: records left out of a write batch because they cannot be encoded, by record kind
+        #: records left out of a write batch because they cannot be stored, by record kind
         self.rejected: Counter[str] = Counter()
 
     def _reject(self, kind: str, record_id: str, exc: BaseException) -> None:
         self.rejected[kind] += 1
-        log.warning("%s: %s %s not stored: %s", self.describe(), kind, record_id, exc)
+        log.warning("%s: %s %r not stored: %s", self.describe(), kind, record_id, exc)
 
     # -- dialect hooks -----------------------------------------------------------------------
     @abstractmethod
