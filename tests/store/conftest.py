@@ -9,7 +9,7 @@ tables emptied before each test; skipped when no server listens on 127.0.0.1:543
 
 Reuse from another test package (``tests/<pkg>/__init__.py`` makes ``tests/`` importable)::
 
-    from store.conftest import store, store_url  # noqa: F401  (re-exported fixtures)
+    from store.conftest import postgres_module_store, store, store_url  # noqa: F401  (fixtures)
 
 or call :func:`open_test_store` / :func:`drop_test_schema` directly.
 """
