@@ -263,3 +263,61 @@ def test_options_track_two_radar_targets(association, imm):
     for truth in (a0 + va * 29, b0 + vb * 29):
         lat, lon, _ = _geo(*truth)
         assert min(distance_m(t.position.lat, t.position.lon, lat, lon) for t in tracks) < 40.0
+
+
+def test_fused_track_reports_remote_id_evidence_and_source_times():
+    rng = np.random.default_rng(13)
+    tr = Tracker(TrackerConfig(), frame=FRAME)
+    p0, v = np.array([-1000.0, 2000.0, 100.0]), np.array([3.0, 4.0, 0.0])
+    for k in range(15):
+        t = T0 + k
+        p = p0 + v * k
+        obs = [radar_obs(t, p, rng)]
+        if k >= 5:
+            obs.append(pos_obs(t + 0.4, p + v * 0.4, rng, SourceKind.REMOTE_ID, ident="RIDX", sigma=3.0))
+        tr.update(t + 0.5, obs)
+    (trk,) = tr.tracks()
+    assert trk.attrs["source_times"]["radar"] == pytest.approx(T0 + 14)
+    assert trk.attrs["source_times"]["remote_id"] == pytest.approx(T0 + 14.4)
+    rp = trk.attrs["remote_id_position"]
+    lat, lon, _ = _geo(*(p0 + v * 14.4))
+    assert distance_m(rp["lat"], rp["lon"], lat, lon) < 20.0
+    assert trk.attrs["remote_id_sigma_m"] == 3.0
+    assert trk.to_dict()["attrs"]["source_times"] is not tr.meta[0].attrs["source_times"]
+
+
+def test_simulated_border_scenario_tracks_every_object():
+    """The multi-sensor simulator (radar with clutter, camera, ADS-B, Remote ID, reports, blue force)."""
+    sim = pytest.importorskip("lookout.sim")
+    sc = sim.Scenario(sim.ScenarioConfig(seed=7, duration_s=300.0))
+    tr = Tracker(TrackerConfig(), frame=sc.sector.frame)
+    for step in sc.steps(1.0):
+        tr.update(step.time + 1.0, step.observations)
+    assert tr.stats.skipped_blue_force > 0 and tr.stats.dropped_late == 0
+    tracks = tr.tracks()
+    frame = sc.sector.frame
+    enu = np.array([frame.to_enu(t.position.lat, t.position.lon, 0.0)[:2] for t in tracks]).reshape(-1, 2)
+    end = sc.config.end_time
+    for o in sc.truth:
+        if not o.active(end - 1.0) or o.start > end - 60.0:
+            continue
+        p, vel = o.state_at(end - 1.0)
+        d = np.hypot(*(enu - p[:2]).T)
+        # tracks are at their last update (up to a radar revisit ago): allow for the motion
+        assert d.min() < 60.0 + 3.0 * np.hypot(*vel[:2]), f"{o.id} ({o.cls}) is not tracked"
+        k = int(np.argmin(d))
+        if o.ident and not o.spoofs_remote_id:
+            kind = "icao24" if o.cls != ObjectClass.UAS else "remote_id"
+            assert tracks[k].identities.get(kind) == o.ident.lower()
+    # every confirmed track is explained by an object (or by the false position a spoofer broadcasts)
+    unexplained = 0
+    for trk, xy in zip(tracks, enu):
+        best = np.inf
+        for o in sc.truth:
+            if o.start <= trk.time <= o.end + 15.0:  # deletion follows the object's end
+                p, _ = o.state_at(min(trk.time, o.end))
+                best = min(best, np.hypot(*(p[:2] - xy)))
+                if o.spoofs_remote_id:
+                    best = min(best, np.hypot(*(p[:2] + np.asarray(o.attrs["rid_offset_enu"])[:2] - xy)))
+        unexplained += best > 100.0
+    assert unexplained <= 1

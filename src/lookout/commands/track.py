@@ -101,7 +101,7 @@ def register(app: typer.Typer) -> None:
         association: str = typer.Option("gnn", help="'gnn' (global nearest neighbour) or 'jpda' (dense clutter)."),
         imm: bool = typer.Option(False, "--imm/--no-imm", help="Interacting multiple model (manoeuvring targets)."),
         confirm_m: int = typer.Option(3, help="Confirm a track with hits in M of its last N scans: M."),
-        confirm_n: int = typer.Option(4, help="Confirm a track with hits in M of its last N scans: N."),
+        confirm_n: int = typer.Option(5, help="Confirm a track with hits in M of its last N scans: N."),
         delete_misses: int = typer.Option(4, help="Delete a confirmed track after this many missed scans in a row."),
         gate_prob: float = typer.Option(0.999, help="Mahalanobis gate probability (chi-square, 2 dof)."),
     ) -> None:

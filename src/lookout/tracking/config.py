@@ -49,7 +49,7 @@ class TrackerConfig:
     association: str = "gnn"  # "gnn" or "jpda"
     # track management
     confirm_m: int = 3
-    confirm_n: int = 4
+    confirm_n: int = 5
     delete_misses: int = 4
     max_sigma_m: float = 500.0
     max_coast_s: float = 12.0

@@ -21,7 +21,8 @@ sensor at one time:
    that offset, never the state, so a lying Remote ID cannot drag the track;
 3. the other observations are gated (grid pre-gate, then Mahalanobis with the EKF
    linearisation of each sensor's measurement model) and assigned by GNN or JPDA; the
-   unassigned ones start tentative tracks (camera bearings cannot: they are counted);
+   unassigned ones start tentative tracks (camera bearings cannot: they update confirmed
+   tracks only, and the unassociated ones are counted);
 4. M-of-N confirmation is clocked by the revisits of the sensor that started the track (its
    period learnt from the updates, so rotating radars whose plots each carry their own time
    work); identity tracks confirm after ``ident_confirm_hits`` reports; confirmed tracks are
@@ -309,6 +310,11 @@ class Tracker:
         m.updates += 1
         m.last_update = max(m.last_update, T)
         self._revisit(m, o.sensor, T)
+        if not m.confirmed and o.sensor != m.scan_sensor and o.source == SourceKind.RADAR:
+            # a track started by a sparse source (an agent report) is clocked by the radar that follows it
+            mine, theirs = self._period.get(m.scan_sensor), self._period.get(o.sensor)
+            if mine is None or (theirs is not None and mine > 3.0 * theirs):
+                m.scan_sensor, m.last_clock = o.sensor, T
         self._note(m, o)
 
     def _note(self, m: _Meta, o: Observation) -> None:
@@ -495,10 +501,13 @@ class Tracker:
                 ti, mj = grid_pairs(xc[:, :2], pts, radius)
                 ti_l.append(ti)
                 mi_l.append(np.array(with_pt, dtype=np.int64)[mj])
-            bearings = [j for j, m in enumerate(meas) if m.point is None]
-            for j in bearings:
-                ti_l.append(np.arange(n))
-                mi_l.append(np.full(n, j))
+            # bearings (no range) only update confirmed tracks: along a line of sight they would
+            # also fit any tentative track at another range and could confirm clutter
+            conf = np.array([m.confirmed for m in self.meta], dtype=bool)
+            cix = np.flatnonzero(conf)
+            for j in (j for j, m in enumerate(meas) if m.point is None):
+                ti_l.append(cix)
+                mi_l.append(np.full(len(cix), j))
         ti = np.concatenate(ti_l) if ti_l else np.zeros(0, dtype=np.int64)
         mi = np.concatenate(mi_l) if mi_l else np.zeros(0, dtype=np.int64)
         # Mahalanobis gate per measurement model
