@@ -12,8 +12,9 @@ reporter's position uncertainty (1-sigma, default 100 m). ``what`` maps to a cla
 helicopter -> rotorcraft, boat -> vessel); ``direction`` is a compass point (``N``, ``SW``,
 ``north-east``...) or degrees and is kept as ``attrs["direction_deg"]`` (other words are kept as
 ``attrs["direction"]`` text, and counted as skipped ``direction_not_compass``; a number out of
-range is an error); ``speed_mps`` with a direction gives a velocity. ``count``, ``text``, ``reporter`` and ``what`` are kept in ``attrs``;
-``label`` (releasability) overrides the decoder's default.
+range is an error); ``speed_mps`` with a direction gives a velocity. ``count``, ``text``,
+``reporter`` and ``what`` are kept in ``attrs``; ``label`` (releasability) overrides the
+decoder's default.
 """
 
 from __future__ import annotations
