@@ -10,13 +10,9 @@ from lookout.api import LiveHub, create_app
 
 
 def make_store():
-    """The embedded SQLite store when it is available, else the in-memory test double."""
-    try:
-        from lookout.store.sqlite import SQLiteStore
-    except ImportError:
-        from api.memstore import MemoryStore
+    """The embedded SQLite store, in memory."""
+    from lookout.store.sqlite import SQLiteStore
 
-        return MemoryStore()
     return SQLiteStore(":memory:")
 
 
