@@ -79,3 +79,15 @@ def test_most_restrictive_label():
     assert most_restrictive([]) == "PUBLIC"
     assert most_restrictive(["PUBLIC", "REL-MX"]) == "REL-MX"
     assert most_restrictive(["REL-MX", "US-ONLY", "PUBLIC"]) == "US-ONLY"
+
+
+def test_flat_form_of_a_radar_plot_gives_its_position():
+    from lookout.geo import distance_m
+
+    site = GeoPoint(31.35, -110.95, 1300.0)
+    m = PolarMeasurement(site=site, azimuth_deg=90.0, elevation_deg=0.0, range_m=5000.0, sigma_range_m=10.0)
+    flat = Observation(time=1.7e9, source="radar", sensor="r", measurement=m).flat()
+    assert distance_m(31.35, -110.95, flat["lat"], flat["lon"]) == pytest.approx(5000.0, rel=1e-3)
+    assert flat["alt_m"] == pytest.approx(1300.0 + 2.0, abs=1.0)  # earth curvature over 5 km
+    cam = PolarMeasurement(site=site, azimuth_deg=90.0, elevation_deg=1.0)
+    assert "lat" not in Observation(time=1.7e9, source="camera", sensor="c", measurement=cam).flat()

@@ -289,6 +289,12 @@ class Observation:
                 site_lat=m.site.lat, site_lon=m.site.lon, site_alt_m=m.site.alt_m,
                 azimuth_deg=m.azimuth_deg, elevation_deg=m.elevation_deg, range_m=m.range_m,
             )
+            if m.range_m is not None:  # a full polar measurement fixes a position: give it too
+                from lookout.geo import LocalFrame, polar_to_enu
+
+                e, n, u = polar_to_enu(m.range_m, m.azimuth_deg, m.elevation_deg or 0.0)
+                lat, lon, alt = LocalFrame(m.site.lat, m.site.lon, m.site.alt_m or 0.0).to_geodetic(e, n, u)
+                out.update(lat=lat, lon=lon, alt_m=alt)
         if self.velocity is not None:
             out.update(v_east=self.velocity.east, v_north=self.velocity.north, v_up=self.velocity.up)
         if self.cls is not None:
