@@ -30,7 +30,7 @@ def test_polar_observation_round_trip_and_flat():
     o = Observation(time=1.7e9, source=SourceKind.RADAR, sensor="radar-1", measurement=m, label="US-ONLY")
     assert Observation.from_dict(json.loads(json.dumps(o.to_dict()))) == o
     flat = o.flat()
-    assert flat["range_m"] == 5000.0 and flat["source"] == "radar" and "lat" not in flat
+    assert flat["range_m"] == 5000.0 and flat["source"] == "radar" and "lat" in flat and "site_lat" in flat
 
 
 @pytest.mark.parametrize("kwargs, msg", [
