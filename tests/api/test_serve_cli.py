@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
 
 import httpx
 
-from api.world import T0, fill
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from api.world import T0, fill, free_port
 
 
 def test_serve_over_a_sqlite_file(tmp_path):
@@ -25,7 +18,7 @@ def test_serve_over_a_sqlite_file(tmp_path):
     st = SQLiteStore(db)
     fill(st)
     st.close()
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "lookout", "serve", "--store", str(db), "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:

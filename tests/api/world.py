@@ -4,6 +4,8 @@ alerts and a zone."""
 
 from __future__ import annotations
 
+import socket
+
 from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, SourceKind, Track,
                            Velocity, Zone, ZoneKind)
 from lookout.sector import load_sector
@@ -73,3 +75,10 @@ SENSORS = [
     {"id": "radar-1", "kind": "radar", "lat": 31.36, "lon": -110.93, "range_m": 12000.0},
     {"id": "rid-1", "kind": "remote_id", "lat": 31.34, "lon": -110.96, "range_m": 4000.0},
 ]
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import threading
 import time as _time
 from pathlib import Path
@@ -14,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from api.world import free_port
 from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, SourceKind, Track,
                            TrackStatus, Velocity)
 
@@ -48,27 +48,22 @@ def truth_tracks(scenario, t: float) -> list[Track]:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     """A scenario, a store, a hub and uvicorn on a free loopback port, in threads; ``feed`` runs
     :meth:`step` (one simulated second) every ``STEP_WALL_S`` until stopped."""
 
-    def __init__(self, tmp: Path, name: str, scenario) -> None:
+    def __init__(self, tmp: Path, name: str, scenario=None) -> None:
         from lookout.api import LiveHub
         from lookout.store.sqlite import SQLiteStore
 
         self.scenario = scenario
-        self.t0 = self.scenario.config.start_time
         self.store = SQLiteStore(tmp / f"{name}.db")
         self.hub = LiveHub()
-        self.sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon,
-                             range_m=min(s.max_range_m, 30000.0)) for s in self.scenario.sensors]
         self._stop = threading.Event()
+        if scenario is not None:
+            self.t0 = scenario.config.start_time
+            self.sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon,
+                                 range_m=min(s.max_range_m, 30000.0)) for s in scenario.sensors]
 
     def serve(self, app) -> None:
         import uvicorn
@@ -82,7 +77,8 @@ class LiveServer:
                         threading.Thread(target=self.feed, daemon=True)]
 
     def step(self) -> bool:
-        raise NotImplementedError
+        """One live step; False when there is nothing (more) to publish."""
+        return False
 
     def feed(self) -> None:
         while not self._stop.is_set() and self.step():

@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-import threading
-import time as _time
-
 import pytest
 
 from api.world import T0, TRACKS, fill, track_at
-from web.conftest import Console, free_port, shot
+from web.conftest import Console, LiveServer, shot
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def store_server(tmp_path_factory):
-    import uvicorn
+    from lookout.api import create_app
 
-    from lookout.api import LiveHub, create_app
-    from lookout.store.sqlite import SQLiteStore
-
-    store = SQLiteStore(tmp_path_factory.mktemp("store-only") / "lookout.db")
-    fill(store)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store, hub=LiveHub()), host="127.0.0.1", port=port,
-                                          log_level="warning"))
-    th = threading.Thread(target=server.run, daemon=True)
-    th.start()
-    deadline = _time.monotonic() + 20
-    while not server.started:
-        assert _time.monotonic() < deadline, "the server did not start"
-        _time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    th.join(timeout=10)
-    store.close()
+    srv = LiveServer(tmp_path_factory.mktemp("store-only"), "store-only")  # no live feed
+    fill(srv.store)
+    srv.serve(create_app(srv.store, hub=srv.hub))
+    srv.start()
+    yield srv.url
+    srv.stop()
 
 
 def test_opens_on_the_stored_history_without_a_live_feed(browser, store_server):
