@@ -130,16 +130,37 @@ def register(name: str):
     return deco
 
 
-def decoder_class(name: str) -> type[Decoder]:
-    import lookout.sources  # noqa: F401  - imports every format module, filling the registry
+#: Where each built-in format lives: a decoder module is imported only when its format is used,
+#: so a command that reads SBS does not pay for the ASTERIX or AIS libraries. A format added in
+#: a new module registers itself with ``@register`` once that module is imported.
+FORMAT_MODULES: dict[str, str] = {
+    "sbs": "lookout.sources.sbs",
+    "avr": "lookout.sources.avr",
+    "raw": "lookout.sources.raw",
+    "beast": "lookout.sources.beast",
+    "aircraft-json": "lookout.sources.aircraft_json",
+    "remoteid": "lookout.sources.remoteid",
+    "radar-json": "lookout.sources.radar_json",
+    "asterix": "lookout.sources.asterix",
+    "sapient": "lookout.sources.sapient",
+    "ais": "lookout.sources.ais",
+    "camera": "lookout.sources.camera",
+    "report": "lookout.sources.report",
+}
 
+
+def decoder_class(name: str) -> type[Decoder]:
+    """The decoder class of a format name (importing its module on first use)."""
+    if name not in _REGISTRY and name in FORMAT_MODULES:
+        import importlib
+
+        importlib.import_module(FORMAT_MODULES[name])
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise ValueError(f"unknown format {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+        raise ValueError(f"unknown format {name!r}; known: {', '.join(formats())}") from None
 
 
 def formats() -> list[str]:
-    import lookout.sources  # noqa: F401
-
-    return sorted(_REGISTRY)
+    """Every format name: the built-in ones and any registered by an imported module."""
+    return sorted(set(FORMAT_MODULES) | set(_REGISTRY))
