@@ -221,8 +221,9 @@ def open_map(browser, url: str):
     return ctx, pg
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def page(browser, demo_server):
+    """One map page for a module's tests (they run in file order and leave it in live mode)."""
     ctx, pg = open_map(browser, demo_server.url)
     yield pg
     ctx.close()
