@@ -31,6 +31,7 @@ COMMAND_MODULES = [
     "lookout.commands.ingest",
     "lookout.sim.command",
     "lookout.commands.zones",
+    "lookout.commands.share",
     "lookout.commands.scale",
 ]
 
