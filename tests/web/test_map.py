@@ -95,6 +95,25 @@ def test_track_detail_shows_remote_id_operator(page, demo_server):
     assert page.console_log.errors == []
 
 
+def test_export_menu_downloads_kml_and_geojson(page, demo_server):
+    import json
+    from xml.etree import ElementTree as ET
+
+    page.locator("#exports summary").click()
+    with page.expect_download() as dl:
+        page.locator('#exports a[href="/api/export/tracks.kml"]').click()
+    assert dl.value.suggested_filename == "tracks.kml"
+    root = ET.parse(dl.value.path()).getroot()
+    names = [n.text for n in root.iter("{http://www.opengis.net/kml/2.2}name")]
+    assert "OMAHA51" in names and len(names) >= len(demo_server.scenario.truth) // 2
+    with page.expect_download() as dl:
+        page.locator('#exports a[href="/api/export/alerts.geojson"]').click()
+    feats = json.loads(open(dl.value.path()).read())["features"]
+    assert {f["id"] for f in feats} == {"a-e2e-1", "a-e2e-2"}
+    page.locator("#exports summary").click()
+    assert page.console_log.errors == []
+
+
 def test_replay_shows_a_past_position(page, demo_server):
     t_past = demo_server.t0 + 350.0
     track_id = next(tid for tid, _ in demo_server.store.track_points(start=t_past, end=t_past)
