@@ -145,3 +145,20 @@ def test_demo_agencies(tmp_path):
         assert a.authenticate(a.login(r["user"], r["password"])).user == r["user"]
     again = setup_demo_agencies(a)  # idempotent: same agencies and users, fresh credentials
     assert len(a.agencies()) == 2 and len(a.users()) == 2 and again[0]["token"] != rows[0]["token"]
+
+
+def test_production_hash_parameters():
+    import importlib
+
+    import lookout.auth.store as mod
+
+    real = importlib.reload(mod)  # the module's own constants, not the tests' cheaper ones
+    try:
+        assert real.PBKDF2_ITERATIONS >= 50_000 and real.SCRYPT_N >= 2**14
+        h = real.hash_secret("s3cret-token")
+        assert h.startswith(f"pbkdf2_sha256${real.PBKDF2_ITERATIONS}$") and real.verify_hash("s3cret-token", h)
+        assert not real.verify_hash("other", h)
+        p = real.hash_password("correct horse")
+        assert p.startswith(f"scrypt${real.SCRYPT_N}$8$1$") and real.verify_hash("correct horse", p)
+    finally:
+        importlib.reload(mod)

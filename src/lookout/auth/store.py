@@ -93,7 +93,8 @@ def role_rank(role: str) -> int:
 
 
 # -- hashing ---------------------------------------------------------------------------------
-def hash_secret(secret: str, iterations: int = PBKDF2_ITERATIONS) -> str:
+def hash_secret(secret: str, iterations: int | None = None) -> str:
+    iterations = iterations or PBKDF2_ITERATIONS
     salt = secrets.token_bytes(16)
     dk = hashlib.pbkdf2_hmac("sha256", secret.encode(), salt, iterations)
     return f"pbkdf2_sha256${iterations}${salt.hex()}${dk.hex()}"
