@@ -18,6 +18,7 @@ message when a field is out of range.
 
 from __future__ import annotations
 
+import itertools
 import math
 import uuid
 from dataclasses import asdict, dataclass, field, fields
@@ -107,14 +108,20 @@ def most_restrictive(labels: "list[str] | set[str] | tuple[str, ...]") -> str:
     return best
 
 
-def _check_finite(name: str, value: float | None, lo: float | None = None, hi: float | None = None) -> None:
+_BIG = 1.0e300
+
+
+def _check_finite(name: str, value: float | None, lo: float = -_BIG, hi: float = _BIG) -> None:
     if value is None:
+        return
+    cls = value.__class__
+    if (cls is float or cls is int) and lo <= value <= hi:  # the fast path; NaN and inf fail it
         return
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if lo is not None and value < lo:
+    if value < lo:
         raise ValueError(f"{name} must be >= {lo}, got {value!r}")
-    if hi is not None and value > hi:
+    if value > hi:
         raise ValueError(f"{name} must be <= {hi}, got {value!r}")
 
 
@@ -205,8 +212,13 @@ class Velocity:
         return math.degrees(math.atan2(self.east, self.north)) % 360.0
 
 
+_PROCESS_ID = uuid.uuid4().hex[:10]
+_COUNTER = itertools.count()
+
+
 def new_id(prefix: str = "") -> str:
-    return prefix + uuid.uuid4().hex[:16]
+    """A unique record id: a random per-process part and a counter (cheap: no system call)."""
+    return f"{prefix}{_PROCESS_ID}{next(_COUNTER):x}"
 
 
 @dataclass(slots=True)
@@ -235,15 +247,16 @@ class Observation:
 
     def __post_init__(self) -> None:
         _check_finite("time", self.time, 0.0, 1.0e10)
-        self.source = SourceKind(self.source)
+        if self.source.__class__ is not SourceKind:
+            self.source = SourceKind(self.source)
         if not self.sensor:
             raise ValueError("sensor id must not be empty")
         if (self.position is None) == (self.measurement is None):
             raise ValueError("an Observation needs exactly one of position or measurement")
-        if self.cls is not None:
+        if self.cls is not None and self.cls.__class__ is not ObjectClass:
             self.cls = ObjectClass(self.cls)
         _check_finite("cls_confidence", self.cls_confidence, 0.0, 1.0)
-        if self.operator_location_type is not None:
+        if self.operator_location_type is not None and self.operator_location_type.__class__ is not OperatorLocationType:
             self.operator_location_type = OperatorLocationType(self.operator_location_type)
 
     # -- serialisation ---------------------------------------------------------------
