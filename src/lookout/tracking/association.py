@@ -7,7 +7,8 @@
   centre) are solved at once in vectorised form and all other pairs are solved together by
   one linear assignment with a private "missed" option per track
   (:func:`scipy.optimize.linear_sum_assignment` when small, else the sparse LAPJVsp
-  :func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`).
+  :func:`scipy.sparse.csgraph.min_weight_full_bipartite_matching`); :func:`gnn_two_stage`
+  serves confirmed tracks before tentative ones.
 * :func:`jpda_weights` -- joint probabilistic data association weights by Fitzgerald's
   "cheap JPDA" approximation of the marginal association probabilities (exact PDA for an
   isolated track), vectorised over the pairs.
@@ -128,6 +129,23 @@ def gnn_assign(ti: np.ndarray, mi: np.ndarray, cost: np.ndarray, miss_cost: np.n
             sel = lut[rows[real], match[real]]
             chosen.append(sel[sel >= 0])
     return np.concatenate(chosen)
+
+
+def gnn_two_stage(ti: np.ndarray, mi: np.ndarray, cost: np.ndarray, miss_cost: np.ndarray,
+                  confirmed: np.ndarray, n_tracks: int, n_meas: int) -> np.ndarray:
+    """GNN in two passes: confirmed tracks first, then tentative tracks on the measurements left.
+
+    A tentative track's wide gate must not take a confirmed track's measurement (that would
+    coast the confirmed track and grow a duplicate). Returns indices into the pair arrays.
+    """
+    conf = confirmed[ti]
+    first = np.flatnonzero(conf)
+    sel1 = first[gnn_assign(ti[first], mi[first], cost[first], miss_cost, n_tracks, n_meas)]
+    used = np.zeros(n_meas, dtype=bool)
+    used[mi[sel1]] = True
+    second = np.flatnonzero(~conf & ~used[mi])
+    sel2 = second[gnn_assign(ti[second], mi[second], cost[second], miss_cost, n_tracks, n_meas)]
+    return np.concatenate([sel1, sel2])
 
 
 def jpda_weights(ti: np.ndarray, mi: np.ndarray, loglik: np.ndarray, n_tracks: int, n_meas: int,

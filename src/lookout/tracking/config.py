@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
 from typing import Any
 
 from scipy.stats import chi2
+
+
+@lru_cache(maxsize=256)
+def _chi2_ppf(prob: float, dim: int) -> float:
+    return float(chi2.ppf(prob, dim))
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,10 @@ class TrackerConfig:
 
     def gate(self, dim: int) -> float:
         """Chi-square gate threshold on the squared Mahalanobis distance for a ``dim``-D measurement."""
-        return float(chi2.ppf(self.gate_prob, dim))
+        return _chi2_ppf(self.gate_prob, dim)
 
     def fusion_gate(self, dim: int) -> float:
-        return float(chi2.ppf(self.fusion_gate_prob, dim))
+        return _chi2_ppf(self.fusion_gate_prob, dim)
 
     def with_(self, **changes: Any) -> "TrackerConfig":
         known = {f.name for f in fields(self)}

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from lookout.tracking.association import gnn_assign, grid_pairs, jpda_weights
+from lookout.tracking.association import gnn_two_stage, grid_pairs, jpda_weights
 from lookout.tracking.config import TrackerConfig
 from lookout.tracking.filters import LOG_2PI, combine, cv_predict, imm_mix, inv_sym
 
@@ -136,7 +136,7 @@ class PositionTracker:
             g = d2 < self.gate
             ti, mi, y, d2 = ti[g], mi[g], y[g], d2[g]
             if cfg.association == "gnn":
-                sel = gnn_assign(ti, mi, d2 + logdet[ti], self.gate + logdet, n, len(z))
+                sel = gnn_two_stage(ti, mi, d2 + logdet[ti], self.gate + logdet, self.confirmed, n, len(z))
                 ti, mi, y = ti[sel], mi[sel], y[sel]
                 self._update_gnn(ti, z[mi])
                 hit[ti] = True

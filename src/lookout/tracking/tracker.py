@@ -20,7 +20,8 @@ sensor at one time:
    track has non-cooperative support, a cooperative report outside the gate updates only
    that offset, never the state, so a lying Remote ID cannot drag the track;
 3. the other observations are gated (grid pre-gate, then Mahalanobis with the EKF
-   linearisation of each sensor's measurement model) and assigned by GNN or JPDA; the
+   linearisation of each sensor's measurement model) and assigned by GNN (confirmed tracks
+   first, tentative tracks on the measurements left) or JPDA; the
    unassigned ones start tentative tracks (camera bearings cannot: they update confirmed
    tracks only, and the unassociated ones are counted);
 4. M-of-N confirmation is clocked by the revisits of the sensor that started the track (its
@@ -56,7 +57,7 @@ from lookout.model import (
     Velocity,
     most_restrictive,
 )
-from lookout.tracking.association import gnn_assign, grid_pairs, jpda_weights
+from lookout.tracking.association import gnn_two_stage, grid_pairs, jpda_weights
 from lookout.tracking.config import TrackerConfig
 from lookout.tracking.filters import (
     MeasurementModel,
@@ -531,7 +532,8 @@ class Tracker:
         if len(ti) and cfg.association == "gnn":
             miss = np.full(n, -np.inf)
             np.maximum.at(miss, ti, gate + logdet)
-            sel = gnn_assign(ti, mi, d2 + logdet, miss, n, nm)
+            conf = np.array([m.confirmed for m in self.meta], dtype=bool)
+            sel = gnn_two_stage(ti, mi, d2 + logdet, miss, conf, n, nm)
             at, am = ti[sel], mi[sel]
             for key in {meas[j].key for j in am.tolist()}:
                 s = [i for i in range(len(at)) if meas[am[i]].key == key]
