@@ -59,3 +59,17 @@ def test_ingest_eoir_writes_camera_observations(tmp_path):
     bad.write_text("width: 320\n")
     r = runner.invoke(app, ["ingest-eoir", str(tmp_path / "frames"), "--camera", str(bad), "--out", str(out)])
     assert r.exit_code == 2 and "missing setting" in r.output
+
+
+def test_lookout_ingest_eoir_is_the_same_path(tmp_path):
+    _write_frames(tmp_path / "frames", n=3)
+    cam = tmp_path / "cam.yaml"
+    cam.write_text("sensor: eoir-2\nwidth: 320\nheight: 256\nhfov_deg: 20\n"
+                   "site: {lat: 31.345, lon: -110.95, alt_m: 1250}\nyaw_deg: 150\nstart_time: 1793628000\nfps: 10\n")
+    out = tmp_path / "obs.jsonl"
+    r = runner.invoke(app, ["ingest", "eoir", str(tmp_path / "frames"), "--camera", str(cam), "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(rows) >= 6 and {row["sensor"] for row in rows} == {"eoir-2"}
+    r = runner.invoke(app, ["ingest", "eoir", str(tmp_path / "frames")])
+    assert r.exit_code == 2 and "--camera" in r.output

@@ -63,28 +63,35 @@ def register(app: typer.Typer) -> None:
         onnx: Path | None = typer.Option(None, help="Use this ONNX model instead of the classical detector."),
         max_frames: int | None = typer.Option(None, help="Stop after this many frames (streams)."),
     ) -> None:
-        """Thermal frames -> detections -> bearing/elevation camera Observations (JSON lines)."""
-        from lookout.sources.eoir import FrameError, open_frames
-        from lookout.sources.eoir.pipeline import CameraConfig, detect_frames, detections_to_observations, make_detector
+        """Thermal frames -> detections -> bearing/elevation camera Observations (JSON lines).
 
-        try:
-            cam = CameraConfig.load(camera)
-            src = open_frames(frames, max_frames=max_frames, fps=cam.fps, start_time=cam.start_time)
-            det = make_detector(onnx)
-        except (FrameError, FileNotFoundError, ValueError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(2) from None
-        n_obs = 0
-        try:
-            with open(out, "w") as f, _progress(len(src) or None) as prog:
-                task = prog.add_task("ingest", total=len(src) or None, info="")
-                for _index, t, dets in detect_frames(src, det):
-                    for o in detections_to_observations(dets, t, cam):
-                        f.write(json.dumps(o.flat(), separators=(",", ":")) + "\n")
-                        n_obs += 1
-                    prog.update(task, advance=1, info=f"{n_obs} observations")
-        except FrameError as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(1) from None
-        typer.echo(f"{src.frames_read} frames, {n_obs} observations -> {out}"
-                   + (f"; skipped: {dict(src.errors)}" if src.errors else ""), err=True)
+        The same as ``lookout ingest eoir FRAMES --camera FILE``."""
+        run_ingest_eoir(frames, camera, out, onnx, max_frames)
+
+
+def run_ingest_eoir(frames: str, camera: Path, out: Path, onnx: Path | None = None, max_frames: int | None = None) -> None:
+    """Frames -> camera Observations as JSON lines, with a progress bar; exits 2 on bad input."""
+    from lookout.sources.eoir import FrameError, open_frames
+    from lookout.sources.eoir.pipeline import CameraConfig, detect_frames, detections_to_observations, make_detector
+
+    try:
+        cam = CameraConfig.load(camera)
+        src = open_frames(frames, max_frames=max_frames, fps=cam.fps, start_time=cam.start_time)
+        det = make_detector(onnx)
+    except (FrameError, FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    n_obs = 0
+    try:
+        with open(out, "w") as f, _progress(len(src) or None) as prog:
+            task = prog.add_task("ingest", total=len(src) or None, info="")
+            for _index, t, dets in detect_frames(src, det):
+                for o in detections_to_observations(dets, t, cam):
+                    f.write(json.dumps(o.flat(), separators=(",", ":")) + "\n")
+                    n_obs += 1
+                prog.update(task, advance=1, info=f"{n_obs} observations")
+    except FrameError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{src.frames_read} frames, {n_obs} observations -> {out}"
+               + (f"; skipped: {dict(src.errors)}" if src.errors else ""), err=True)

@@ -45,16 +45,28 @@ def register(app: typer.Typer) -> None:
         option: list[str] = typer.Option([], "--option", "-o", help="Decoder option KEY=VALUE (repeatable), "
                                          "e.g. -o max_range_m=250000."),
         list_formats: bool = typer.Option(False, "--list", help="List the known formats and exit."),
+        camera: Path = typer.Option(None, "--camera", help="(eoir) camera file: intrinsics, pose, sensor id, label."),
+        onnx: Path = typer.Option(None, "--onnx", help="(eoir) use this ONNX detector model."),
     ) -> None:
         """Decode a sensor feed (file, stdin or live URL) into Observations as JSON lines.
 
-        A summary (accepted, rejected by reason) goes to stderr at the end."""
+        A summary (accepted, rejected by reason) goes to stderr at the end. FORMAT ``eoir`` takes
+        thermal/visible frames (a folder, a video file or a stream URL) and a ``--camera`` file, and
+        turns hot-target detections into camera bearing Observations."""
         from lookout.sources import formats
         from lookout.sources.replay import Ingest, format_summary
 
         if list_formats:
-            typer.echo("\n".join(formats()))
+            typer.echo("\n".join(formats() + ["eoir"]))
             raise typer.Exit()
+        if format == "eoir":
+            from lookout.commands.eoir import run_ingest_eoir
+
+            if source is None or camera is None:
+                typer.echo("error: eoir needs SOURCE (frames folder, video or stream URL) and --camera FILE", err=True)
+                raise typer.Exit(2)
+            run_ingest_eoir(source, camera, Path(out or "observations.jsonl"), onnx, max_messages)
+            return
         if format is None:
             typer.echo(f"error: missing FORMAT; known: {', '.join(formats())}", err=True)
             raise typer.Exit(2)
