@@ -216,3 +216,22 @@ def test_one_stray_gate_flag_is_not_a_spoof(world: World):
 
     world.run(40.0, {"G": path})
     assert world.new("remote_id_spoof") == []
+
+
+def test_spoof_pair_with_tracker_source_times(world: World):
+    """Trackers that report per-source last-seen times: Remote ID heard a little before the
+    track time, the radar track with noisy velocity steps."""
+    def rid(t):
+        return dict(e=-3000.0 + 8 * t, n=7800.0 + 3 * t, ve=8.0, vn=3.0, cls="uas", sources=["remote_id"],
+                    identities={"remote_id": "LAG"}, attrs={"source_times": {"remote_id": T0 + t - 0.6}})
+
+    def radar(t):
+        wobble = 5.0 if int(t) % 4 == 0 else 0.0  # every fourth second a bad velocity estimate
+        return dict(e=-3000.0 + 8 * t, n=7000.0 + 3 * t, ve=8.0 + wobble, vn=3.0, cls="uas",
+                    sources=["radar", "camera"], attrs={"source_times": {"radar": T0 + t - 0.2, "camera": T0 + t}})
+
+    world.run(40.0, {"RID": rid, "RADAR": radar})
+    new = world.new("remote_id_spoof")
+    assert len(new) == 1 and set(new[0].track_ids) == {"RID", "RADAR"} and new[0].evidence["method"] == "pair"
+    # first matching velocities at t = 1 s (the first second has a bad estimate)
+    assert abs(new[0].start - (T0 + 1.0)) <= world.dt and new[0].evidence["raised_at"] - T0 <= 6.0 + world.dt

@@ -151,12 +151,14 @@ class RemoteIdSpoofRule(RuleBase):
     #: pairing a Remote ID-only track with a dark radar/camera drone track moving alike
     pair: bool = True
     pair_radius_m: float = Field(3000.0, gt=0)
-    pair_velocity_tol_mps: float = Field(2.5, gt=0)
+    pair_velocity_tol_mps: float = Field(4.0, gt=0)
     #: both must move (3-D speed) at least this fast for a new pair (parked objects do not pair)
     pair_min_speed_mps: float = Field(2.0, ge=0)
     pair_persist_s: float = Field(5.0, ge=0)
     #: a pair's offset vector may wander this much and still be the same object
     pair_offset_tol_m: float = Field(100.0, gt=0)
+    #: a pair not seen (both tracks updated) for this long is forgotten
+    pair_gap_s: float = Field(10.0, gt=0)
     #: an episode stays open this long after its last evidence (pairs come and go as the tracker
     #: loses and re-finds the real drone; a spoofer does not turn honest)
     clear_after_s: float = Field(120.0, ge=0)

@@ -766,7 +766,8 @@ class RemoteIdSpoofImpl(Rule):
         sel = self.select(step.slots)
         if len(sel) == 0:
             return self._hits(t, sel)
-        rid_fresh = tb.rid_last[sel] >= tb.t[sel] - 1e-6
+        # Remote ID heard lately (per-source times from the tracker lag the track time a little)
+        rid_fresh = tb.rid_last[sel] >= tb.t[sel] - 3.0
         nc = np.isfinite(tb.noncoop_last[sel])
         rsig = np.where(np.isfinite(tb.rid_sigma[sel]), tb.rid_sigma[sel], cfg.remote_id_sigma_m)
         # 1. offset reported by (or measured from) the tracker's fusion, and 1b. the tracker's own
@@ -833,17 +834,20 @@ class RemoteIdSpoofImpl(Rule):
         return self._hits(t, sel)
 
     def _pair(self, sel: np.ndarray, rid_fresh: np.ndarray, nc: np.ndarray, t: float) -> None:
-        """Pair Remote ID-only tracks with dark radar/camera tracks that move alike (3-D velocity
-        within tolerance, both moving) for ``pair_persist_s`` while further apart than their
-        uncertainty allows. A confirmed pair stays confirmed while its offset vector holds (within
-        ``pair_offset_tol_m``), moving or hovering."""
+        """Pair Remote ID-only tracks with dark radar/camera tracks of the same object.
+
+        A candidate pair: further apart than their uncertainty allows (within ``pair_radius_m``),
+        both moving (3-D speed >= ``pair_min_speed_mps``) with 3-D velocities within
+        ``pair_velocity_tol_mps``. It is kept while its offset vector stays within
+        ``pair_offset_tol_m`` of the first one (noisy velocity steps neither count nor break it)
+        and confirmed once it has held ``pair_persist_s`` with three matching updates; a
+        confirmed pair holds while the offset does, moving or hovering."""
         cfg, tb = self.cfg, self.table
         rid_only = sel[rid_fresh & ~nc]
         all_live = np.fromiter(tb.slot.values(), dtype=np.intp, count=len(tb.slot))
         live_t = tb.t[all_live]
         dark = all_live[np.isfinite(tb.noncoop_last[all_live]) & ~(tb.rid_last[all_live] >= live_t - 5.0)
                         & self.class_mask[tb.cls[all_live]] & (t - live_t <= 2.0)]
-        seen: set[tuple[str, str]] = set()
         if len(rid_only) and len(dark):
             dx = tb.x[rid_only, None] - tb.x[None, dark]
             dy = tb.y[rid_only, None] - tb.y[None, dark]
@@ -855,35 +859,38 @@ class RemoteIdSpoofImpl(Rule):
             sp2 = np.sqrt(tb.vx[dark] ** 2 + tb.vy[dark] ** 2 + tb.vz[dark] ** 2)[None, :]
             rs = np.where(np.isfinite(tb.rid_sigma[rid_only]), tb.rid_sigma[rid_only], cfg.remote_id_sigma_m)
             thr = self._threshold(np.hypot(rs, tb.sigma[rid_only])[:, None], tb.sigma[dark][None, :])
-            near = (dist <= cfg.pair_radius_m) & (dist > thr) & (dv <= cfg.pair_velocity_tol_mps)
-            moving = (sp1 >= cfg.pair_min_speed_mps) & (sp2 >= cfg.pair_min_speed_mps)
-            for i, j in zip(*np.nonzero(near)):
-                a, b = int(rid_only[i]), int(dark[j])
-                ta, tbk = tb.track(a), tb.track(b)
-                key = (ta.id, tbk.id)
-                p = self.pairs.get(key)
-                off = (float(dx[i, j]), float(dy[i, j]))
-                if p is None or not p["confirmed"]:
-                    if not moving[i, j]:
-                        self.pairs.pop(key, None)
-                        continue
-                    if p is None or math.hypot(off[0] - p["off"][0], off[1] - p["off"][1]) > cfg.pair_offset_tol_m:
-                        p = self.pairs[key] = {"first": t, "last": t, "off": off, "confirmed": False}
-                    p["confirmed"] = t - p["first"] >= cfg.pair_persist_s
-                elif math.hypot(off[0] - p["off"][0], off[1] - p["off"][1]) > cfg.pair_offset_tol_m:
-                    self.pairs.pop(key, None)  # the offset changed: not one object after all
+            apart = (dist <= cfg.pair_radius_m) & (dist > thr)
+            cand = apart & (dv <= cfg.pair_velocity_tol_mps) & (sp1 >= cfg.pair_min_speed_mps) & (
+                sp2 >= cfg.pair_min_speed_mps)
+            row = {int(a): i for i, a in enumerate(rid_only.tolist())}
+            col = {int(b): j for j, b in enumerate(dark.tolist())}
+            for key, p in list(self.pairs.items()):
+                a, b = tb.slot.get(key[0]), tb.slot.get(key[1])
+                if a not in row or b not in col:
+                    continue  # not both updated now
+                i, j = row[a], col[b]
+                if not apart[i, j] or math.hypot(dx[i, j] - p["off"][0], dy[i, j] - p["off"][1]) > cfg.pair_offset_tol_m:
+                    del self.pairs[key]  # the offset moved: not one object after all
                     continue
                 p["last"] = t
-                seen.add(key)
+                p["matches"] += int(cand[i, j])
+                if not p["confirmed"] and t - p["first"] >= cfg.pair_persist_s - 1e-9 and p["matches"] >= 3:
+                    p["confirmed"] = True
                 if p["confirmed"]:
+                    ta, tbk = tb.track(a), tb.track(b)
                     ev = {"method": "pair", "offset_m": float(dist[i, j]), "threshold_m": float(thr[i, j]),
                           "velocity_difference_mps": float(dv[i, j]), "paired_track_id": tbk.id,
                           "paired_for_s": t - p["first"]}
                     msg = (f"Remote ID of {describe(ta)} reports a position {dist[i, j]:.0f} m from {describe(tbk)}, "
-                           f"which moves the same way ({dv[i, j]:.1f} m/s apart) with no Remote ID: likely the "
-                           f"same drone broadcasting a false position")
+                           f"which moves the same way, keeping that offset, with no Remote ID: likely the same drone "
+                           f"broadcasting a false position")
                     self._note(ta, t, ev, [a, b], msg, start=p["first"])
-        for k in [k for k, v in self.pairs.items() if k not in seen and t - v["last"] > 2.0]:
+            for i, j in zip(*np.nonzero(cand)):
+                key = (tb.track(int(rid_only[i])).id, tb.track(int(dark[j])).id)
+                if key not in self.pairs:
+                    self.pairs[key] = {"first": t, "last": t, "off": (float(dx[i, j]), float(dy[i, j])),
+                                       "matches": 1, "confirmed": False}
+        for k in [k for k, v in self.pairs.items() if t - v["last"] > cfg.pair_gap_s]:
             del self.pairs[k]
 
     def _note(self, tr: Track, t: float, ev: dict, slots: list[int], msg: str, start: float | None = None) -> None:
