@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time as _time
+
 import pytest
 
 from web.conftest import LIVE_FROM, shot
@@ -130,6 +132,9 @@ def test_replay_shows_a_past_position(page, demo_server):
                            arg=[track_id, t_past], timeout=10_000)
     shown = next(d for d in page.evaluate(SHOWN) if d["id"] == track_id)
     assert shown["lat"] == pytest.approx(past.lat, abs=1e-7) and shown["lon"] == pytest.approx(past.lon, abs=1e-7)
+    # the open track detail (the drone selected earlier) follows the replay time
+    when = _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(t_past)) + "Z"
+    page.wait_for_function("w => document.querySelector('#detail-body').innerText.includes(w)", arg=when, timeout=5000)
     live_now = demo_server.hub.track(track_id)
     assert abs(live_now["position"]["lat"] - past.lat) + abs(live_now["position"]["lon"] - past.lon) > 1e-3
     shot(page, "05-replay")

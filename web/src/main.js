@@ -157,7 +157,24 @@ function liveDisplayed() {
   return out;
 }
 
+// In replay the detail pane follows the replay time, at most 4 times a second (and once more
+// after the last change).
+let detailAt = 0;
+let detailTimer = null;
+function followDetail() {
+  if (state.mode !== 'replay' || !state.selected || state.detailTrack?.id !== state.selected) return;
+  const wait = 250 - (performance.now() - detailAt);
+  if (wait > 0) {
+    if (!detailTimer) detailTimer = setTimeout(() => { detailTimer = null; followDetail(); }, wait);
+    return;
+  }
+  detailAt = performance.now();
+  const p = replay.pointOf(state.selected);
+  if (p) renderDetail(state.detailTrack, p);
+}
+
 function redraw() {
+  followDetail();
   const shown = state.mode === 'live' ? liveDisplayed() : replay.displayed(state.classes);
   trackLayer.setTracks(shown, state.selected);
   $('count').textContent = `${shown.length} tracks`;
@@ -360,7 +377,7 @@ async function select(id) {
   state.selected = id;
   scheduleRedraw();
   if (!id) { $('detail').hidden = true; return; }
-  if (state.mode === 'live' && state.live.has(id)) { renderDetail(state.live.get(id)); return; }
+  if (state.mode === 'live' && state.live.has(id)) { renderDetail(state.live.get(id)); scheduleRedraw(); return; }
   try {
     const t = await api(`/api/tracks/${encodeURIComponent(id)}`);
     if (state.selected === id) renderDetail(t, state.mode === 'replay' ? replay.pointOf(id) : null);
@@ -368,6 +385,7 @@ async function select(id) {
     const meta = replay.meta(id);
     if (meta) renderDetail({ id, ...meta }, replay.pointOf(id));
   }
+  scheduleRedraw();
 }
 
 function row(k, v) { return v == null || v === '' ? '' : `<tr><th>${esc(k)}</th><td>${v}</td></tr>`; }
@@ -398,8 +416,8 @@ function renderDetail(t, at = null) {
     ${row('label', esc(t.label))}
   </table>`;
   $('detail').dataset.track = t.id;
+  state.detailTrack = t;
   state.operator = t.operator ? { id: t.id, ...t.operator } : null;
-  scheduleRedraw();
 }
 
 function drawOperator(shown) {
