@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -65,6 +66,7 @@ class CotError(ValueError):
 
 
 # -- times -----------------------------------------------------------------------------------
+@lru_cache(maxsize=4096)
 def cot_time(t: float) -> str:
     """UNIX seconds -> CoT time (ISO 8601 UTC with milliseconds, ``2026-11-24T00:00:00.000Z``)."""
     return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -236,8 +238,47 @@ def delete_element(uid: str, t: float) -> ET.Element:
     return ev
 
 
+def _esc(v: str) -> str:
+    if "&" in v:
+        v = v.replace("&", "&amp;")
+    if "<" in v:
+        v = v.replace("<", "&lt;")
+    if ">" in v:
+        v = v.replace(">", "&gt;")
+    return v
+
+
+def _esc_attr(v: str) -> str:
+    v = _esc(v)
+    if '"' in v:
+        v = v.replace('"', "&quot;")
+    if "\n" in v or "\r" in v or "\t" in v:
+        v = v.replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#09;")
+    return v
+
+
+def _serialize(el: ET.Element, out: list[str]) -> None:
+    """A lean serializer for the un-namespaced elements built here (same output as ElementTree)."""
+    out.append("<" + el.tag)
+    for k, v in el.attrib.items():
+        out.append(f' {k}="{_esc_attr(v)}"')
+    if el.text is None and not len(el):
+        out.append(" />")
+    else:
+        out.append(">")
+        if el.text:
+            out.append(_esc(el.text))
+        for child in el:
+            _serialize(child, out)
+        out.append(f"</{el.tag}>")
+    if el.tail:
+        out.append(_esc(el.tail))
+
+
 def to_bytes(ev: ET.Element, declaration: bool = True) -> bytes:
-    body = ET.tostring(ev, encoding="unicode").encode()
+    parts: list[str] = []
+    _serialize(ev, parts)
+    body = "".join(parts).encode()
     return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + body) if declaration else body
 
 

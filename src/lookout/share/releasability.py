@@ -183,32 +183,51 @@ def decide(label: str, sources: Iterable[str] | None, agency: Agency, alert: boo
     return rule if rule is not None else False
 
 
-def downgrade_track(t: Track, rule: ShareRule) -> Track:
-    """A track released under ``rule``: coarsened position, nothing else but class and times."""
-    return Track(id=t.id, time=t.time, position=_coarse_point(t.position, rule.coarsen_m), velocity=None,
+def downgrade_track(t: Track, rule: ShareRule, position: GeoPoint | None = None) -> Track:
+    """A track released under ``rule``: coarsened position, nothing else but class and times
+    (``position``: the coarsened position when already computed)."""
+    return Track(id=t.id, time=t.time, position=position or _coarse_point(t.position, rule.coarsen_m), velocity=None,
                  sigma_h_m=max(float(rule.coarsen_m), t.sigma_h_m), status=t.status, cls=t.cls, identities={},
                  sources=[], sensors=[], label=rule.release_as, first_time=t.first_time, updates=t.updates,
                  operator=None, attrs=_released_note(rule))
+
+
+def _coarse_batch(points: list[tuple[float, float, float | None]], step: float) -> list[tuple[float, float, float | None]]:
+    """Coarsen many positions in one vectorised call."""
+    lat = np.fromiter((p[0] for p in points), float, len(points))
+    lon = np.fromiter((p[1] for p in points), float, len(points))
+    alt = np.fromiter((np.nan if p[2] is None else p[2] for p in points), float, len(points))
+    la, lo, al = coarsen(lat, lon, alt, step)
+    return [(float(la[i]), float(lo[i]), None if points[i][2] is None else float(al[i])) for i in range(len(points))]
 
 
 def filter_tracks(tracks: Iterable[Track], agency: Agency) -> list[Track]:
     """The tracks ``agency`` may receive, downgraded where a share rule says so."""
     if agency.unrestricted:
         return list(tracks)
-    out = []
+    out: list[Track | None] = []
+    pending: dict[ShareRule, list[tuple[int, Track]]] = {}
     for t in tracks:
         d = decide(t.label, t.sources, agency)
         if d is True:
             out.append(t)
         elif d is not False:
-            out.append(downgrade_track(t, d))
-    return out
+            pending.setdefault(d, []).append((len(out), t))
+            out.append(None)
+    for rule, items in pending.items():
+        pts = _coarse_batch([(t.position.lat, t.position.lon, t.position.alt_m) for _, t in items], rule.coarsen_m)
+        for (i, t), (la, lo, al) in zip(items, pts):
+            out[i] = downgrade_track(t, rule, GeoPoint(la, lo, al))
+    return out  # type: ignore[return-value]
 
 
-def downgrade_track_dict(d: dict[str, Any], rule: ShareRule) -> dict[str, Any]:
+def downgrade_track_dict(d: dict[str, Any], rule: ShareRule,
+                         position: tuple[float, float, float | None] | None = None) -> dict[str, Any]:
     """The API JSON form of a track released under ``rule`` (same keys, stripped values)."""
-    pos = d.get("position") or {}
-    la, lo, al = coarsen(pos["lat"], pos["lon"], pos.get("alt_m"), rule.coarsen_m)
+    if position is None:
+        pos = d.get("position") or {}
+        position = coarsen(pos["lat"], pos["lon"], pos.get("alt_m"), rule.coarsen_m)
+    la, lo, al = position
     out = {k: None for k in d}
     out.update(id=d["id"], time=d["time"], position={"lat": la, "lon": lo, "alt_m": al},
                sigma_h_m=max(float(rule.coarsen_m), float(d.get("sigma_h_m") or 0.0)), status=d.get("status"),
@@ -221,14 +240,21 @@ def filter_track_dicts(tracks: Iterable[dict[str, Any]], agency: Agency) -> list
     """:func:`filter_tracks` for the API's JSON form of tracks (``lookout.api.serialize.track_json``)."""
     if agency.unrestricted:
         return list(tracks)
-    out = []
+    out: list[dict[str, Any] | None] = []
+    pending: dict[ShareRule, list[tuple[int, dict[str, Any]]]] = {}
     for t in tracks:
         d = decide(t.get("label", "PUBLIC"), t.get("sources"), agency)
         if d is True:
             out.append(t)
         elif d is not False:
-            out.append(downgrade_track_dict(t, d))
-    return out
+            pending.setdefault(d, []).append((len(out), t))
+            out.append(None)
+    for rule, items in pending.items():
+        pts = _coarse_batch([(t["position"]["lat"], t["position"]["lon"], t["position"].get("alt_m"))
+                             for _, t in items], rule.coarsen_m)
+        for (i, t), p in zip(items, pts):
+            out[i] = downgrade_track_dict(t, rule, p)
+    return out  # type: ignore[return-value]
 
 
 def filter_points(track: Track | dict[str, Any] | None, points: list[TrackPoint], agency: Agency) -> list[TrackPoint]:
