@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import importlib.util
+import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import require_service
+
+def require_service(name: str, port: int) -> None:
+    """tests/conftest.py's ``require_service`` (loaded by path: no module name clash)."""
+    mod = sys.modules.get("lookout_tests_root_conftest")
+    if mod is None:
+        spec = importlib.util.spec_from_file_location("lookout_tests_root_conftest",
+                                                      Path(__file__).resolve().parents[1] / "conftest.py")
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        sys.modules["lookout_tests_root_conftest"] = mod
+    mod.require_service(name, port)
 
 PG_BASE = "postgresql://postgres@127.0.0.1:5432/test"
 NATS_URL = "nats://127.0.0.1:4222"

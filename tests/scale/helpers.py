@@ -22,3 +22,26 @@ def crossing_object(t0: float = 1_750_000_000.0, seconds: int = 160, east0: floa
     return [Observation(time=float(ti), source=SourceKind.RADAR, sensor=sensor,
                         position=GeoPosition(float(la), float(lo), None, sigma_h_m=sigma), id=f"o-x{i:05d}")
             for i, (ti, la, lo) in enumerate(zip(t, lat, lon))]
+
+
+def border_crossers(n_objects: int = 8, t0: float = 1_750_000_000.0, seconds: int = 120, speed: float = 25.0,
+                    stagger_s: float = 6.0, sigma: float = 15.0, seed: int = 2) -> list[Observation]:
+    """``n_objects`` objects walking/driving north across the border at different eastings,
+    starting ``stagger_s`` apart, seen by one radar (positions, no identity) once a second;
+    time-ordered. Each one raises a border-crossing alert."""
+    sector = load_sector()
+    frame = sector.frame
+    rng = np.random.default_rng(seed)
+    out: list[Observation] = []
+    for j in range(n_objects):
+        e0 = -12_000.0 + j * 3_000.0
+        n_border = -float(sector.border_north_offset(np.array([e0]), np.array([0.0]))[0])
+        t = t0 + j * stagger_s + np.arange(seconds, dtype=float)
+        n = n_border - speed * seconds / 2 + speed * (t - t[0]) + rng.normal(0, sigma, seconds)
+        e = e0 + rng.normal(0, sigma, seconds)
+        lat, lon, _ = frame.to_geodetic(e, n, np.full(seconds, sector.ground_alt_m))
+        out += [Observation(time=float(ti), source=SourceKind.RADAR, sensor="radar-b",
+                            position=GeoPosition(float(la), float(lo), None, sigma_h_m=sigma), id=f"o-b{j}-{i:04d}")
+                for i, (ti, la, lo) in enumerate(zip(t, lat, lon))]
+    out.sort(key=lambda o: (o.time, o.id))
+    return out

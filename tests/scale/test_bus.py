@@ -98,3 +98,16 @@ def test_bad_urls_and_subjects():
             await bus.connect()
 
     run(refused())
+
+
+def test_records_round_trip_through_the_wire_format():
+    from lookout.bus import decode, encode
+    from lookout.model import Alert, GeoPoint, Track, Velocity
+
+    o = _obs(3)
+    assert Observation.from_dict(decode(encode(o))) == o
+    t = Track(id="s0-ab12-T000001", time=5.0, position=GeoPoint(31.3, -110.9, 1500.0), velocity=Velocity(3, 4),
+              identities={"icao24": "abc123"}, attrs={"merged_into": "x"})
+    assert Track.from_dict(decode(encode(t))) == t
+    a = Alert(rule="border_crossing", severity="high", message="m", start=4.0, track_ids=[t.id])
+    assert Alert.from_dict(decode(encode(a))) == a

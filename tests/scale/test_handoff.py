@@ -15,7 +15,7 @@ from lookout.sector import load_sector
 from lookout.store import open_store
 from lookout.tracking import TrackerConfig
 
-from tests.scale.helpers import crossing_object
+from scale.helpers import crossing_object
 
 
 def test_export_adopt_round_trip_keeps_state_and_id():

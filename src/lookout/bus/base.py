@@ -26,7 +26,6 @@ from typing import Any
 
 import orjson
 
-from lookout.model import Alert, Observation, Track
 
 HANDOFF = "handoff"  # pseudo source of obs.handoff.<sector>
 TICK = "tick"  # pseudo source of obs.tick.<sector>: observation time advanced (a clock for quiet sectors)
@@ -74,12 +73,18 @@ def subject_matches(pattern: str, subject: str) -> bool:
 
 
 def encode(record: Any) -> bytes:
-    """JSON bytes of an Observation/Track/Alert (``to_dict``) or of a plain dict."""
+    """JSON bytes of an Observation/Track/Alert (the ``to_dict`` form) or of a plain dict."""
     if isinstance(record, (bytes, bytearray)):
         return bytes(record)
-    if isinstance(record, (Observation, Track, Alert)):
-        record = record.to_dict()
-    return orjson.dumps(record, option=orjson.OPT_SERIALIZE_NUMPY)
+    # orjson serialises the record dataclasses (and their enums) natively, much faster than
+    # ``to_dict`` (dataclasses.asdict); ``from_dict`` reads the result back
+    return orjson.dumps(record, default=_fallback, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def _fallback(value: Any) -> Any:
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    return str(value)
 
 
 def decode(data: bytes) -> Any:

@@ -16,10 +16,13 @@ stream                 subjects                        content
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from typing import Any
 
 from lookout.bus.base import Bus, BusError, Message, Subscription, encode, subject_matches
+
+log = logging.getLogger(__name__)
 
 STREAMS = {"OBS": ("obs.>",), "TRACKS": ("tracks.>",), "ALERTS": ("alerts", "alerts.>")}
 
@@ -87,9 +90,16 @@ class JetStreamBus(Bus):
     async def connect(self) -> None:
         import nats
 
-        try:
-            self.nc = await nats.connect(self.url, connect_timeout=3, max_reconnect_attempts=5,
-                                         allow_reconnect=True)
+        async def on_error(exc: Exception) -> None:
+            log.debug("NATS %s: %s", self.url, exc)
+
+        try:  # a quick probe first, so that a wrong URL fails at once
+            probe = await nats.connect(self.url, connect_timeout=3, allow_reconnect=True, max_reconnect_attempts=1,
+                                       reconnect_time_wait=0.2, error_cb=on_error)
+            await probe.close()
+            # then the connection itself, riding out a server restart of up to a minute
+            self.nc = await nats.connect(self.url, connect_timeout=3, allow_reconnect=True,
+                                         max_reconnect_attempts=60, reconnect_time_wait=1.0, error_cb=on_error)
         except Exception as exc:  # noqa: BLE001 - reported with the URL
             raise BusError(f"cannot connect to NATS at {self.url}: {exc or type(exc).__name__}") from None
         self.js = self.nc.jetstream(timeout=10.0)

@@ -94,6 +94,8 @@ class WorkerStats:
     checkpoints: int = 0
     checkpoint_bytes: int = 0
     elapsed_s: float = 0.0
+    first_message_at: float | None = None  # wall clock (time.time()) of the first message handled
+    last_step_at: float | None = None  # wall clock of the end of the last step
 
 
 class CheckpointError(RuntimeError):
@@ -189,6 +191,8 @@ class FusionWorker:
                         break
                     continue
                 last_msg_at = now
+                if self.stats.first_message_at is None:
+                    self.stats.first_message_at = _time.time()
                 for msg in msgs:
                     self.stats.messages += 1
                     if msg.seq <= st.last_seq:
@@ -351,3 +355,4 @@ class FusionWorker:
         s.alerts_written += len(alerts)
         s.handoffs_out, s.handoffs_in, s.merged = st.handoffs_out, st.handoffs_in, st.merged
         s.last_seq = st.last_seq
+        s.last_step_at = _time.time()
