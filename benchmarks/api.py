@@ -164,9 +164,7 @@ async def _clients(url: str, n: int, duration: float, warmup: float) -> dict:
                     sizes.append(len(msg))
 
     await asyncio.gather(*(one(k) for k in range(n)))
-    first = [min(v) for v in per_step.values()]
-    last = [max(v) for v in per_step.values()]
-    return {"latency_s": lat, "counts": counts, "sizes": sizes, "first_s": first, "last_s": last}
+    return {"latency_s": lat, "counts": counts, "sizes": sizes, "per_step": per_step}
 
 
 def _client_proc(url: str, n: int, duration: float, warmup: float, q) -> None:
@@ -233,6 +231,7 @@ def main() -> int:
     ap.add_argument("--tracks", type=int, default=1000)
     ap.add_argument("--clients", type=int, default=50)
     ap.add_argument("--rate", type=float, default=1.0, help="publication rate, Hz")
+    ap.add_argument("--client-procs", type=int, default=2, help="processes the WebSocket clients run in")
     ap.add_argument("--duration", type=float, default=None, help="seconds of measured streaming (default 20, quick 5)")
     ap.add_argument("--no-browser", action="store_true")
     args = ap.parse_args()
@@ -245,17 +244,30 @@ def main() -> int:
         ctx = mp.get_context("spawn")
         q = ctx.Queue()
         ws_url = f"ws://127.0.0.1:{srv.port}/api/ws"
-        proc = ctx.Process(target=_client_proc, args=(ws_url, args.clients, duration, warmup, q))
+        # the clients run in separate processes (as browsers would run on other machines)
+        share = [args.clients // args.client_procs + (k < args.clients % args.client_procs)
+                 for k in range(args.client_procs)]
+        procs = [ctx.Process(target=_client_proc, args=(ws_url, n, duration, warmup, q)) for n in share if n]
         steps0 = srv.steps
-        proc.start()
-        res = q.get(timeout=duration + warmup + 120)
-        proc.join(timeout=30)
+        for p in procs:
+            p.start()
+        parts = [q.get(timeout=duration + warmup + 120) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        per_step: dict[float, list[float]] = {}
+        for part in parts:
+            for pub, v in part["per_step"].items():
+                per_step.setdefault(pub, []).extend(v)
+        res = {"latency_s": [x for part in parts for x in part["latency_s"]],
+               "counts": [c for part in parts for c in part["counts"]],
+               "sizes": [x for part in parts for x in part["sizes"]],
+               "first_s": [min(v) for v in per_step.values()], "last_s": [max(v) for v in per_step.values()]}
         steps = srv.steps - steps0
         pub_ms = np.array(srv.publish_s[-max(1, steps):]) * 1000
         pub_cpu_ms = np.array(srv.publish_cpu_s[-max(1, steps):]) * 1000
         lat = np.array(res["latency_s"]) * 1000
         expected = args.rate * duration
-        ws = {"tracks": args.tracks, "clients": args.clients, "rate_hz": args.rate, "duration_s": duration,
+        ws = {"tracks": args.tracks, "clients": args.clients, "client_processes": len(procs), "rate_hz": args.rate, "duration_s": duration,
               "messages": int(lat.size), "expected_messages": int(round(expected * args.clients)),
               "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
               "latency_ms_p99": float(np.percentile(lat, 99)), "latency_ms_max": float(lat.max()),
