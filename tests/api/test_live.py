@@ -53,6 +53,11 @@ def test_ws_filters_by_area_and_class(client, hub):
         assert err["type"] == "error" and "martian" in err["detail"]
         ws.send_text("hello")
         assert ws.receive_json()["type"] == "error"
+        ws.send_bytes(b"\x00\x01")
+        err = ws.receive_json()
+        assert err["type"] == "error" and "text frames" in err["detail"]
+        step(hub, T0 + 4, which=[1])  # the stream goes on after bad messages
+        assert [t["id"] for t in ws.receive_json()["tracks"]] == ["t-fw-1"]
 
 
 def test_ws_unfiltered_gets_everything_and_alert_events(client, hub, store):

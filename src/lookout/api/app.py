@@ -541,9 +541,13 @@ def _add_websocket(api: APIRouter, app: FastAPI) -> None:
         async def receive() -> None:
             try:
                 while True:
-                    text = await websocket.receive_text()
+                    message = await websocket.receive()
+                    if message["type"] == "websocket.disconnect":
+                        break
                     try:
-                        msg = json.loads(text)
+                        if message.get("text") is None:
+                            raise ValueError("send subscribe messages as JSON text frames, not binary")
+                        msg = json.loads(message["text"])
                         if not isinstance(msg, dict) or msg.get("type") != "subscribe":
                             raise ValueError('messages must be {"type": "subscribe", "bbox": [...], "cls": [...]}')
                         hub.refilter(sub, parse_bbox_list(msg.get("bbox")), parse_classes(msg.get("cls")))
