@@ -129,7 +129,7 @@ def _text(r) -> str:
 ENDPOINTS = [
     "/api/tracks", "/api/tracks?live=false", "/api/tracks?bbox=-111.0,31.2,-110.8,31.45",
     "/api/replay", "/api/replay?bbox=-110.95,31.3,-110.9,31.35", "/api/observations", "/api/observations/counts",
-    "/api/observations/counts?by=sensor", "/api/sensors", "/api/alerts", "/api/zones", "/api/extent",
+    "/api/observations/counts?by=sensor", "/api/sensors", "/api/alerts", "/api/zones", "/api/extent", "/api/health",
     "/api/export/tracks.geojson?history=true", "/api/export/tracks.kml?history=true",
     "/api/export/alerts.geojson", "/api/export/alerts.kml", "/api/auth/me",
 ] + [f"/api/tracks/{s[0]}" for s in SPECS] + [f"/api/tracks/{s[0]}/history" for s in SPECS] \
@@ -155,6 +155,8 @@ def test_rest_and_exports_never_leak(world, agency, role):
         seen += body
     for tid in allowed(agency):  # the matrix is not vacuous: allowed records arrive
         assert f"RID-{tid}-SECRET" in seen and f"MSG-{tid}-SECRET" in seen and f"OBS-{tid}-SECRET" in seen
+    if agency != "USBP":  # even the live track count is the agency's own
+        assert c.get("/api/health", headers=h).json()["live_tracks"] == {"GN-MX": 3, "CIV": 1}[agency]
     if agency == "GN-MX":  # the radar-only U.S. track arrives downgraded
         d = c.get("/api/tracks/t-usradar", headers=h).json()
         assert d["label"] == "REL-MX" and d["identities"] == {} and d["sensors"] == [] and d["velocity"] is None

@@ -144,11 +144,12 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
 # -- status, basemap, sensors -----------------------------------------------------------------
 def _add_status_routes(api: APIRouter, app: FastAPI) -> None:
     @api.get("/health", summary="Service status")
-    def health() -> dict[str, Any]:
+    def health(who: Principal = WHO) -> dict[str, Any]:
         hub: LiveHub | None = app.state.hub
+        view: LiveHub | None = sec.live_view(app, who)
         return {"status": "ok", "version": __version__, "time": _time.time(),
                 "live": hub is not None, "live_time": hub.time if hub else None,
-                "live_tracks": hub.live_tracks if hub else 0, "clients": hub.clients if hub else 0}
+                "live_tracks": view.live_tracks if view else 0, "clients": hub.clients if hub else 0}
 
     @api.get("/basemap", summary="Offline basemap: sector, border line, towns, roads (GeoJSON)")
     def basemap() -> JSONResponse:

@@ -338,8 +338,9 @@ def filter_zones(zones: Iterable[Zone], agency: Agency) -> list[Zone]:
 
 
 def may_see_label(label: str | None, agency: Agency) -> bool:
-    """Whether a record with ``label`` reaches ``agency`` unchanged (unknown/None: most restrictive)."""
-    return agency.may_see(label) if label else agency.all_labels
+    """Whether a record with ``label`` reaches ``agency`` unchanged (no label: treated as the most
+    restrictive known label, ``US-ONLY``)."""
+    return agency.may_see(label or LABELS[-1])
 
 
 __all__ = ["Agency", "ShareRule", "OPEN", "MODES", "coarsen", "decide", "downgrade_track", "downgrade_alert",
