@@ -139,7 +139,7 @@ def test_spoof_from_tracker_offset(world: World):
     world.run(60.0, {"F": path})
     new = world.new("remote_id_spoof")
     assert len(new) == 1 and abs(new[0].start - (T0 + 30.0)) <= world.dt
-    assert abs(new[0].evidence["raised_at"] - (T0 + 32.0)) <= world.dt  # held for persist_s (2 s)
+    assert abs(new[0].evidence["raised_at"] - (T0 + 33.0)) <= world.dt  # held for persist_s (3 s)
     assert new[0].evidence["method"] == "offset" and new[0].evidence["offset_m"] == 400.0
 
 
@@ -152,7 +152,7 @@ def test_spoof_measured_from_remote_id_position(world: World):
 
     world.run(40.0, {"F": path})
     new = world.new("remote_id_spoof")
-    # the 585 m step is reported at once as a jump; the offset, once it has held 2 s, joins the episode
+    # the 585 m step is reported at once as a jump; the offset, once it has held 3 s, joins the episode
     assert len(new) == 1 and abs(new[0].start - (T0 + 20.0)) <= world.dt and new[0].evidence["method"] == "jump"
     final = world.engine.alerts.get(new[0].id)
     assert final.evidence["method"] == "offset" and abs(final.evidence["offset_m"] - 600.0) < 2.0
@@ -200,19 +200,21 @@ def test_honest_fused_drone_no_spoof(world: World):
 
 def test_spoof_from_tracker_gate_flag(world: World):
     def path(t):
-        return dict(e=1000.0 + 5 * t, n=6000.0, ve=5.0, cls="uas", sources=["radar", "remote_id"],
-                    identities={"remote_id": "G-1"}, attrs={"identity_inconsistent": t >= 12.0})
+        # a loose radar track (sigma 40 m): 130 m is within 4 sigma, but the tracker's gate refuses it
+        return dict(e=1000.0 + 5 * t, n=6000.0, ve=5.0, cls="uas", sources=["radar", "remote_id"], sigma_h_m=40.0,
+                    identities={"remote_id": "G-1"}, attrs={"identity_inconsistent": t >= 12.0,
+                                                             "remote_id_offset_m": 130.0 if t >= 12.0 else 10.0})
 
     world.run(40.0, {"G": path})
     new = world.new("remote_id_spoof")
     assert len(new) == 1 and abs(new[0].start - (T0 + 12.0)) <= world.dt and new[0].evidence["method"] == "gate"
 
 
-def test_one_stray_gate_flag_is_not_a_spoof(world: World):
+def test_gate_flag_without_distance_or_one_stray_offset_is_not_a_spoof(world: World):
     def path(t):
         return dict(e=1000.0 + 5 * t, n=6000.0, ve=5.0, cls="uas", sources=["radar", "remote_id"],
-                    identities={"remote_id": "OK-2"}, attrs={"identity_inconsistent": 12.0 <= t < 13.0,
-                                                             "remote_id_offset_m": 900.0 if t == 20.0 else 10.0})
+                    identities={"remote_id": "OK-2"}, attrs={"identity_inconsistent": 12.0 <= t < 30.0,
+                                                             "remote_id_offset_m": 900.0 if t == 35.0 else 20.0})
 
     world.run(40.0, {"G": path})
     assert world.new("remote_id_spoof") == []

@@ -141,7 +141,7 @@ class RemoteIdSpoofRule(RuleBase):
     sigma_factor: float = Field(4.0, gt=0)
     min_offset_m: float = Field(100.0, ge=0)
     #: offset / gate evidence must hold this long (one stray report is not a spoof)
-    persist_s: float = Field(2.0, ge=0)
+    persist_s: float = Field(3.0, ge=0)
     #: 1-sigma of a Remote ID position when the tracker does not report one
     remote_id_sigma_m: float = Field(15.0, gt=0)
     #: jumps: implied speed between consecutive Remote ID positions above this ...

@@ -776,7 +776,9 @@ class RemoteIdSpoofImpl(Rule):
         off = tb.rid_off[sel]
         thr = self._threshold(tb.sigma[sel], rsig)
         bad = np.isfinite(off) & (off > thr)
-        gate = (tb.rid_incons[sel] > 0) & ~bad
+        # the gate flag counts only with a real distance behind it (a tracker's covariance can
+        # refuse an honest report a few metres off)
+        gate = (tb.rid_incons[sel] > 0) & ~bad & np.isfinite(off) & (off > cfg.min_offset_m)
         for k, s in enumerate(sel.tolist()):
             if not (bad[k] or gate[k]):
                 if self.inconsistent_since:
@@ -794,9 +796,9 @@ class RemoteIdSpoofImpl(Rule):
                 msg = (f"Remote ID of {describe(tr)} reports a position {off[k]:.0f} m from where radar/camera see "
                        f"it (more than the {thr[k]:.0f} m its uncertainty allows)")
             else:
-                ev = {"method": "gate", "offset_m": float(off[k]) if np.isfinite(off[k]) else None}
-                msg = (f"Remote ID of {describe(tr)} disagrees with the radar/camera track beyond its uncertainty"
-                       + (f" ({off[k]:.0f} m apart)" if np.isfinite(off[k]) else ""))
+                ev = {"method": "gate", "offset_m": float(off[k])}
+                msg = (f"Remote ID of {describe(tr)} disagrees with the radar/camera track beyond its uncertainty "
+                       f"({off[k]:.0f} m apart)")
             ev["inconsistent_since"] = since
             self._note(tr, t, ev, [s], msg, start=since)
         # 2. jumps per serial
