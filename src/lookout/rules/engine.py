@@ -833,6 +833,9 @@ class RemoteIdSpoofImpl(Rule):
         # 3. pairing a Remote ID-only track with a dark radar/camera track moving alike
         if cfg.pair:
             self._pair(sel, rid_fresh, nc, t)
+        if len(self.last_rid) > 4 * max(len(tb.slot), 256):  # serials long gone
+            for serial in [k for k, v in self.last_rid.items() if t - v[0] > 600.0]:
+                del self.last_rid[serial]
         return self._hits(t, sel)
 
     def _pair(self, sel: np.ndarray, rid_fresh: np.ndarray, nc: np.ndarray, t: float) -> None:
