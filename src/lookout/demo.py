@@ -37,7 +37,7 @@ def build_pipeline(scenario, store, hub=None):
 
 
 def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bool, host: str, port: int,
-             live_s: float = 3600.0, wire: bool = True) -> Pipeline:
+             live_s: float = 3600.0, wire: bool = True, start_time: float | None = None) -> Pipeline:
     from lookout.sim import Scenario, ScenarioConfig
     from lookout.store.sqlite import SQLiteStore
 
@@ -48,23 +48,29 @@ def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bo
     store = SQLiteStore(db)
 
     total = duration + (live_s if serve else 0.0)
+    # the scenario ends its fast part now, so the live part that follows runs on the wall clock
+    start = float(int(_time.time() - duration)) if start_time is None else start_time
     with console.status("building the scenario"):
-        scenario = Scenario(ScenarioConfig(seed=seed, duration_s=total))
+        scenario = Scenario(ScenarioConfig(seed=seed, duration_s=total, start_time=start))
     hub = None
     if serve:
         from lookout.api.live import LiveHub
 
         hub = LiveHub()
     pipe = build_pipeline(scenario, store, hub=hub)
+    t0 = scenario.config.start_time
+    health = None
     if wire:
         from lookout.sim.wire import WireLoop
 
-        loop = WireLoop(scenario.sensors)
+        from lookout.sources.health import SensorHealth
+
+        health = SensorHealth(silent_after_s=60.0, clock=lambda: pipe.stats.last_time or t0)
+        loop = WireLoop(scenario.sensors, health=health)
         steps = ((st, loop(st.observations)) for st in scenario.steps(dt=1.0))
     else:
         loop = None
         steps = ((st, st.observations) for st in scenario.steps(dt=1.0))
-    t0 = scenario.config.start_time
     end = t0 + duration
 
     cols = (TextColumn("[bold]simulating[/]"), BarColumn(), MofNCompleteColumn(), TextColumn("s"),
@@ -86,7 +92,7 @@ def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bo
     store.set_meta("scenario", f"default seed={seed} start={t0} duration={duration}")
     print_summary(pipe, store, scenario, loop)
     if serve:
-        _serve_live(pipe, scenario, store, hub, steps, host, port)
+        _serve_live(pipe, scenario, store, hub, steps, host, port, health)
     store.close()
     return pipe
 
@@ -137,7 +143,7 @@ def print_summary(pipe: Pipeline, store, scenario, wire=None) -> None:
     console.print(t)
 
 
-def _serve_live(pipe, scenario, store, hub, steps, host, port) -> None:
+def _serve_live(pipe, scenario, store, hub, steps, host, port, health=None) -> None:
     import threading
 
     import uvicorn
@@ -148,9 +154,10 @@ def _serve_live(pipe, scenario, store, hub, steps, host, port) -> None:
                for s in scenario.sensors]
     from lookout.analytics.api import router as analytics_router
 
-    app = create_app(store, hub=hub, sector=scenario.sector, sensors=sensors,
+    app = create_app(store, hub=hub, sector=scenario.sector, sensors=sensors, health=health,
                      alert_manager=getattr(pipe.rules, "alerts", None), routers=[analytics_router])
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
+                                           ws_per_message_deflate=False))
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     console.print(f"\n[bold green]Map and API:[/] http://{host}:{port}/   (API docs: http://{host}:{port}/docs)")

@@ -17,6 +17,7 @@ def register(app: typer.Typer) -> None:
         serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the web map and API after the run."),
         host: str = typer.Option("127.0.0.1", help="Address for the web map and API."),
         port: int = typer.Option(8000, help="Port for the web map and API."),
+        start: float | None = typer.Option(None, help="Scenario start, UNIX seconds (default: so that it ends now)."),
         wire: bool = typer.Option(True, "--wire/--direct",
                                   help="Send each simulated sensor's real wire format through the decoders (default), "
                                        "or hand the simulated observations over directly."),
@@ -24,4 +25,5 @@ def register(app: typer.Typer) -> None:
         """Run the default border-sector scenario end to end and print a summary."""
         from lookout.demo import run_demo
 
-        run_demo(duration=duration, seed=seed, out=out, realtime=realtime, serve=serve, host=host, port=port, wire=wire)
+        run_demo(duration=duration, seed=seed, out=out, realtime=realtime, serve=serve, host=host, port=port, wire=wire,
+                 start_time=start)

@@ -53,7 +53,10 @@ def _dumps(d: dict) -> bytes:
 class WireLoop:
     """Encode each simulated sensor's observations in its wire format and decode them back."""
 
-    def __init__(self, sensors: Iterable) -> None:
+    def __init__(self, sensors: Iterable, health=None) -> None:
+        """``health``: an optional :class:`lookout.sources.health.SensorHealth` fed with every
+        sensor's messages and decode counters, on the simulation clock."""
+        self.health = health
         self.decoders: dict[str, Decoder] = {}
         self.formats: dict[str, str] = {}
         self._odd: dict[str, bool] = {}
@@ -71,6 +74,8 @@ class WireLoop:
                 kw.update(sigma_az_deg=s.params.get("sigma_az_deg", 0.5), sigma_el_deg=s.params.get("sigma_el_deg", 0.5))
             self.decoders[s.id] = cls(sensor=s.id, label=s.label, **kw)
             self.formats[s.id] = fmt
+            if health is not None:
+                health.register(s.id, fmt)
 
     def __call__(self, observations: Iterable[Observation]) -> list[Observation]:
         out: list[Observation] = []
@@ -81,7 +86,15 @@ class WireLoop:
                 continue
             for line in self.encode(o):
                 self.lines += 1
-                out.extend(dec.decode(line))
+                got = list(dec.decode(line))
+                out.extend(got)
+                if self.health is not None:
+                    self.health.heard(o.sensor, 1, now=o.time)
+                    for d in got:
+                        self.health.observed(o.sensor, d.time, now=o.time)
+        if self.health is not None:
+            for sid, dec in self.decoders.items():
+                self.health.update_stats(sid, dec.stats)
         return out
 
     def stats(self) -> dict[str, dict]:
