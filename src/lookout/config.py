@@ -16,7 +16,7 @@ Precedence (highest first): explicit arguments, environment variables, the TOML 
     step_s = 1.0         # tracker step (observation time)
     idle_flush_s = 1.0   # process a partial step after this much wall time without messages
     batch = 2000         # messages fetched per pull
-    checkpoint_s = 2.0   # wall seconds between checkpoints (acknowledgement follows the checkpoint)
+    checkpoint_s = 2.0   # wall seconds between checkpoints, 0 = every step (acknowledgements follow)
 
 Environment: ``LOOKOUT_CONFIG`` (path of the TOML file; default ``./lookout.toml`` when present),
 ``LOOKOUT_BUS_URL``, ``LOOKOUT_STORE_URL``, ``LOOKOUT_BUS_PREFIX``, ``LOOKOUT_SECTORS``.
@@ -64,8 +64,10 @@ class WorkerConfig:
     def __post_init__(self) -> None:
         for name in ("step_s", "idle_flush_s", "checkpoint_s"):
             v = getattr(self, name)
-            if not isinstance(v, (int, float)) or isinstance(v, bool) or not v > 0:
-                raise ConfigError(f"worker.{name} must be a number > 0, got {v!r}")
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (v >= 0 if name == "checkpoint_s" else v > 0)
+            if not ok:
+                raise ConfigError(f"worker.{name} must be a number {'>= 0' if name == 'checkpoint_s' else '> 0'}, "
+                                  f"got {v!r}")
         for name in ("batch",):
             v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:

@@ -288,9 +288,13 @@ class FusionWorker:
     async def _step(self, items: list[tuple[Message, Any]]) -> None:
         st = self.state
         tracker = st.tracker
-        T = float(st.window_end)
         obs = [it for _, it in items if isinstance(it, Observation)]
         handoffs = [it[1] for _, it in items if isinstance(it, tuple) and it[0] == "handoff"]
+        if st.window_end is None:  # no observation or tick yet: a handoff's time starts the clock
+            ts = [h["t"] for h in handoffs if isinstance(h.get("t"), (int, float)) and math.isfinite(h["t"])]
+            if ts:
+                st.window_end = (math.floor(max(ts) / self.cfg.step_s) + 1) * self.cfg.step_s
+        T = None if st.window_end is None else float(st.window_end)
         tracks_out: list[Track] = []
         # 1. adopt tracks handed to this sector (before the step's observations gate on them)
         for h in handoffs:
@@ -308,7 +312,7 @@ class FusionWorker:
         # 2. store the observations, track them, run the rules
         if obs:
             self.store.write_observations(obs)
-        updates = tracker.update(T, obs)
+        updates = tracker.update(T, obs) if T is not None else TrackUpdates(time=0.0)
         events = []
         if st.rules is not None:
             st.rules.observe(obs)
@@ -316,7 +320,7 @@ class FusionWorker:
         # 3. hand off the confirmed tracks that moved into another sector
         handed: list[tuple[str, dict]] = []
         gone: list[Track] = []
-        for k, dest in self._leaving(T):
+        for k, dest in (self._leaving(T) if T is not None else []):
             p = export_track(tracker, tracker.meta[k].id)
             handed.append((dest, p))
             gone.append(Track.from_dict(p["track"]))
