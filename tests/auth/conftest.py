@@ -5,6 +5,9 @@ import pytest
 
 import lookout.auth.store as auth_store
 
+#: the module's own parameters, before any test changes them
+PRODUCTION = {"PBKDF2_ITERATIONS": auth_store.PBKDF2_ITERATIONS, "SCRYPT_N": auth_store.SCRYPT_N}
+
 
 @pytest.fixture(autouse=True)
 def _fast_hashes(monkeypatch):

@@ -147,18 +147,29 @@ def test_demo_agencies(tmp_path):
     assert len(a.agencies()) == 2 and len(a.users()) == 2 and again[0]["token"] != rows[0]["token"]
 
 
-def test_production_hash_parameters():
-    import importlib
+def test_production_hash_parameters(monkeypatch):
+    import lookout.auth.store as real
 
-    import lookout.auth.store as mod
+    from auth.conftest import PRODUCTION
 
-    real = importlib.reload(mod)  # the module's own constants, not the tests' cheaper ones
-    try:
-        assert real.PBKDF2_ITERATIONS >= 50_000 and real.SCRYPT_N >= 2**14
-        h = real.hash_secret("s3cret-token")
-        assert h.startswith(f"pbkdf2_sha256${real.PBKDF2_ITERATIONS}$") and real.verify_hash("s3cret-token", h)
-        assert not real.verify_hash("other", h)
-        p = real.hash_password("correct horse")
-        assert p.startswith(f"scrypt${real.SCRYPT_N}$8$1$") and real.verify_hash("correct horse", p)
-    finally:
-        importlib.reload(mod)
+    for name, value in PRODUCTION.items():  # undo the tests' cheaper parameters
+        monkeypatch.setattr(real, name, value)
+    assert real.PBKDF2_ITERATIONS >= 50_000 and real.SCRYPT_N >= 2**14
+    h = real.hash_secret("s3cret-token")
+    assert h.startswith(f"pbkdf2_sha256${real.PBKDF2_ITERATIONS}$") and real.verify_hash("s3cret-token", h)
+    assert not real.verify_hash("other", h)
+    p = real.hash_password("correct horse")
+    assert p.startswith(f"scrypt${real.SCRYPT_N}$8$1$") and real.verify_hash("correct horse", p)
+
+
+def test_login_throttled_after_repeated_failures(auth):
+    from lookout.auth import store as mod
+
+    for _ in range(mod.LOGIN_MAX_FAILURES):
+        with pytest.raises(AuthError, match="wrong user name or password"):
+            auth.login("ana", "guess-guess")
+    with pytest.raises(AuthError, match="too many failed sign-ins for ana") as ei:
+        auth.login("ana", "correct horse")  # even the right password, until the window passes
+    assert ei.value.status == 429
+    assert auth.audit_entries(action="login")[-1]["detail"]["reason"] == "throttled"
+    assert auth.authenticate(auth.issue_token("ana")).user == "ana"  # API tokens are not affected

@@ -39,6 +39,10 @@ PBKDF2_ITERATIONS = 60_000
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SESSION_TTL_S = 12 * 3600.0
 CACHE_TTL_S = 30.0
+#: sign-in throttling: after this many failures for one user name within the window, further
+#: attempts are refused (429) until the window has passed
+LOGIN_MAX_FAILURES = 5
+LOGIN_WINDOW_S = 300.0
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS agencies (
@@ -151,6 +155,7 @@ class AuthStore:
         self._db.executescript(SCHEMA)
         self._cache: dict[str, tuple[float, Principal]] = {}
         self._cache_key = secrets.token_bytes(32)
+        self._failures: dict[str, list[float]] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -363,13 +368,28 @@ class AuthStore:
     def login(self, user: str, password: str, ttl_s: float = SESSION_TTL_S) -> str:
         """Check a password and return a session token (expires after ``ttl_s``). A failure is
         audited and raises :class:`AuthError` without saying whether the user exists."""
+        name = str(user)[:64] if user else "anonymous"
+        now = _time.monotonic()
+        with self._lock:
+            recent = [t for t in self._failures.get(name, []) if now - t < LOGIN_WINDOW_S]
+            self._failures[name] = recent
+            if len(self._failures) > 10_000:  # bounded memory under a spray of names
+                self._failures = {k: v for k, v in self._failures.items() if v and now - v[-1] < LOGIN_WINDOW_S}
+        if len(recent) >= LOGIN_MAX_FAILURES:
+            wait = int(LOGIN_WINDOW_S - (now - recent[0])) + 1
+            self.audit(name, "-", "login", "web", outcome="denied", detail={"reason": "throttled", "failures": len(recent)})
+            raise AuthError(f"too many failed sign-ins for {name}; try again in {wait} s", status=429)
         with self._lock:
             row = self._db.execute("SELECT * FROM users WHERE name=?", (user,)).fetchone() if isinstance(user, str) else None
         ok = row is not None and row["password"] and not row["disabled"] and verify_hash(password or "", row["password"])
         if not ok:
-            self.audit(str(user)[:64] if user else "anonymous", row["agency"] if row else "-", "login", "web",
+            with self._lock:
+                self._failures.setdefault(name, []).append(now)
+            self.audit(name, row["agency"] if row else "-", "login", "web",
                        outcome="denied", detail={"reason": "wrong user name or password"})
             raise AuthError("wrong user name or password")
+        with self._lock:
+            self._failures.pop(name, None)
         token = self.issue_token(user, ttl_s=ttl_s, note="web session", by=user)
         self.audit(user, row["agency"], "login", "web")
         return token
