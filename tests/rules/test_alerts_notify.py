@@ -251,3 +251,16 @@ rules:
         assert eng.webhooks[0].stats.sent == 1
     finally:
         srv.close()
+
+
+def test_engine_state_pickles_and_carries_on(world: World):
+    """Scale-out workers checkpoint the engine with pickle; a restored engine keeps its episodes."""
+    import pickle
+
+    world.run(30.0, {"D": straight(0.0, 5000.0, 5.0, 0.0, cls="uas", sources=["radar"])})
+    assert len(world.new("dark_drone")) == 1
+    blob = pickle.dumps(world.engine)
+    assert len(blob) < 2_000_000
+    again = World(pickle.loads(blob))
+    again.run(10.0, {"D": straight(155.0, 5000.0, 5.0, 0.0, cls="uas", sources=["radar"])}, start=T0 + 31.0)
+    assert again.new() == [] and {e.kind for e in again.events} == {"update"}

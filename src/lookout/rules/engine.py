@@ -67,7 +67,7 @@ def latlon(lat: float, lon: float) -> str:
 class TrackTable:
     """Latest state of every live track in flat arrays indexed by slot."""
 
-    def __init__(self, context: RuleContext, capacity: int = 1024) -> None:
+    def __init__(self, context: RuleContext, capacity: int = 128) -> None:
         self.ctx = context
         self.cap = 0
         self.slot: dict[str, int] = {}
