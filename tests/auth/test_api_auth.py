@@ -126,3 +126,16 @@ def test_zone_writes_need_operator_and_a_visible_label(env):
     r = c.post("/api/zones", json=zone | {"label": "REL-MX"}, headers=op)
     assert r.status_code == 201
     assert auth.audit_entries(action="zone.create")[-1]["actor"] == creds["GN-MX"]["user"]
+
+
+def test_views_are_audited_and_polling_coalesced(env):
+    c, auth, creds = env
+    h = {"Authorization": f"Bearer {creds['GN-MX']['token']}"}
+    for _ in range(3):  # the map polls
+        assert c.get("/api/alerts?state=new", headers=h).status_code == 200
+    c.get("/api/alerts?state=acknowledged", headers=h)
+    views = [e["object"] for e in auth.audit_entries(actor=creds["GN-MX"]["user"], action="view")]
+    assert views.count("/api/alerts?state=new") == 1 and views.count("/api/alerts?state=acknowledged") == 1
+    c.get("/api/export/tracks.geojson", headers=h)
+    exp = auth.audit_entries(actor=creds["GN-MX"]["user"], action="export")
+    assert exp and exp[-1]["object"] == "tracks" and exp[-1]["detail"]["tracks"] >= 1

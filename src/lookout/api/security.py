@@ -95,8 +95,32 @@ def principal(conn: HTTPConnection) -> Principal | None:
     auth = auth_of(conn.app)
     if auth is not None and conn.scope.get("method") == "GET":
         q = str(conn.url.query)
-        auth.audit(who.user, who.agency.name, "view", conn.url.path + (f"?{q[:500]}" if q else ""))
+        obj = conn.url.path + (f"?{q[:500]}" if q else "")
+        if _first_view(conn.app, who.user, obj):
+            auth.audit(who.user, who.agency.name, "view", obj)
     return who
+
+
+#: the same user reading the same URL again within this many seconds (the map's polling) is
+#: written to the audit log once
+VIEW_COALESCE_S = 60.0
+
+
+def _first_view(app: FastAPI, user: str, obj: str) -> bool:
+    import time as _t
+
+    seen = getattr(app.state, "audit_views", None)
+    if seen is None:
+        seen = app.state.audit_views = {}
+    now = _t.monotonic()
+    key = (user, obj)
+    last = seen.get(key)
+    if last is not None and now - last < VIEW_COALESCE_S:
+        return False
+    if len(seen) > 50_000:
+        seen.clear()
+    seen[key] = now
+    return True
 
 
 WHO = Depends(principal)
