@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from functools import lru_cache
 from typing import Any
 
@@ -68,7 +68,6 @@ class TrackerConfig:
     fusion_max_m: float = 300.0
     # classification
     fixed_wing_speed_mps: float = 70.0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("sigma", "q_h", "q_v", "init_speed_sigma", "init_vspeed_sigma", "init_alt_sigma",
