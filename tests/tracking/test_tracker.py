@@ -97,7 +97,7 @@ def test_radar_adsb_and_remote_id_of_one_object_give_one_track():
     tracks = tr.tracks()
     assert len(tracks) == 1, [t.identities for t in tracks]
     trk = tracks[0]
-    assert trk.identities["icao24"] == "a1b2c3" and trk.identities["remote_id"] == "1581f5fjd23a00bx"
+    assert trk.identities["icao24"] == "a1b2c3" and trk.identities["remote_id"] == "1581F5FJD23A00BX"
     assert trk.identities["callsign"] == "N123AB"
     assert set(trk.sources) == {"radar", "adsb", "remote_id"}
     assert trk.label == "REL-MX"
@@ -127,7 +127,7 @@ def test_spoofed_remote_id_is_fused_with_its_offset_and_does_not_drag_the_track(
     tracks = tr.tracks()
     assert len(tracks) == 1
     trk = tracks[0]
-    assert trk.identities.get("remote_id") == "spoof1"
+    assert trk.identities.get("remote_id") == "SPOOF1"
     assert trk.cls == ObjectClass.UAS
     assert trk.attrs["remote_id_offset_m"] == pytest.approx(200.0, abs=40.0)
     assert trk.attrs["identity_inconsistent"] is True
@@ -152,7 +152,7 @@ def test_remote_id_first_then_radar_is_merged_into_one_track():
     tracks = tr.tracks()
     assert len(tracks) == 1
     trk = tracks[0]
-    assert trk.identities["remote_id"] == "rid-42" and "radar" in trk.sources
+    assert trk.identities["remote_id"] == "RID-42" and "radar" in trk.sources
     assert trk.attrs["remote_id_offset_m"] == pytest.approx(60.0, abs=30.0)
     assert any(d.attrs.get("merged_into") == trk.id for d in deleted)
 
@@ -308,7 +308,7 @@ def test_simulated_border_scenario_tracks_every_object():
         k = int(np.argmin(d))
         if o.ident and not o.spoofs_remote_id:
             kind = "icao24" if o.cls != ObjectClass.UAS else "remote_id"
-            assert tracks[k].identities.get(kind) == o.ident.lower()
+            assert tracks[k].identities.get(kind) == (o.ident.lower() if kind == "icao24" else o.ident)
     # every confirmed track is explained by an object (or by the false position a spoofer broadcasts)
     unexplained = 0
     for trk, xy in zip(tracks, enu):

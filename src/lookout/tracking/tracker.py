@@ -411,7 +411,8 @@ class Tracker:
         pending: dict[tuple, list[tuple[int, _Meas]]] = {}
         for ms in coop:
             o = ms.obs
-            ident = (IDENT_KIND[SourceKind(o.source)], o.ident.strip().lower())
+            kind = IDENT_KIND[SourceKind(o.source)]
+            ident = (kind, o.ident.strip().lower() if kind == "icao24" else o.ident.strip())
             k = self.by_ident.get(ident)
             if k is None:
                 k = self._fusion_candidate(ms, ident[0], T)
