@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import numpy as np
-from lookout.model import GeoPoint, Observation, SourceKind, Track, TrackUpdates, Velocity, GeoPosition
-from lookout.rules import RuleContext, RuleEngine, border_zones, load_rules, sector_site_zones
+from lookout.model import GeoPoint, GeoPosition, Observation, SourceKind, Track, TrackUpdates, Velocity
+from lookout.rules import RuleContext, RuleEngine, border_zones, load_rules, parse_rules, sector_site_zones
 from lookout.sector import load_sector
 
 T0 = 1_700_000_000.0
@@ -74,7 +73,6 @@ def straight(e0: float, n0: float, ve: float, vn: float, **kw) -> Callable[[floa
 
 
 def make_engine(zones=None, rules_text: str | None = None) -> RuleEngine:
-    from lookout.rules import parse_rules
 
     cfg = load_rules() if rules_text is None else parse_rules(rules_text)
     if zones is None:
