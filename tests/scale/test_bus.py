@@ -111,3 +111,21 @@ def test_records_round_trip_through_the_wire_format():
     assert Track.from_dict(decode(encode(t))) == t
     a = Alert(rule="border_crossing", severity="high", message="m", start=4.0, track_ids=[t.id])
     assert Alert.from_dict(decode(encode(a))) == a
+
+
+def test_memory_bus_retention_keeps_sequences():
+    async def main():
+        bus = open_bus("memory://retention")
+        await bus.connect()
+        bus.set_limit(8)
+        seqs = [await bus.publish("obs.radar.s0", _obs(i), f"o-{i}") for i in range(20)]
+        assert seqs == list(range(1, 21))
+        assert bus.stream_length("OBS") <= 10
+        sub = await bus.subscribe("obs.>", durable="late")  # its floor (0) is past retention
+        got = [m.seq for m in await sub.fetch(100, 0.2)]
+        assert got == list(range(21 - len(got), 21)) and len(got) >= 8
+        assert [Observation.from_dict(m.record()).id for m in (await (await bus.subscribe(
+            "obs.>", start_seq=19)).fetch(10, 0.2))] == ["o-18", "o-19"]
+        await bus.delete()
+
+    run(main())

@@ -18,16 +18,31 @@ from lookout.bus.base import Bus, BusError, Message, Subscription, encode, subje
 #: stream name -> subject patterns it captures
 STREAMS = {"OBS": ("obs.>",), "TRACKS": ("tracks.>",), "ALERTS": ("alerts", "alerts.>")}
 DEDUP_WINDOW = 200_000  # message ids remembered per stream
+MAX_MSGS = 1_000_000  # messages kept per stream (the oldest go first, like a JetStream limit)
 
 
 @dataclass
 class _Stream:
     name: str
     subjects: tuple[str, ...]
-    log: list[tuple[str, bytes, str | None]] = field(default_factory=list)  # seq = index + 1
+    log: list[tuple[str, bytes, str | None]] = field(default_factory=list)  # seq = base + index
+    base: int = 1  # sequence of log[0]
+    max_msgs: int = MAX_MSGS
     ids: OrderedDict = field(default_factory=OrderedDict)
     durables: dict[str, int] = field(default_factory=dict)  # durable -> ack floor (last acked seq)
     waiters: list[asyncio.Future] = field(default_factory=list)
+
+    @property
+    def last_seq(self) -> int:
+        return self.base + len(self.log) - 1
+
+    def append(self, item: tuple[str, bytes, str | None]) -> int:
+        self.log.append(item)
+        excess = len(self.log) - self.max_msgs
+        if excess > self.max_msgs // 4:  # trim in chunks: amortised O(1)
+            del self.log[:excess]
+            self.base += excess
+        return self.last_seq
 
     def wake(self) -> None:
         for w in self.waiters:
@@ -71,8 +86,9 @@ class MemorySubscription(Subscription):
         deadline = loop.time() + timeout
         while not self.closed:
             out = []
-            while self.cursor < len(st.log) and len(out) < max_messages:
-                subject, data, mid = st.log[self.cursor]
+            self.cursor = max(self.cursor, st.base - 1)  # messages past retention are gone
+            while self.cursor < st.last_seq and len(out) < max_messages:
+                subject, data, mid = st.log[self.cursor - st.base + 1]
                 self.cursor += 1
                 if subject_matches(self.pattern, subject):
                     out.append(Message(subject, data, self.cursor, mid, 1, self._acker(self.cursor)))
@@ -117,12 +133,12 @@ class MemoryBus(Bus):
         if msg_id is not None:
             if msg_id in st.ids:
                 return 0
-            st.ids[msg_id] = len(st.log) + 1
+            st.ids[msg_id] = st.last_seq + 1
             if len(st.ids) > DEDUP_WINDOW:
                 st.ids.popitem(last=False)
-        st.log.append((subject, encode(record), msg_id))
+        seq = st.append((subject, encode(record), msg_id))
         st.wake()
-        return len(st.log)
+        return seq
 
     async def subscribe(self, subject: str, durable: str | None = None, start_seq: int | None = None,
                         ack_all: bool = False, new_only: bool = False) -> Subscription:
@@ -132,7 +148,7 @@ class MemoryBus(Bus):
             if durable is not None:
                 st.durables[durable] = cursor
         elif new_only:
-            cursor = len(st.log)
+            cursor = st.last_seq
         elif durable is not None:
             cursor = st.durables.setdefault(durable, 0)
         else:
@@ -145,3 +161,8 @@ class MemoryBus(Bus):
 
     def stream_length(self, stream: str) -> int:
         return len(self._s().streams[stream].log)
+
+    def set_limit(self, max_msgs: int) -> None:
+        """Messages kept per stream (tests; the default is :data:`MAX_MSGS`)."""
+        for st in self._s().streams.values():
+            st.max_msgs = max_msgs
