@@ -174,3 +174,23 @@ def test_stream_decoder_resyncs_and_counts():
     from lookout.sources.base import decoder_class
 
     assert decoder_class("cot") is CotDecoder
+
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.binary(max_size=600), st.integers(0, len(ATAK_SELF) - 1), st.integers(0, 40))
+def test_fuzz_parse_refuses_cleanly(junk, at, cut):
+    """Garbage and mutated events: parse_event returns an event or raises CotError, nothing else;
+    the stream decoder never raises and accounts for every record."""
+    for data in (junk, ATAK_SELF[:at] + junk[:cut] + ATAK_SELF[at + cut:], b"\xbf" + junk):
+        try:
+            ev = parse_event(data)
+        except CotError:
+            continue
+        assert -90 <= ev.lat <= 90 and -180 <= ev.lon <= 180
+    dec = CotDecoder()
+    out = list(dec.decode(junk + ATAK_SELF + junk[:cut])) + list(dec.flush())
+    assert dec.stats.accepted == len(out) <= 2
