@@ -139,3 +139,18 @@ def test_views_are_audited_and_polling_coalesced(env):
     c.get("/api/export/tracks.geojson", headers=h)
     exp = auth.audit_entries(actor=creds["GN-MX"]["user"], action="export")
     assert exp and exp[-1]["object"] == "tracks" and exp[-1]["detail"]["tracks"] >= 1
+
+
+def test_revoked_token_ends_an_open_websocket(env, monkeypatch):
+    import lookout.api.security as sec
+
+    c, auth, creds = env
+    monkeypatch.setattr(sec, "WS_RECHECK_S", 0.2)
+    tok = auth.issue_token(creds["GN-MX"]["user"])
+    with c.websocket_connect(f"/api/ws?token={tok}") as ws:
+        assert ws.receive_json()["type"] == "snapshot"
+        auth.revoke_token(tok.split("_")[1])
+        msg = ws.receive_json()
+        while msg["type"] != "error":
+            msg = ws.receive_json()
+    assert "was revoked; stream closed" in msg["detail"]

@@ -561,6 +561,7 @@ def _add_websocket(api: APIRouter, app: FastAPI) -> None:
                 sub.event.set()
 
         reader = asyncio.create_task(receive())
+        watcher = asyncio.create_task(sec.ws_watch(websocket, sub))  # revoked/expired credentials end the stream
         try:
             while not sub.closed:
                 await sub.event.wait()
@@ -572,3 +573,4 @@ def _add_websocket(api: APIRouter, app: FastAPI) -> None:
         finally:
             hub.unsubscribe(sub)
             reader.cancel()
+            watcher.cancel()

@@ -179,6 +179,31 @@ async def ws_principal(websocket: WebSocket) -> Principal | None:
         return None
 
 
+#: how often an open WebSocket's credentials are checked again (seconds)
+WS_RECHECK_S = 30.0
+
+
+async def ws_watch(websocket: WebSocket, sub: Any, interval: float | None = None) -> None:
+    """Re-check an open WebSocket's credentials every ``interval`` seconds; when the token was
+    revoked or expired (or the user disabled), queue an error message and end the stream."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    if auth_of(websocket.app) is None:
+        return
+    while not sub.closed:
+        await asyncio.sleep(WS_RECHECK_S if interval is None else interval)
+        try:
+            await run_in_threadpool(authenticate, websocket, True)
+        except AuthError as exc:
+            sub.queue.clear()
+            sub.offer(json.dumps({"type": "error", "detail": f"{exc.detail}; stream closed"}))
+            sub.closed = True
+            sub.event.set()
+            return
+
+
 # -- the live picture per agency -------------------------------------------------------------
 class AgencyViews:
     """Per-agency live pictures: one child :class:`~lookout.api.live.LiveHub` per restricted
