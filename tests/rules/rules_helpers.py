@@ -73,7 +73,6 @@ def straight(e0: float, n0: float, ve: float, vn: float, **kw) -> Callable[[floa
 
 
 def make_engine(zones=None, rules_text: str | None = None) -> RuleEngine:
-
     cfg = load_rules() if rules_text is None else parse_rules(rules_text)
     if zones is None:
         zones = border_zones(SECTOR, cfg.border.buffer_m) + sector_site_zones(SECTOR, cfg.sites.radius_m)

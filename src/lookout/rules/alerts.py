@@ -95,6 +95,7 @@ class AlertManager:
         self.store = store
         self.max_closed = max_closed
         self._open: dict[tuple, _Episode] = {}
+        self._kept: set[tuple] = set()
         self._alerts: dict[str, Alert] = {}  # every alert still held, by id
         self._subscribers: list[Subscriber] = []
         self.subscriber_errors = 0
@@ -124,7 +125,7 @@ class AlertManager:
         (their episodes end now); ``clear_after`` / ``update_interval``: per rule name.
         """
         events: list[AlertEvent] = []
-        seen: set[tuple] = set()
+        seen, self._kept = self._kept, set()  # keys kept alive during this step count as hits
         for h in hits:
             seen.add(h.key)
             ep = self._open.get(h.key)
@@ -187,6 +188,18 @@ class AlertManager:
         if ep is None or time - ep.last_sent >= interval:
             return True
         return severity is not None and severity.rank > ep.alert.severity.rank
+
+    def keep_alive(self, key: tuple, time: float, interval: float, severity: Severity | None = None) -> bool:
+        """The cheap path for a condition that still holds: when the episode ``key`` is open and
+        no update is due (see :meth:`due`), note it as held at ``time`` and return True (no hit
+        needed); otherwise return False and the rule sends a full :class:`Hit`."""
+        ep = self._open.get(key)
+        if ep is None or time - ep.last_sent >= interval or (
+                severity is not None and severity.rank > ep.alert.severity.rank):
+            return False
+        ep.last_hit, ep.false_since = time, None
+        self._kept.add(key)
+        return True
 
     def _end(self, key: tuple, time: float, why: str) -> AlertEvent:
         ep = self._open.pop(key)

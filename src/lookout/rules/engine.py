@@ -249,14 +249,10 @@ class Rule:
     def forget(self, slots: list[int], ids: list[str]) -> None:
         """Tracks deleted: drop their state."""
 
-    def due(self, key_extra: tuple, t: float, severity: Severity | None = None) -> bool:
-        """Whether the episode ``key_extra`` needs a full hit now (else send :meth:`keep`)."""
-        return self.engine.alerts.due((self.name, *key_extra), t, self.cfg.update_interval_s, severity)
-
-    def keep(self, key_extra: tuple, slot: int) -> Hit:
-        """A keep-alive hit: the condition still holds, nothing to re-send."""
-        return Hit(key=(self.name, *key_extra), track_ids=[self.table.track(slot).id], severity=self.cfg.severity,
-                   message=None)
+    def kept(self, key_extra: tuple, t: float, severity: Severity | None = None) -> bool:
+        """True when the open episode ``key_extra`` was just kept alive (no update due): the rule
+        then needs no hit. False: send a full hit."""
+        return self.engine.alerts.keep_alive((self.name, *key_extra), t, self.cfg.update_interval_s, severity)
 
     def hit(self, key_extra: tuple, slots: list[int], severity: Severity, message: str, evidence: dict,
             position: GeoPoint | None = None, start: float | None = None) -> Hit:
@@ -351,8 +347,7 @@ class ZoneRuleImpl(Rule):
                     if trig == "dwell" and t - since < self.cfg.dwell_s:
                         continue
                     zone = zs.zones[z]
-                    if not self.due((tid, zone.id), t):
-                        hits.append(self.keep((tid, zone.id), s))
+                    if self.kept((tid, zone.id), t):
                         continue
                     kind = zone.kind.replace("_", " ")
                     if trig == "entry":
@@ -373,8 +368,7 @@ class ZoneRuleImpl(Rule):
                     del self.exits[(xid, z)]
                     continue
                 zone = zs.zones[z]
-                if not self.due((xid, zone.id, at), t):
-                    hits.append(self.keep((xid, zone.id, at), s))
+                if self.kept((xid, zone.id, at), t):
                     continue
                 msg = f"{describe(tb.track(s))} left {zone.kind.replace('_', ' ')} zone '{zone.name}' at {hhmmss(at)}"
                 hits.append(self.hit((xid, zone.id, at), [s], self.cfg.severity, msg,
@@ -474,8 +468,7 @@ class BorderCrossingImpl(Rule):
                 del self.crossings[s]
                 continue
             tr = tb.track(s)
-            if not self.due((tr.id, c["n"]), t):
-                hits.append(self.keep((tr.id, c["n"]), s))
+            if self.kept((tr.id, c["n"]), t):
                 continue
             frm, to = ((sc.south_country, sc.north_country) if c["direction"] == "north"
                        else (sc.north_country, sc.south_country))
@@ -544,8 +537,7 @@ class ApproachImpl(Rule):
             j = int(js[np.argmin(urgency)])
             crit = danger[r, j] or tca[r, j] <= cfg.critical_tca_s
             sev = Severity.CRITICAL if crit else cfg.severity
-            if not self.due((tr.id,), t, sev):
-                hits.append(self.keep((tr.id,), s))
+            if self.kept((tr.id,), t, sev):
                 continue
             a = self.ctx._agents[ids[j]]
             if danger[r, j] and closing[r, j] < cfg.min_closing_mps:
@@ -631,8 +623,7 @@ class LoiterImpl(Rule):
             if a is None:
                 continue
             tr = tb.track(s)
-            if not self.due((tr.id,), t):
-                hits.append(self.keep((tr.id,), s))
+            if self.kept((tr.id,), t):
                 continue
             lat, lon = a["centre"]
             what = "orbiting" if cfg.min_turn_deg > 0 else "loitering"
@@ -718,8 +709,7 @@ class RemoteIdMissingImpl(Rule):
             since = self.dark_since.setdefault(tr.id, float(tb.t[s]))
             if t - since < cfg.after_s:
                 continue
-            if not self.due((tr.id,), t):
-                hits.append(self.keep((tr.id,), s))
+            if self.kept((tr.id,), t):
                 continue
             srcs = sorted(set(tr.sources) & self.noncoop) or sorted(self.noncoop)
             msg = (f"{describe(tr)} seen by {' and '.join(srcs)} with no Remote ID for {t - since:.0f} s "
