@@ -93,3 +93,29 @@ def test_cli_zones_and_rules(tmp_path):
     assert res.exit_code == 1 and "rules.yaml:4: rules[0].radius_m: Input should be greater than 0" in res.output
     res = r.invoke(app, ["rules", "show"])
     assert res.exit_code == 0 and "type: border_crossing" in res.output
+
+
+def test_cli_alerts_list_ack_resolve(tmp_path):
+    from lookout.model import Alert, Severity
+
+    db = tmp_path / "l.db"
+    st = SQLiteStore(db)
+    st.write_alerts([Alert(rule="dark_drone", severity=Severity.MEDIUM, message="drone T1 seen by radar with no "
+                           "Remote ID for 20 s", start=T0, track_ids=["T1"], id="a-1")])
+    st.close()
+    r = CliRunner()
+    res = r.invoke(app, ["alerts", "list", "--db", str(db)])
+    assert res.exit_code == 0 and "a-1" in res.output and "dark_drone" in res.output
+    res = r.invoke(app, ["alerts", "ack", "a-1", "--by", "agent-12", "--db", str(db)])
+    assert res.exit_code == 0 and "a-1: acknowledged by agent-12" in res.output
+    res = r.invoke(app, ["alerts", "ack", "a-1", "--by", "agent-13", "--db", str(db)])
+    assert res.exit_code == 1 and "already acknowledged (by agent-12)" in res.output
+    res = r.invoke(app, ["alerts", "resolve", "a-1", "--by", "lead", "--db", str(db)])
+    assert res.exit_code == 0 and "resolved by lead" in res.output
+    res = r.invoke(app, ["alerts", "resolve", "a-9", "--by", "lead", "--db", str(db)])
+    assert res.exit_code == 1 and "no alert with id 'a-9'" in res.output
+    res = r.invoke(app, ["alerts", "list", "--db", str(db), "--state", "resolved"], env={"COLUMNS": "200"})
+    assert "a-1" in res.output and "resolved (lead)" in res.output
+    with SQLiteStore(db) as st2:
+        a = st2.alert("a-1")
+        assert a.state == AlertState.RESOLVED and a.acknowledged_by == "agent-12" and a.resolved_by == "lead"

@@ -1,4 +1,5 @@
-"""``lookout zones ...`` (GeoJSON zone files, versioned in the store) and ``lookout rules ...``."""
+"""``lookout zones ...`` (GeoJSON zone files, versioned in the store), ``lookout rules ...`` (the rules
+file) and ``lookout alerts ...`` (list, acknowledge and resolve the store's alerts)."""
 
 from __future__ import annotations
 
@@ -43,8 +44,62 @@ def register(app: typer.Typer) -> None:
     zones_app = typer.Typer(help="Zones (GeoJSON areas and lines the rules watch), versioned in the store.",
                             no_args_is_help=True)
     rules_app = typer.Typer(help="The rules file: check it, print the default.", no_args_is_help=True)
+    alerts_app = typer.Typer(help="Alerts in the store: list, acknowledge, resolve.", no_args_is_help=True)
     app.add_typer(zones_app, name="zones")
     app.add_typer(rules_app, name="rules")
+    app.add_typer(alerts_app, name="alerts")
+
+    @alerts_app.command("list")
+    def alerts_list(db: Path = typer.Option(DEFAULT_DB, help="SQLite store."),
+                    state: str = typer.Option(None, help="new, acknowledged or resolved."),
+                    rule: str = typer.Option(None, help="Only this rule."),
+                    limit: int = typer.Option(50, help="At most this many (newest first).")) -> None:
+        """The store's alerts, newest first."""
+        import time as _time
+
+        from rich.console import Console
+        from rich.table import Table
+
+        if not db.exists():
+            _fail(f"no store at {db}")
+        if state is not None and state not in ("new", "acknowledged", "resolved"):
+            _fail(f"--state must be new, acknowledged or resolved, got {state!r}")
+        with _store(db) as st:
+            alerts = st.alerts(state=state, rule=rule, limit=limit)
+        t = Table(title=f"{db}: {len(alerts)} alerts")
+        t.add_column("id", no_wrap=True)  # whole: it is what ack/resolve take
+        for col in ("start (UTC)", "rule", "severity", "state", "message"):
+            t.add_column(col)
+        for a in alerts:
+            t.add_row(a.id, _time.strftime("%Y-%m-%d %H:%M:%S", _time.gmtime(a.start)), a.rule, str(a.severity),
+                      str(a.state) + {"new": "", "acknowledged": f" ({a.acknowledged_by})",
+                                       "resolved": f" ({a.resolved_by})"}[str(a.state)],
+                      a.message)
+        Console().print(t)
+
+    def _act(action: str, alert_id: str, by: str, db: Path) -> None:
+        from lookout.rules import AlertManager, AlertNotFound, AlertStateError
+
+        if not db.exists():
+            _fail(f"no store at {db}")
+        with _store(db) as st:
+            try:
+                a = getattr(AlertManager(store=st), action)(alert_id, by)
+            except (AlertNotFound, AlertStateError, ValueError) as exc:
+                _fail(str(exc))
+        typer.echo(f"{a.id}: {a.state} by {a.acknowledged_by if action == 'acknowledge' else a.resolved_by}")
+
+    @alerts_app.command("ack")
+    def alerts_ack(alert_id: str = typer.Argument(...), by: str = typer.Option(..., help="Who acknowledges."),
+                   db: Path = typer.Option(DEFAULT_DB, help="SQLite store.")) -> None:
+        """Acknowledge a new alert."""
+        _act("acknowledge", alert_id, by, db)
+
+    @alerts_app.command("resolve")
+    def alerts_resolve(alert_id: str = typer.Argument(...), by: str = typer.Option(..., help="Who resolves."),
+                       db: Path = typer.Option(DEFAULT_DB, help="SQLite store.")) -> None:
+        """Resolve a new or acknowledged alert."""
+        _act("resolve", alert_id, by, db)
 
     @zones_app.command("check")
     def check(file: Path = typer.Argument(..., help="GeoJSON FeatureCollection of zones.")) -> None:
