@@ -15,6 +15,7 @@ from lookout.sector import load_sector
 from lookout.store import open_store
 from lookout.tracking import TrackerConfig
 
+from scale.conftest import NATS_URL
 from scale.helpers import crossing_object
 
 
@@ -57,18 +58,25 @@ def test_adopt_rejects_a_foreign_frame():
         adopt_track(SectorTracker(TrackerConfig(), frame), {"id": "T1"})
 
 
-def test_two_workers_hand_a_crossing_track_over(tmp_path):
+@pytest.fixture(params=["memory+sqlite", "nats+postgres"])
+def deployment(request, tmp_path):
+    if request.param == "memory+sqlite":
+        return "memory://handoff-test", "", f"sqlite:///{tmp_path}/h.db"
+    return NATS_URL, request.getfixturevalue("nats_prefix"), request.getfixturevalue("pg_url")
+
+
+def test_two_workers_hand_a_crossing_track_over(deployment):
+    bus_url, prefix, url = deployment
     part = Partition(n=2)
     obs = crossing_object()
     sectors = [part.route(o) for o in obs]
     assert sectors[0] == "s0" and sectors[-1] == "s1"  # it crosses the partition boundary
 
     async def main():
-        bus = open_bus("memory://handoff-test")
+        bus = open_bus(bus_url, prefix)
         await bus.connect()
         try:
             await publish_observations(bus, part, obs)
-            url = f"sqlite:///{tmp_path}/h.db"
             workers = [FusionWorker(bus, open_store(url), part, s, WorkerConfig(idle_flush_s=0.2), rules=False)
                        for s in part.ids]
             stats = await asyncio.wait_for(asyncio.gather(*[w.run(max_idle_s=1.5) for w in workers]), 50)
@@ -77,10 +85,11 @@ def test_two_workers_hand_a_crossing_track_over(tmp_path):
             return stats
         finally:
             await bus.delete()
+            await bus.close()
 
     s0, s1 = asyncio.run(main())
     assert s0.handoffs_out == 1 and s1.handoffs_in == 1
-    with open_store(f"sqlite:///{tmp_path}/h.db") as st:
+    with open_store(url) as st:
         assert sum(st.count_observations().values()) == len(obs)
         live = [t for t in st.tracks() if t.status != TrackStatus.DELETED]
         assert len(live) == 1, [(t.id, t.status, t.attrs) for t in st.tracks()]
