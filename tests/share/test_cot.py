@@ -146,8 +146,10 @@ XXE = b"""<?xml version="1.0"?><!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passw
     (ATAK_SELF.replace(b'lat="31.3355"', b'lat="131.3"'), "out_of_range"),
     (ATAK_SELF.replace(b'lat="31.3355"', b'lat="nan"'), "bad_number"),
     (ATAK_SELF.replace(b'time="2026-11-02T14:00:05.120Z"', b'time="yesterday"'), "bad_time"),
+    (ATAK_SELF.replace(b'time="2026-11-02T14:00:05.120Z"', b'time="2026-13-02T25:00:05.120Z"'), "bad_time"),
     (ATAK_SELF.replace(b'uid="ANDROID-589520ccfcd20f01" ', b""), "missing_field"),
     (b"\xbf\x01\xbf\xff\xff\xff", "malformed_proto"),
+    (ATAK_SELF.replace(b'encoding="UTF-8"', b'encoding="TF-8"'), "malformed_xml"),  # found by the fuzz test
 ])
 def test_hostile_input_refused_with_reason(data, reason):
     with pytest.raises(CotError) as ei:

@@ -83,7 +83,10 @@ def parse_cot_time(s: str | None, name: str) -> float:
     if m:
         frac = m.group(1)
         s = s.replace("." + frac, "")
-    dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    try:
+        dt = datetime.fromisoformat(s.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise CotError("bad_time", f"{name}: {exc}") from None
     return dt.timestamp() + (float("0." + frac) if frac else 0.0)
 
 
@@ -380,6 +383,8 @@ def parse_event(data: bytes | str, max_bytes: int = MAX_EVENT_BYTES) -> CotEvent
         raise CotError("forbidden_xml", f"DTDs, entities and external references are refused ({type(exc).__name__})") from None
     except ET.ParseError as exc:
         raise CotError("malformed_xml", str(exc)) from None
+    except (LookupError, ValueError) as exc:  # e.g. an unknown encoding in the XML declaration
+        raise CotError("malformed_xml", f"{type(exc).__name__}: {exc}") from None
     if root.tag != "event":
         raise CotError("not_event", f"root element is <{str(root.tag)[:40]}>, not <event>")
     uid, typ = root.get("uid"), root.get("type")
