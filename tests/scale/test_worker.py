@@ -94,3 +94,38 @@ def test_unreadable_checkpoint_is_a_clear_error(tmp_path):
             asyncio.run(main())
     with pytest.raises(ValueError, match="unknown sector 's3'"):
         FusionWorker(None, None, part, "s3")
+
+
+def test_redelivered_messages_are_not_processed_twice(tmp_path):
+    """A message delivered again (ack wait expired while its step was open) is skipped."""
+    part = Partition(n=1)
+    obs = crossing_object(seconds=20)
+
+    async def main():
+        bus = open_bus("memory://redeliver")
+        await bus.connect()
+        try:
+            await publish_observations(bus, part, obs)
+            real = bus.subscribe
+
+            async def twice(*a, **kw):  # a subscription that delivers every batch two times
+                sub = await real(*a, **kw)
+                fetch = sub.fetch
+
+                async def fetch_twice(n=256, timeout=1.0):
+                    got = await fetch(n, timeout)
+                    return got + got
+                sub.fetch = fetch_twice
+                return sub
+            bus.subscribe = twice
+            with open_store(f"sqlite:///{tmp_path}/r.db") as st:
+                w = FusionWorker(bus, st, part, "s0", WorkerConfig(idle_flush_s=0.2), rules=False)
+                return await asyncio.wait_for(w.run(max_idle_s=0.6), 30)
+        finally:
+            await bus.delete()
+
+    stats = asyncio.run(main())
+    assert stats.observations == len(obs) and stats.redelivered_skipped == stats.messages // 2
+    with open_store(f"sqlite:///{tmp_path}/r.db") as st:
+        (trk,) = st.tracks()
+        assert trk.updates <= len(obs)  # each observation updated the track once at most

@@ -175,6 +175,7 @@ class FusionWorker:
         sub = await self.bus.subscribe(f"obs.*.{self.sector}", durable=f"fusion-{self.sector}",
                                        start_seq=st.last_seq + 1, ack_all=True)
         pending: list[tuple[Message, Any]] = []
+        seen = st.last_seq  # highest stream sequence taken in so far
         last_msg_at = _time.monotonic()
         step = self.cfg.step_s
         try:
@@ -195,9 +196,10 @@ class FusionWorker:
                     self.stats.first_message_at = _time.time()
                 for msg in msgs:
                     self.stats.messages += 1
-                    if msg.seq <= st.last_seq:
+                    if msg.seq <= seen:  # covered by the checkpoint, or a redelivery of one held in a step
                         self.stats.redelivered_skipped += 1
                         continue
+                    seen = msg.seq
                     item = self._parse(msg)
                     t = item.time if isinstance(item, Observation) else (
                         item[1] if isinstance(item, tuple) and item[0] == "tick" else None)
