@@ -14,47 +14,17 @@ import time as _time
 from abc import abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import fields, is_dataclass, replace
+from dataclasses import replace
 from typing import Any
-
-import numpy as np
 
 from lookout.model import (
     Alert, AlertState, Observation, SourceKind, Track, TrackPoint, TrackStatus, Zone, ZoneKind,
 )
+from lookout.store._encode import dumps
 from lookout.store.base import BBox, Store
 from lookout.store.migrate import Migration, SchemaTooNew, load_migrations
 
 log = logging.getLogger("lookout.store")
-
-# -- JSON records ----------------------------------------------------------------------------
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _encode_default(o: Any) -> Any:
-    t = type(o)
-    names = _FIELD_NAMES.get(t)
-    if names is None:
-        if not (is_dataclass(o) and not isinstance(o, type)):
-            if isinstance(o, np.generic):
-                return o.item()
-            if isinstance(o, (np.ndarray, set, frozenset, tuple)):
-                return o.tolist() if isinstance(o, np.ndarray) else list(o)
-            raise TypeError(f"cannot store a value of type {t.__name__} in a record: {o!r}")
-        names = _FIELD_NAMES[t] = tuple(f.name for f in fields(t))
-    if t is Observation:  # Observation.to_dict drops empty top-level fields
-        return {k: v for k in names if (v := getattr(o, k)) is not None and v != {}}
-    return {k: getattr(o, k) for k in names}
-
-
-#: ``dumps(record)``: the record's ``to_dict()`` as compact JSON, without building the dict tree
-#: through :func:`dataclasses.asdict` (several times faster on the write path). numpy scalars and
-#: arrays in ``attrs``/``evidence`` become plain numbers and lists; NaN/inf are kept (as Python's
-#: json module writes and reads them).
-#: ASCII-only output: any text, lone surrogates from undecodable bytes included, is escaped and
-#: comes back exactly.
-dumps = json.JSONEncoder(default=_encode_default, ensure_ascii=True, separators=(",", ":"),
-                         check_circular=False).encode
 
 _ALERT_RANK = {AlertState.NEW: 0, AlertState.ACKNOWLEDGED: 1, AlertState.RESOLVED: 2}
 _LIFECYCLE = ("acknowledged_by", "acknowledged_at", "resolved_by", "resolved_at", "end")
