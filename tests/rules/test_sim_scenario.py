@@ -41,7 +41,8 @@ def test_every_scripted_crossing_one_episode_at_the_right_time(default_run):
     sc, _, new = default_run
     crossings = [e for e in sc.events if e.kind == "border_crossing"]
     assert len(crossings) >= 10
-    alerts = [a for a in new if a.rule == "border_crossing" and not a.track_ids[0].endswith("-rid")]
+    alerts = [a for a in new if a.rule in ("border_crossing", "aircraft_border_crossing")
+              and not a.track_ids[0].endswith("-rid")]
     for ev in crossings:
         got = [a for a in alerts if a.track_ids == [ev.object_id] and abs(a.start - ev.time) <= DT]
         assert len(got) == 1, (ev, [(a.track_ids, a.start) for a in alerts if a.track_ids == [ev.object_id]])
