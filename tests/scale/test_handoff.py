@@ -103,3 +103,42 @@ def test_two_workers_hand_a_crossing_track_over(deployment):
         for t in st.tracks():
             if t.id != trk.id:
                 assert t.status == TrackStatus.DELETED and t.attrs.get("merged_into") == trk.id
+
+
+def test_handoff_arriving_first_is_adopted_without_a_merge(tmp_path):
+    """Live order: the west worker hands the track over before the east worker sees the object;
+    the east worker adopts it (no merge) and continues it after a restart from its checkpoint."""
+    from lookout.scale import Publisher
+
+    part = Partition(n=2)
+    obs = crossing_object(speed=40.0)
+    k = next(i for i, o in enumerate(obs) if part.route(o) == "s1")
+    url = f"sqlite:///{tmp_path}/live.db"
+
+    async def main():
+        bus = open_bus("memory://handoff-live")
+        await bus.connect()
+        pub = Publisher(bus, part)
+        cfg = WorkerConfig(idle_flush_s=0.2)
+        try:
+            stats = []
+            for phase in (obs[:k], obs[k:]):
+                await pub.publish(phase)
+                await pub.tick(phase[-1].time + 1.0 + (0 if phase is obs[:k] else 3.0))
+                workers = [FusionWorker(bus, open_store(url), part, s, cfg, rules=False) for s in part.ids]
+                stats.append(await asyncio.wait_for(asyncio.gather(*[w.run(max_idle_s=0.8) for w in workers]), 40))
+                for w in workers:
+                    w.store.close()
+            return stats
+        finally:
+            await bus.delete()
+
+    (a0, b0), (a1, b1) = asyncio.run(main())
+    assert a0.handoffs_out == 1 and b0.handoffs_in == 1 and b0.merged == 0 and b0.observations == 0
+    assert b1.resumed_from > 0 and b1.observations == len(obs) - k and b1.merged == 0
+    with open_store(url) as st:
+        (trk,) = st.tracks()
+        assert trk.id.startswith("s0-") and trk.status != TrackStatus.DELETED
+        hist = st.track_history(trk.id)
+        assert {part.sector_of(p.lat, p.lon) for p in hist} == {"s0", "s1"}
+        assert hist[-1].time == obs[-1].time
