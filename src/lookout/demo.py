@@ -92,7 +92,7 @@ def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bo
     store.set_meta("scenario", f"default seed={seed} start={t0} duration={duration}")
     print_summary(pipe, store, scenario, loop)
     if serve:
-        _serve_live(pipe, scenario, store, hub, steps, host, port, health)
+        _serve_live(pipe, scenario, store, hub, steps, host, port, health, store_dir=out)
     store.close()
     return pipe
 
@@ -143,24 +143,39 @@ def print_summary(pipe: Pipeline, store, scenario, wire=None) -> None:
     console.print(t)
 
 
-def _serve_live(pipe, scenario, store, hub, steps, host, port, health=None) -> None:
+def _serve_live(pipe, scenario, store, hub, steps, host, port, health=None, store_dir: Path = Path(".")) -> None:
     import threading
 
     import uvicorn
 
     from lookout.api.app import create_app
 
-    sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon, range_m=s.max_range_m)
+    from lookout.auth import AuthStore
+    from lookout.auth.demo import setup_demo_agencies
+
+    sensors = [dict(id=s.id, kind=str(s.kind), lat=s.site.lat, lon=s.site.lon, range_m=s.max_range_m, label=s.label)
                for s in scenario.sensors]
+    auth = AuthStore(Path(store_dir) / "auth.db")
+    logins = setup_demo_agencies(auth)
     from lookout.analytics.api import router as analytics_router
 
     app = create_app(store, hub=hub, sector=scenario.sector, sensors=sensors, health=health,
-                     alert_manager=getattr(pipe.rules, "alerts", None), routers=[analytics_router])
+                     alert_manager=getattr(pipe.rules, "alerts", None), routers=[analytics_router], auth=auth)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning",
                                            ws_per_message_deflate=False))
     th = threading.Thread(target=server.run, daemon=True)
     th.start()
     console.print(f"\n[bold green]Map and API:[/] http://{host}:{port}/   (API docs: http://{host}:{port}/docs)")
+    t = Table(title="Logins: each agency sees only what its releasability labels allow")
+    for col in ("agency", "user", "password", "labels"):
+        t.add_column(col)
+    for lg in logins:
+        t.add_row(f"{lg['agency']} ({lg['title']})", lg["user"], lg["password"] or "", ", ".join(lg["labels"]))
+    console.print(t)
+    for lg in logins:
+        console.print(f"API token for {lg['agency']}: {lg['token']}", soft_wrap=True)
+    console.print(f"e.g. curl -H 'Authorization: Bearer {logins[0]['token']}' http://{host}:{port}/api/tracks",
+                  soft_wrap=True)
     console.print("The scenario carries on live at wall-clock pace. Ctrl-C stops.")
     try:
         wall0, sim0 = _time.monotonic(), None
