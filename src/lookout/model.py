@@ -259,6 +259,28 @@ class Observation:
         if self.operator_location_type is not None and self.operator_location_type.__class__ is not OperatorLocationType:
             self.operator_location_type = OperatorLocationType(self.operator_location_type)
 
+    @classmethod
+    def trusted(cls, time: float, source: SourceKind, sensor: str, lat: float, lon: float,
+                alt_m: float | None, sigma_h_m: float, velocity: Velocity | None = None,
+                ident: str | None = None, callsign: str | None = None, cls_hint: ObjectClass | None = None,
+                label: str = DEFAULT_LABEL, attrs: dict[str, Any] | None = None) -> "Observation":
+        """A position Observation (with its :class:`GeoPosition`) built WITHOUT validation.
+
+        For decoders on their hot path only: the caller guarantees every value is already in
+        range (``time`` in (0, 1e10], ``lat``/``lon`` in degrees, ``alt_m`` in [-1000, 100000] or
+        None, ``sigma_h_m`` > 0, finite floats, ``source`` a :class:`SourceKind`, ``sensor``
+        non-empty, ``velocity`` an already validated :class:`Velocity`). Everything else
+        constructs records normally, which validates."""
+        pos = object.__new__(GeoPosition)
+        pos.lat, pos.lon, pos.alt_m, pos.sigma_h_m, pos.sigma_v_m = lat, lon, alt_m, sigma_h_m, None
+        obs = object.__new__(cls)
+        obs.time, obs.source, obs.sensor, obs.position, obs.measurement = time, source, sensor, pos, None
+        obs.velocity, obs.ident, obs.callsign, obs.cls, obs.cls_confidence = velocity, ident, callsign, cls_hint, None
+        obs.label, obs.operator, obs.operator_location_type = label, None, None
+        obs.attrs = {} if attrs is None else attrs
+        obs.id = f"o-{_PROCESS_ID}{next(_COUNTER):x}"
+        return obs
+
     # -- serialisation ---------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

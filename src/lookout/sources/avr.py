@@ -19,7 +19,10 @@ from lookout.sources.modes import ModeSDecoderBase, TickClock
 
 @register("avr")
 class AvrDecoder(ModeSDecoderBase, Decoder):
-    """AVR lines -> ADS-B position Observations (see :mod:`lookout.sources.modes`)."""
+    """AVR lines -> ADS-B position Observations (see :mod:`lookout.sources.modes`).
+
+    :meth:`decode_batch` decodes a list of lines with one rs1090 call; :meth:`decode` is the
+    same code with a batch of one line."""
 
     def __init__(self, sensor: str | None = None, label: str = DEFAULT_LABEL, *,
                  reference: tuple[float, float] | None = None, max_range_m: float = 300_000.0,
@@ -28,7 +31,8 @@ class AvrDecoder(ModeSDecoderBase, Decoder):
         self._init_modes(reference, max_range_m, max_speed_kt)
         self.clock = TickClock()
 
-    def _decode(self, data: bytes) -> Iterator[Observation]:
+    def _parse(self, data: bytes, frames: list[str], times: list[float | None]) -> None:
+        """One line: append its frame and time (None = now), or count why it has none."""
         try:
             line = data.strip().decode("ascii")
         except UnicodeDecodeError:
@@ -44,8 +48,8 @@ class AvrDecoder(ModeSDecoderBase, Decoder):
         if kind == "*":
             frame = line[1:]
         elif kind == "@" or kind == "<":
-            head = 12 if kind == "@" else 14
-            stamp, frame = line[1:13], line[1 + head:]
+            stamp = line[1:13]
+            frame = line[13:] if kind == "@" else line[15:]
             try:
                 ticks = int(stamp, 16)
             except ValueError:
@@ -58,6 +62,23 @@ class AvrDecoder(ModeSDecoderBase, Decoder):
         else:
             self.stats.reject("bad_line", line)
             return
-        obs = self.modes.frame(frame, t)
-        if obs is not None:
-            yield obs
+        frames.append(frame)
+        times.append(t)
+
+    def _decode(self, data: bytes) -> Iterator[Observation]:
+        frames: list[str] = []
+        times: list[float | None] = []
+        self._parse(data, frames, times)
+        if frames:
+            yield from self.modes.frames(frames, times)
+
+    def decode_batch(self, records: list[bytes]) -> list[Observation]:
+        frames: list[str] = []
+        times: list[float | None] = []
+        parse = self._parse
+        for rec in records:
+            try:
+                parse(rec, frames, times)
+            except Exception as exc:  # noqa: BLE001 - as decode(): count it, go on with the next line
+                self.stats.reject(type(exc).__name__, f"{exc}: {rec[:80]!r}")
+        return self._batch_done(len(records), frames, times)

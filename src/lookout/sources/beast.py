@@ -19,6 +19,8 @@ from lookout.sources.modes import ModeSDecoderBase, TickClock
 ESC = 0x1A
 _LENGTHS = {0x31: 2, 0x32: 7, 0x33: 14}  # '1', '2', '3': message bytes after counter + signal
 MAX_BUFFER = 1 << 20
+#: signal level byte -> dBFS (rounded to 0.1 dB), as ``attrs["rssi_dbfs"]``
+_RSSI_DBFS = [0.0] + [round(20 * math.log10(s / 255.0), 1) for s in range(1, 256)]
 
 
 def escape(data: bytes) -> bytes:
@@ -107,21 +109,20 @@ class BeastDecoder(ModeSDecoderBase, Decoder):
         if len(buf) > MAX_BUFFER:
             self._garbage(len(buf))
             buf.clear()
+        hexes: list[str] = []
+        times: list[float | None] = []
+        attrs: list[dict | None] = []
+        to_unix = self.clock.to_unix
         for body, kind, _ in frames:
             if kind == 0x31:
                 self.stats.skip("mode_ac")
                 continue
-            ticks = int.from_bytes(body[:6], "big")
-            t = self.clock.to_unix(ticks)
+            times.append(to_unix(int.from_bytes(body[:6], "big")))
             sig = body[6]
-            try:
-                obs = self.modes.frame(body[7:].hex(), t,
-                                       {"rssi_dbfs": round(20 * math.log10(sig / 255.0), 1)} if sig else None)
-            except Exception as exc:  # noqa: BLE001 - one bad frame must not cost the rest of the chunk
-                self.stats.reject(type(exc).__name__, f"{exc}: {body.hex()}")
-                continue
-            if obs is not None:
-                yield obs
+            attrs.append({"rssi_dbfs": _RSSI_DBFS[sig]} if sig else None)
+            hexes.append(body[7:].hex())
+        if hexes:
+            yield from self.modes.frames(hexes, times, attrs)
 
     def _flush(self) -> Iterator[Observation]:
         if self._buf:

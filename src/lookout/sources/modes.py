@@ -24,13 +24,14 @@ from __future__ import annotations
 import math
 import re
 import time as _time
+from bisect import bisect_right
 from dataclasses import dataclass
 from typing import Any
 
 import rs1090
 
 from lookout.geo import distance_m
-from lookout.model import DEFAULT_LABEL, GeoPosition, ObjectClass, Observation, SourceKind, Velocity
+from lookout.model import DEFAULT_LABEL, ObjectClass, Observation, SourceKind, Velocity
 from lookout.sources.base import DecodeStats
 
 FT = 0.3048
@@ -79,8 +80,8 @@ class AircraftState:
 
     icao: str
     last_seen: float = 0.0
-    even: tuple[str, float, bool] | None = None  # frame, time, surface
-    odd: tuple[str, float, bool] | None = None
+    even: tuple[str, float, bool, int, int] | None = None  # frame, time, surface, lat_cpr, lon_cpr
+    odd: tuple[str, float, bool, int, int] | None = None
     lat: float | None = None
     lon: float | None = None
     pos_time: float = 0.0
@@ -132,32 +133,77 @@ class ModeS:
     def frame(self, frame: str, t: float | None = None, attrs: dict[str, Any] | None = None) -> Observation | None:
         """Decode one frame (hex, 14 or 28 digits) received at ``t`` (UNIX s; now if None).
 
-        Returns a position Observation, or None (the reason is counted in :attr:`stats`)."""
+        Returns a position Observation, or None (the reason is counted in :attr:`stats`).
+        The same code as :meth:`frames` with a batch of one."""
+        out = self.frames([frame], [t], None if attrs is None else [attrs])
+        return out[0] if out else None
+
+    def frames(self, frames: list[str], times: list[float | None],
+               attrs: list[dict[str, Any] | None] | None = None) -> list[Observation]:
+        """Decode frames (hex) received at ``times`` (UNIX s; None = now), in order.
+
+        Frames are checked (hex, length, downlink format) first; every DF17/DF18 extended
+        squitter of the batch then goes to rs1090 in ONE batch call (CRC, fields, raw CPR
+        values), and the results are applied to the per-aircraft state in reception order
+        (CPR pairing and local decoding, sanity checks), exactly as frame by frame."""
         st = self.stats
-        if _HEX_RE.fullmatch(frame) is None:
-            st.reject("bad_hex" if len(frame) in (14, 28) else "bad_length", frame)
-            return None
-        if t is None:
-            t = _time.time()
-        b0 = int(frame[0:2], 16)
-        df = b0 >> 3
-        if df != 17 and df != 18:
-            st.skip(_DF_NAMES[df])
-            return None
-        if len(frame) != 28:
-            st.reject("bad_length", frame)
-            return None
-        tc = int(frame[8:10], 16) >> 3
-        icao = frame[2:8].lower()
-        if t >= self._next_prune:
-            self._prune(t)
-        if 5 <= tc <= 18 or 20 <= tc <= 22:
-            return self._position(frame, t, tc, icao, df, b0 & 7, attrs)
-        msg = _safe_decode(frame, None, st)
-        if not msg:
-            if msg is None:
-                st.reject("bad_crc", frame)
-            return None
+        fullmatch = _HEX_RE.fullmatch
+        ext_frames: list[str] = []
+        ext_idx: list[int] = []
+        for i, f in enumerate(frames):
+            if fullmatch(f) is None:
+                st.reject("bad_hex" if len(f) in (14, 28) else "bad_length", f)
+                continue
+            df = int(f[0:2], 16) >> 3
+            if df != 17 and df != 18:
+                st.skip(_DF_NAMES[df])
+                continue
+            if len(f) != 28:
+                st.reject("bad_length", f)
+                continue
+            ext_frames.append(f)
+            ext_idx.append(i)
+        if not ext_frames:
+            return []
+        try:
+            msgs = rs1090.decode(ext_frames)
+        except (KeyboardInterrupt, SystemExit, GeneratorExit):
+            raise
+        except BaseException:  # noqa: BLE001 - a Rust panic on one frame: decode them one by one
+            msgs = [_safe_decode(f, None, st) for f in ext_frames]
+        out: list[Observation] = []
+        now = None
+        for k, msg in enumerate(msgs):
+            i = ext_idx[k]
+            f = ext_frames[k]
+            t = times[i]
+            if t is None:
+                if now is None:
+                    now = _time.time()
+                t = now
+            try:
+                if t >= self._next_prune:
+                    self._prune(t)
+                if not msg:
+                    if msg is None:
+                        st.reject("bad_crc", f)
+                    continue
+                tc = int(f[8:10], 16) >> 3
+                if 5 <= tc <= 18 or 20 <= tc <= 22:
+                    b0 = int(f[0:2], 16)
+                    obs = self._position(f, t, tc, f[2:8].lower(), b0 >> 3, b0 & 7,
+                                         attrs[i] if attrs is not None else None, msg)
+                    if obs is not None:
+                        out.append(obs)
+                else:
+                    self._other(f[2:8].lower(), msg, t)
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not cost the rest of the batch
+                st.reject(type(exc).__name__, f"{exc}: {f}")
+        return out
+
+    # -- internals ---------------------------------------------------------------------
+    def _other(self, icao: str, msg: dict, t: float) -> None:
+        st = self.stats
         ac = self.aircraft.get(icao)
         if ac is None:
             ac = self.aircraft[icao] = AircraftState(icao)
@@ -181,9 +227,7 @@ class ModeS:
             st.skip("status")
         else:
             st.skip(f"bds{bds}")
-        return None
 
-    # -- internals ---------------------------------------------------------------------
     def _velocity(self, ac: AircraftState, msg: dict, t: float) -> None:
         gs, trk = msg.get("groundspeed"), msg.get("track")
         vr = msg.get("vertical_rate")
@@ -200,41 +244,45 @@ class ModeS:
             ac.gmb_time = t
 
     def _position(self, frame: str, t: float, tc: int, icao: str, df: int, cf: int,
-                  attrs: dict[str, Any] | None) -> Observation | None:
+                  attrs: dict[str, Any] | None, msg: dict) -> Observation | None:
         st = self.stats
         surface = tc <= 8
         ac = self.aircraft.get(icao)
         local_ok = (ac is not None and ac.reliable >= 2 and ac.lat is not None
                     and 0.0 <= t - ac.pos_time <= LOCAL_MAX_AGE_S)
-        ref = (ac.lat, ac.lon) if local_ok else self.reference
-        msg = _safe_decode(frame, ref, st)
-        if not msg:
-            if msg is None:
-                st.reject("bad_crc", frame)
-            return None
         if ac is None:
             ac = self.aircraft[icao] = AircraftState(icao)
         ac.last_seen = t
         odd = msg.get("parity") == "odd"
+        ycpr, xcpr = msg.get("lat_cpr"), msg.get("lon_cpr")
+        if ycpr is None or xcpr is None:
+            st.reject("bad_position", frame)
+            return None
         other = ac.even if odd else ac.odd
         how = None
         lat = lon = None
-        if local_ok and "latitude" in msg:
-            how, lat, lon = "local", msg["latitude"], msg["longitude"]
+        if local_ok:
+            how = "local"
+            lat, lon = cpr_local(ycpr, xcpr, odd, surface, ac.lat, ac.lon)
         else:
-            if not surface and other is not None and not other[2] and 0.0 <= t - other[1] <= PAIR_MAX_AGE_S:
-                pair = _safe_decode([other[0], frame], self.reference, st, [other[1], t])
-                if pair and pair[-1].get("frame") == frame.lower() and "latitude" in pair[-1]:
-                    how, lat, lon = "global", pair[-1]["latitude"], pair[-1]["longitude"]
+            # a global decode needs the other parity, airborne, received less than 10 s before
+            if not surface and other is not None and not other[2] and 0.0 <= t - other[1] < PAIR_MAX_AGE_S:
+                if odd:
+                    pos = cpr_global(other[3], other[4], ycpr, xcpr, True)
+                else:
+                    pos = cpr_global(ycpr, xcpr, other[3], other[4], False)
+                if pos is not None:
+                    how, (lat, lon) = "global", pos
             # surface positions are always decoded against the receiver (as readsb does): a
             # surface zone is 90 degrees wide, and surface traffic is heard only nearby
-            if how is None and (self.receiver_relative or surface) and "latitude" in msg:
-                how, lat, lon = "local_receiver", msg["latitude"], msg["longitude"]
+            if how is None and (self.receiver_relative or surface):
+                how = "local_receiver"
+                lat, lon = cpr_local(ycpr, xcpr, odd, surface, self.reference[0], self.reference[1])
         if how is None:
-            self._keep(ac, odd, frame, t, surface)
+            self._keep(ac, odd, frame, t, surface, ycpr, xcpr)
             st.skip("cpr_pending")
             return None
-        if lat is None or lon is None or not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
             st.reject("bad_position", frame)
             return None
         rng = distance_m(self.reference[0], self.reference[1], lat, lon)
@@ -248,7 +296,7 @@ class ModeS:
             if how != "local":
                 # not yet reliable: the old position may be the wrong one, so keep the frame
                 # for pairing; a reliable aircraft's implausible frame is dropped as corrupt
-                self._keep(ac, odd, frame, t, surface)
+                self._keep(ac, odd, frame, t, surface, ycpr, xcpr)
             ac.reliable = 0
             if how == "global":
                 # two fresh global decodes that agree with each other but not with the old
@@ -261,7 +309,7 @@ class ModeS:
             else:
                 st.reject("implausible_speed", frame)
                 return None
-        self._keep(ac, odd, frame, t, surface)
+        self._keep(ac, odd, frame, t, surface, ycpr, xcpr)
         if how == "global":
             ac.bad_pos = None
             ac.reliable = min(ac.reliable + 1, 2)
@@ -269,11 +317,11 @@ class ModeS:
         return self._observation(ac, msg, t, tc, df, cf, how, surface, attrs)
 
     @staticmethod
-    def _keep(ac: AircraftState, odd: bool, frame: str, t: float, surface: bool) -> None:
+    def _keep(ac: AircraftState, odd: bool, frame: str, t: float, surface: bool, ycpr: int, xcpr: int) -> None:
         if odd:
-            ac.odd = (frame, t, surface)
+            ac.odd = (frame, t, surface, ycpr, xcpr)
         else:
-            ac.even = (frame, t, surface)
+            ac.even = (frame, t, surface, ycpr, xcpr)
 
     def _observation(self, ac: AircraftState, msg: dict, t: float, tc: int, df: int, cf: int, how: str,
                      surface: bool, attrs: dict[str, Any] | None) -> Observation | None:
@@ -295,6 +343,9 @@ class ModeS:
             if not -1000.0 <= alt_m <= 100_000.0:
                 self.stats.reject("bad_altitude", str(alt_ft))
                 return None
+        if not 0.0 <= t <= 1.0e10:
+            self.stats.reject("bad_time", str(t))
+            return None
         if ac.nacp in _NACP_EPU:
             sigma = _NACP_EPU[ac.nacp] / 2.45
             a["nac_p"] = ac.nacp
@@ -308,11 +359,11 @@ class ModeS:
             a.update(attrs)
         vel = ac.velocity if ac.velocity is not None and t - ac.vel_time <= VELOCITY_MAX_AGE_S else None
         ident = ("~" + ac.icao) if (df == 18 and cf in (1, 5)) else ac.icao
-        return Observation(
-            time=t, source=SourceKind.ADSB, sensor=self.sensor, label=self.label,
-            position=GeoPosition(ac.lat, ac.lon, alt_m, max(sigma, 1.0)),
-            velocity=vel, ident=ident, callsign=ac.callsign, cls=ac.cls, attrs=a,
-        )
+        # every value is range-checked above (lat/lon, altitude, time; sigma >= 1 m; the
+        # velocity was validated when built): the unvalidated constructor is safe here
+        return Observation.trusted(float(t), SourceKind.ADSB, self.sensor, lat=ac.lat, lon=ac.lon, alt_m=alt_m,
+                                   sigma_h_m=max(sigma, 1.0), velocity=vel, ident=ident, callsign=ac.callsign,
+                                   cls_hint=ac.cls, label=self.label, attrs=a)
 
     def _prune(self, now: float) -> None:
         self._next_prune = now + 60.0
@@ -340,6 +391,75 @@ def _safe_decode(frame, reference, stats: DecodeStats, times=None):
 def _plausible(lat0: float, lon0: float, t0: float, lat: float, lon: float, t: float, vmax_mps: float) -> bool:
     """readsb-style speed check: could the aircraft have moved from the old to the new position?"""
     return distance_m(lat0, lon0, lat, lon) <= vmax_mps * (abs(t - t0) + 1.0) + 100.0
+
+
+# -- CPR position decoding (DO-260B / 1090-WP-9-14), the same arithmetic as rs1090's --------
+# rs1090's Python API decodes a position against one fixed reference per call; Lookout decodes
+# each frame against its own aircraft's last position, so these run in Python on the raw CPR
+# values rs1090 returns (tests check them against rs1090's own decode, frame for frame).
+_CPR_MAX = 131072.0
+_D_LAT_EVEN = 360.0 / 60.0
+_D_LAT_ODD = 360.0 / 59.0
+#: latitudes at which the number of longitude zones NL drops by one (59 below the first)
+_NL_EDGES = (
+    10.47047130, 14.82817437, 18.18626357, 21.02939493, 23.54504487, 25.82924707, 27.93898710,
+    29.91135686, 31.77209708, 33.53993436, 35.22899598, 36.85025108, 38.41241892, 39.92256684,
+    41.38651832, 42.80914012, 44.19454951, 45.54626723, 46.86733252, 48.16039128, 49.42776439,
+    50.67150166, 51.89342469, 53.09516153, 54.27817472, 55.44378444, 56.59318756, 57.72747354,
+    58.84763776, 59.95459277, 61.04917774, 62.13216659, 63.20427479, 64.26616523, 65.31845310,
+    66.36171008, 67.39646774, 68.42322022, 69.44242631, 70.45451075, 71.45986473, 72.45884545,
+    73.45177442, 74.43893416, 75.42056257, 76.39684391, 77.36789461, 78.33374083, 79.29428225,
+    80.24923213, 81.19801349, 82.13956981, 83.07199445, 83.99173563, 84.89166191, 85.75541621,
+    86.53536998, 87.0,
+)
+
+
+def cpr_nl(lat: float) -> int:
+    """Number of longitude zones (1..59) at latitude ``lat`` (degrees)."""
+    return 59 - bisect_right(_NL_EDGES, -lat if lat < 0.0 else lat)
+
+
+def cpr_local(lat_cpr: int, lon_cpr: int, odd: bool, surface: bool, ref_lat: float, ref_lon: float
+              ) -> tuple[float, float]:
+    """Locally unambiguous CPR decode against a reference within half a zone (airborne: 180 NM,
+    surface: 45 NM). Longitude is not wrapped (a result outside +-180 is rejected by the caller)."""
+    span = 90.0 if surface else 360.0
+    cy, cx = lat_cpr / _CPR_MAX, lon_cpr / _CPR_MAX
+    d_lat = span / 59.0 if odd else span / 60.0
+    j = math.floor(ref_lat / d_lat) + math.floor(0.5 + ref_lat % d_lat / d_lat - cy)
+    lat = d_lat * (j + cy)
+    ni = cpr_nl(lat) - (1 if odd else 0)
+    d_lon = span / ni if ni > 0 else span
+    m = math.floor(ref_lon / d_lon) + math.floor(0.5 + ref_lon % d_lon / d_lon - cx)
+    return lat, d_lon * (m + cx)
+
+
+def cpr_global(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, latest_odd: bool
+               ) -> tuple[float, float] | None:
+    """Globally unambiguous airborne CPR decode from an even and an odd frame: the position of
+    the latest one (``latest_odd``), or None when the two frames lie in different longitude
+    zones (NL differs: no consistent solution)."""
+    ye, xe = lat_even / _CPR_MAX, lon_even / _CPR_MAX
+    yo, xo = lat_odd / _CPR_MAX, lon_odd / _CPR_MAX
+    j = math.floor(59.0 * ye - 60.0 * yo + 0.5)
+    lat_e = _D_LAT_EVEN * (j % 60.0 + ye)
+    lat_o = _D_LAT_ODD * (j % 59.0 + yo)
+    if lat_e >= 270.0:
+        lat_e -= 360.0
+    if lat_o >= 270.0:
+        lat_o -= 360.0
+    nl = cpr_nl(lat_e)
+    if nl != cpr_nl(lat_o):
+        return None
+    if latest_odd:
+        lat, ni, c = lat_o, float(max(nl - 1, 1)), xo
+    else:
+        lat, ni, c = lat_e, float(max(nl, 1)), xe
+    m = math.floor(xe * (nl - 1) - xo * nl + 0.5)
+    lon = (360.0 / ni) * (m % ni + c)
+    if lon >= 180.0:
+        lon -= 360.0
+    return lat, lon
 
 
 # -- encoder (test data, benchmarks, simulated receivers) ---------------------------------
@@ -480,6 +600,24 @@ class ModeSDecoderBase:
     def _init_modes(self, reference, max_range_m, max_speed_kt) -> None:
         self.modes = ModeS(self.sensor, self.label, self.stats, reference=reference,  # type: ignore[attr-defined]
                            max_range_m=max_range_m, max_speed_kt=max_speed_kt)
+
+    def _batch_done(self, n_records: int, frames: list[str], times: list[float | None],
+                    attrs: list[dict[str, Any] | None] | None = None) -> list[Observation]:
+        """End of a ``decode_batch``: decode the frames its records gave, with the counting that
+        :meth:`Decoder.decode` does per record; never raises."""
+        st = self.stats  # type: ignore[attr-defined]
+        if not self.counts_records:  # type: ignore[attr-defined]
+            st.messages += n_records
+        st.last_seen = _time.time()
+        try:
+            out = self.modes.frames(frames, times, attrs)
+        except Exception as exc:  # noqa: BLE001 - a decoder never raises into the pipeline
+            st.reject(type(exc).__name__, f"{exc} (batch of {len(frames)} frames)")
+            return []
+        if out:
+            st.accepted += len(out)
+            st.last_time = out[-1].time
+        return out
 
 
 class Transponder:

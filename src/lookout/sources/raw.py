@@ -15,7 +15,10 @@ from lookout.sources.modes import ModeSDecoderBase
 
 @register("raw")
 class RawDecoder(ModeSDecoderBase, Decoder):
-    """``timestamp,hex`` lines -> ADS-B position Observations (see :mod:`lookout.sources.modes`)."""
+    """``timestamp,hex`` lines -> ADS-B position Observations (see :mod:`lookout.sources.modes`).
+
+    :meth:`decode_batch` decodes a list of lines with one rs1090 call; :meth:`decode` is the
+    same code with a batch of one line."""
 
     def __init__(self, sensor: str | None = None, label: str = DEFAULT_LABEL, *,
                  reference: tuple[float, float] | None = None, max_range_m: float = 300_000.0,
@@ -23,32 +26,51 @@ class RawDecoder(ModeSDecoderBase, Decoder):
         super().__init__(sensor, label)
         self._init_modes(reference, max_range_m, max_speed_kt)
 
-    def _decode(self, data: bytes) -> Iterator[Observation]:
-        line = data.strip()
-        if not line or line[:1] == b"#":
-            self.stats.skip("blank")
-            return
+    def _parse(self, line: bytes, frames: list[str], times: list[float | None]) -> None:
+        """One line: append its frame and time, or count why it has none."""
         ts, sep, frame = line.partition(b",")
-        if not sep:
-            self.stats.reject("bad_line", repr(line[:80]))
-            return
         try:
             t = float(ts)
         except ValueError:
-            if ts.strip().lower() in (b"timestamp", b"ts", b"time"):
+            line = line.strip()
+            if not line or line[:1] == b"#":
+                self.stats.skip("blank")
+            elif not sep:
+                self.stats.reject("bad_line", repr(line[:80]))
+            elif ts.strip().lower() in (b"timestamp", b"ts", b"time"):
                 self.stats.skip("header")
             else:
                 self.stats.reject("bad_timestamp", repr(line[:80]))
             return
+        if not sep:
+            self.stats.reject("bad_line", repr(line.strip()[:80]))
+            return
         if not 0.0 < t < 1.0e10:
-            self.stats.reject("bad_timestamp", repr(line[:80]))
+            self.stats.reject("bad_timestamp", repr(line.strip()[:80]))
             return
-        frame = frame.split(b",", 1)[0].strip()
+        if b"," in frame:
+            frame = frame.split(b",", 1)[0]
         try:
-            hexstr = frame.decode("ascii")
+            frames.append(frame.strip().decode("ascii"))
         except UnicodeDecodeError:
-            self.stats.reject("bad_hex", repr(line[:80]))
+            self.stats.reject("bad_hex", repr(line.strip()[:80]))
             return
-        obs = self.modes.frame(hexstr, t)
-        if obs is not None:
-            yield obs
+        times.append(t)
+
+    def _decode(self, data: bytes) -> Iterator[Observation]:
+        frames: list[str] = []
+        times: list[float | None] = []
+        self._parse(data, frames, times)
+        if frames:
+            yield from self.modes.frames(frames, times)
+
+    def decode_batch(self, records: list[bytes]) -> list[Observation]:
+        frames: list[str] = []
+        times: list[float | None] = []
+        parse = self._parse
+        for rec in records:
+            try:
+                parse(rec, frames, times)
+            except Exception as exc:  # noqa: BLE001 - as decode(): count it, go on with the next line
+                self.stats.reject(type(exc).__name__, f"{exc}: {rec[:80]!r}")
+        return self._batch_done(len(records), frames, times)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import calendar
 import math
+import time as _time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -89,6 +90,33 @@ class SbsDecoder(Decoder):
         return day + h * 3600 + mi * 60 + s
 
     def _decode(self, data: bytes) -> Iterator[Observation]:
+        obs = self._line(data)
+        if obs is not None:
+            yield obs
+
+    def decode_batch(self, records: list[bytes]) -> list[Observation]:
+        """Decode many lines in one loop (the same code as :meth:`decode`, without a generator
+        per line); never raises."""
+        st = self.stats
+        st.messages += len(records)
+        st.last_seen = _time.time()
+        out: list[Observation] = []
+        append = out.append
+        line = self._line
+        for rec in records:
+            try:
+                obs = line(rec)
+            except Exception as exc:  # noqa: BLE001 - as decode(): count it, go on with the next line
+                st.reject(type(exc).__name__, f"{exc}: {rec[:80]!r}")
+                continue
+            if obs is not None:
+                append(obs)
+        if out:
+            st.accepted += len(out)
+            st.last_time = out[-1].time
+        return out
+
+    def _line(self, data: bytes) -> Observation | None:
         st = self.stats
         f = data.rstrip(b"\r\n").split(b",")
         if f[0] != b"MSG":
@@ -98,21 +126,21 @@ class SbsDecoder(Decoder):
                 st.reject("bad_line", repr(data[:80]))
             else:
                 st.skip("blank")
-            return
+            return None
         if len(f) < 22:
             st.reject("short_line", repr(data[:80]))
-            return
+            return None
         kind = f[1]
         hexid = f[4].strip().lower()
         icao = hexid[1:] if hexid[:1] == b"~" else hexid
         if len(icao) != 6 or not _HEXDIGITS.issuperset(icao):
             st.reject("bad_hex", repr(data[:80]))
-            return
+            return None
         try:
             t = self._time(f[6], f[7])
         except ValueError:
             st.reject("bad_time", repr(data[:80]))
-            return
+            return None
         ac = self.aircraft.get(hexid)
         if ac is None:
             if t >= self._next_prune:
@@ -121,10 +149,7 @@ class SbsDecoder(Decoder):
         ac.last_seen = t
         try:
             if kind == b"3" or kind == b"2":
-                obs = self._position(f, t, ac, kind == b"2")
-                if obs is not None:
-                    yield obs
-                return
+                return self._position(f, t, ac, kind == b"2")
             if kind == b"1":
                 cs = f[10].strip().decode("ascii")
                 if cs:
@@ -139,11 +164,12 @@ class SbsDecoder(Decoder):
                     ac.squawk = sq.decode("ascii")
             elif kind not in (b"5", b"7", b"8"):
                 st.reject("bad_msg_type", repr(data[:80]))
-                return
+                return None
         except (ValueError, UnicodeDecodeError):
             st.reject("bad_field", repr(data[:80]))
-            return
+            return None
         st.skip(_SKIP_NAMES.get(kind) or f"msg{kind.decode('ascii', 'replace')}")
+        return None
 
     @staticmethod
     def _velocity(f: list[bytes]) -> Velocity | None:
