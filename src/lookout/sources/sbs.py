@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from lookout.geo import distance_m
-from lookout.model import DEFAULT_LABEL, GeoPosition, Observation, SourceKind, Velocity
+from lookout.model import DEFAULT_LABEL, Observation, SourceKind, Velocity
 from lookout.sources.base import Decoder, register
 from lookout.sources.modes import FPM, FT, KT, STATE_MAX_AGE_S, VELOCITY_MAX_AGE_S
 
@@ -220,9 +220,10 @@ class SbsDecoder(Decoder):
         if ac.squawk:
             attrs["squawk"] = ac.squawk
         vel = ac.velocity if ac.velocity is not None and t - ac.vel_time <= VELOCITY_MAX_AGE_S else None
-        return Observation(time=t, source=SourceKind.ADSB, sensor=self.sensor, label=self.label,
-                          position=GeoPosition(lat, lon, alt_m, SIGMA_H_M), velocity=vel, ident=ident,
-                          callsign=ac.callsign, attrs=attrs)
+        # lat/lon and altitude are range-checked above, the time by _time (1970-2200), the
+        # velocity when it was built: the unvalidated constructor is safe here
+        return Observation.trusted(t, SourceKind.ADSB, self.sensor, lat, lon, alt_m, SIGMA_H_M, velocity=vel,
+                                   ident=ident, callsign=ac.callsign, label=self.label, attrs=attrs)
 
     def _prune(self, now: float) -> None:
         self._next_prune = now + 60.0
