@@ -60,14 +60,15 @@ from lookout.model import (
 from lookout.tracking.association import gnn_two_stage, grid_pairs, jpda_weights
 from lookout.tracking.config import TrackerConfig
 from lookout.tracking.filters import (
+    Innovation,
     MeasurementModel,
     PolarModel,
     PositionModel,
     combine,
-    cv_predict,
+    cv_predict_rows,
     imm_mix,
     kalman_update,
-    polar_to_local,
+    polar_to_local_many,
 )
 from lookout.tracking.position import TrackerStats, format_track_id
 
@@ -76,6 +77,8 @@ IDENT_KIND = {SourceKind.ADSB: "icao24", SourceKind.REMOTE_ID: "remote_id", Sour
 OFFSET_ATTR = {"icao24": "adsb_offset_m", "remote_id": "remote_id_offset_m", "mmsi": "ais_offset_m"}
 NONCOOP_SOURCES = frozenset({SourceKind.RADAR, SourceKind.CAMERA, SourceKind.REPORT})
 D = 6  # state dimension
+_BRUTE_PAIRS = 4096  # pre-gate by direct distances up to this many track-measurement pairs
+_NO_EL_SIGMA = math.radians(10.0)  # elevation sigma of a radar plot without elevation
 
 
 @dataclass
@@ -124,9 +127,16 @@ class Tracker:
 
     ``tr = Tracker(TrackerConfig(), frame=sector.frame)``; ``tr.update(time, observations)``
     returns the :class:`~lookout.model.TrackUpdates` of that step; ``tr.stats`` counts.
+    ``id_prefix`` is put before every new track id (``"s0-1a2b-"`` gives ``s0-1a2b-T000001``).
     """
 
-    def __init__(self, config: TrackerConfig | None = None, frame: LocalFrame | None = None) -> None:
+    id_prefix: str = ""
+
+    def __init__(self, config: TrackerConfig | None = None, frame: LocalFrame | None = None,
+                 id_prefix: str = "") -> None:
+        if not isinstance(id_prefix, str):
+            raise TypeError(f"id_prefix must be a string, got {id_prefix!r}")
+        self.id_prefix = id_prefix
         if frame is None:
             from lookout.sector import load_sector
 
@@ -175,12 +185,14 @@ class Tracker:
             else:
                 accepted.append(o)
         accepted.sort(key=lambda o: (o.time, o.sensor))
-        i = 0
-        while i < len(accepted):
-            j = i
-            while j < len(accepted) and accepted[j].time == accepted[i].time and accepted[j].sensor == accepted[i].sensor:
+        meas = self._prepare(accepted)  # every measurement of the step converted at once
+        i, n = 0, len(accepted)
+        while i < n:
+            t0, s0 = accepted[i].time, accepted[i].sensor
+            j = i + 1
+            while j < n and accepted[j].time == t0 and accepted[j].sensor == s0:
                 j += 1
-            self._batch(accepted[i].time, accepted[i].sensor, accepted[i:j])
+            self._batch(t0, s0, meas[i:j])
             i = j
         self.time = max(newest, float(time), accepted[-1].time if accepted else -math.inf)
         self._merge_cooperative()
@@ -207,32 +219,62 @@ class Tracker:
         return self._sites[key]
 
     def _prepare(self, obs: list[Observation]) -> list[_Meas]:
+        """Measurements of ``obs`` (any sensors and times), converted together: one geodetic to
+        ENU conversion for every position, one vectorised polar conversion for every radar plot."""
         cfg = self.cfg
-        pos = [o for o in obs if o.position is not None]
+        frame = self.frame
+        pos_i = [i for i, o in enumerate(obs) if o.position is not None]
         enu = None
-        if pos:
-            lat = np.array([o.position.lat for o in pos])
-            lon = np.array([o.position.lon for o in pos])
-            alt = np.array([o.position.alt_m if o.position.alt_m is not None else self.frame.alt0 for o in pos])
-            enu = np.column_stack(self.frame.to_enu(lat, lon, alt))
+        if pos_i:
+            ps = [obs[i].position for i in pos_i]
+            lat = np.array([p.lat for p in ps])
+            lon = np.array([p.lon for p in ps])
+            alt = np.array([p.alt_m if p.alt_m is not None else frame.alt0 for p in ps])
+            enu = np.column_stack(frame.to_enu(lat, lon, alt)).tolist()
+        rng_i = [i for i, o in enumerate(obs) if o.position is None and o.measurement.range_m is not None]
+        pts: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        if rng_i:
+            ms = [obs[i].measurement for i in rng_i]
+            sites = [self._site(m.site) for m in ms]
+            el = [m.elevation_deg for m in ms]
+            sel = [(m.sigma_el_deg if m.sigma_el_deg else m.sigma_az_deg) if m.elevation_deg is not None else None
+                   for m in ms]
+            p_site, c_site = polar_to_local_many(
+                np.array([m.range_m for m in ms]), np.radians([m.azimuth_deg for m in ms]),
+                np.array([math.radians(e) if e is not None else 0.0 for e in el]),
+                np.array([m.sigma_range_m for m in ms]), np.radians([m.sigma_az_deg for m in ms]),
+                np.array([math.radians(v) if v is not None else _NO_EL_SIGMA for v in sel]))
+            site = np.array([st[0] for st in sites])
+            rot = np.array([st[1] for st in sites])
+            point = site + np.einsum("nji,nj->ni", rot, p_site)
+            pcov = np.swapaxes(rot, 1, 2) @ c_site @ rot
+            for j, i in enumerate(rng_i):
+                pts[i] = (point[j], pcov[j])
         out, k = [], 0
-        for o in obs:
-            if o.position is not None:
-                p, e = o.position, enu[k]
+        use_vel = cfg.use_reported_velocity
+        for i, o in enumerate(obs):
+            p = o.position
+            if p is not None:
+                e = enu[k]
                 k += 1
                 has_alt = p.alt_m is not None
                 sv = p.sigma_v_m if p.sigma_v_m else 1.5 * p.sigma_h_m
-                idx = [0, 1] + ([2] if has_alt else [])
-                z = list(e[: len(idx)])
-                var = [p.sigma_h_m ** 2] * 2 + ([sv ** 2] if has_alt else [])
-                if o.velocity is not None and cfg.use_reported_velocity:
-                    v = (o.velocity.east, o.velocity.north, o.velocity.up)
-                    vi = [3, 4] + ([5] if has_alt else [])
-                    idx += vi
-                    z += list(v[: len(vi)])
-                    var += [cfg.velocity_sigma ** 2] * len(vi)
-                pc = np.diag([p.sigma_h_m ** 2, p.sigma_h_m ** 2, sv ** 2 if has_alt else cfg.init_alt_sigma ** 2])
-                out.append(_Meas(o, ("pos", tuple(idx)), np.array(z), np.diag(var), e, pc))
+                sh2 = p.sigma_h_m ** 2
+                if has_alt:
+                    idx, z, var = [0, 1, 2], e[:], [sh2, sh2, sv ** 2]
+                else:
+                    idx, z, var = [0, 1], e[:2], [sh2, sh2]
+                if o.velocity is not None and use_vel:
+                    v = o.velocity
+                    if has_alt:
+                        idx += [3, 4, 5]
+                        z += [v.east, v.north, v.up]
+                    else:
+                        idx += [3, 4]
+                        z += [v.east, v.north]
+                    var += [cfg.velocity_sigma ** 2] * (len(idx) - len(var))
+                pc = np.diag([sh2, sh2, sv ** 2 if has_alt else cfg.init_alt_sigma ** 2])
+                out.append(_Meas(o, ("pos", tuple(idx)), np.array(z), np.diag(var), np.array(e), pc))
             else:
                 m = o.measurement
                 site, rot = self._site(m.site)
@@ -243,12 +285,9 @@ class Tracker:
                 if m.elevation_deg is not None:
                     comps.append("el"), z.append(math.radians(m.elevation_deg))
                     sig.append(math.radians(m.sigma_el_deg if m.sigma_el_deg else m.sigma_az_deg))
-                point = pc = None
-                if m.range_m is not None:
-                    p_site, c_site = polar_to_local(comps, z, sig)
-                    point = site + rot.T @ p_site
-                    pc = rot.T @ c_site @ rot
-                out.append(_Meas(o, ("polar", tuple(comps)), np.array(z), np.diag(np.square(sig)), point, pc,
+                point, pc = pts.get(i, (None, None))
+                sg = np.array(sig)
+                out.append(_Meas(o, ("polar", tuple(comps)), np.array(z), np.diag(sg * sg), point, pc,
                                  site, rot))
         return out
 
@@ -261,7 +300,7 @@ class Tracker:
         x, P = self.x[sel], self.P[sel]
         if self.r > 1:
             x, P, self.mu[sel] = imm_mix(x, P, self.mu[sel], 1.0 - np.exp(-self.cfg.imm_switch_rate * dt))
-        self.x[sel], self.P[sel] = cv_predict(x, P, dt[:, None], self.q)
+        self.x[sel], self.P[sel] = cv_predict_rows(x, P, dt[:, None], self.q)
         self.t[sel] = T
 
     @staticmethod
@@ -341,35 +380,46 @@ class Tracker:
                 m.attrs["operator_location_type"] = str(o.operator_location_type)
 
     def _new_track(self, meas: _Meas, T: float, ident: tuple[str, str] | None = None) -> int:
+        return self._new_tracks([meas], T, ident)
+
+    def _new_tracks(self, births: list[_Meas], T: float, ident: tuple[str, str] | None = None) -> int:
+        """Start a tentative track at each measurement (one array append for all); returns the
+        index of the last one."""
         cfg = self.cfg
-        x = np.zeros(D)
-        P = np.zeros((D, D))
-        x[:3] = meas.point
-        P[:3, :3] = meas.point_cov
-        o = meas.obs
-        if o.velocity is not None:
-            x[3:] = (o.velocity.east, o.velocity.north, o.velocity.up)
-            P[3:, 3:] = np.eye(3) * cfg.velocity_sigma ** 2
-        else:
-            P[3:, 3:] = np.diag([cfg.init_speed_sigma ** 2] * 2 + [cfg.init_vspeed_sigma ** 2])
-        self.x = np.concatenate([self.x, np.broadcast_to(x, (1, self.r, D))])
-        self.P = np.concatenate([self.P, np.broadcast_to(P, (1, self.r, D, D))])
-        self.mu = np.concatenate([self.mu, self.mu0[None]])
-        self.t = np.append(self.t, T)
-        meta = _Meta(id=format_track_id(self._next), first_time=T, scan_sensor=o.sensor, last_update=T,
-                     last_clock=T, last_by_sensor={o.sensor: T})
-        self._next += 1
-        meta.touched = True  # the birth hit is already in hist
-        self._note(meta, o)
-        if ident is not None:
-            meta.identities[ident[0]] = ident[1]
-            self.by_ident[ident] = len(self.meta)
-        meta.confirmed = cfg.confirm_m <= 1 if ident is None else cfg.ident_confirm_hits <= 1
-        meta.born = self._batch_no
-        self.meta.append(meta)
-        self.stats.tracks_created += 1
-        if meta.confirmed:
-            self.stats.tracks_confirmed += 1
+        nb = len(births)
+        x = np.zeros((nb, D))
+        P = np.zeros((nb, D, D))
+        x[:, :3] = [ms.point for ms in births]
+        P[:, :3, :3] = [ms.point_cov for ms in births]
+        p_vel = np.eye(3) * cfg.velocity_sigma ** 2
+        p_novel = np.diag([cfg.init_speed_sigma ** 2] * 2 + [cfg.init_vspeed_sigma ** 2])
+        for i, ms in enumerate(births):
+            v = ms.obs.velocity
+            if v is not None:
+                x[i, 3:] = (v.east, v.north, v.up)
+                P[i, 3:, 3:] = p_vel
+            else:
+                P[i, 3:, 3:] = p_novel
+        self.x = np.concatenate([self.x, np.broadcast_to(x[:, None], (nb, self.r, D))])
+        self.P = np.concatenate([self.P, np.broadcast_to(P[:, None], (nb, self.r, D, D))])
+        self.mu = np.concatenate([self.mu, np.broadcast_to(self.mu0, (nb, self.r))])
+        self.t = np.concatenate([self.t, np.full(nb, T)])
+        for ms in births:
+            o = ms.obs
+            meta = _Meta(id=self.id_prefix + format_track_id(self._next), first_time=T, scan_sensor=o.sensor,
+                         last_update=T, last_clock=T, last_by_sensor={o.sensor: T})
+            self._next += 1
+            meta.touched = True  # the birth hit is already in hist
+            self._note(meta, o)
+            if ident is not None:
+                meta.identities[ident[0]] = ident[1]
+                self.by_ident[ident] = len(self.meta)
+            meta.confirmed = cfg.confirm_m <= 1 if ident is None else cfg.ident_confirm_hits <= 1
+            meta.born = self._batch_no
+            self.meta.append(meta)
+            self.stats.tracks_created += 1
+            if meta.confirmed:
+                self.stats.tracks_confirmed += 1
         return len(self.meta) - 1
 
     def _remove(self, drop: list[int], merged_into: dict[int, str] | None = None) -> None:
@@ -394,10 +444,9 @@ class Tracker:
                     self.by_ident[(kind, val)] = k
 
     # ------------------------------------------------------------------ one batch: one sensor, one time
-    def _batch(self, T: float, sensor: str, obs: list[Observation]) -> None:
+    def _batch(self, T: float, sensor: str, meas: list[_Meas]) -> None:
         self._batch_no += 1
         self._predict_to(T)
-        meas = self._prepare(obs)
         coop = [m for m in meas if m.obs.ident and m.obs.source in IDENT_KIND and m.obs.position is not None]
         anon = [m for m in meas if not (m.obs.ident and m.obs.source in IDENT_KIND and m.obs.position is not None)]
         if coop:
@@ -498,30 +547,49 @@ class Tracker:
                 pts = np.array([meas[j].point[:2] for j in with_pt])
                 a, b, d = Pc[:, 0, 0], Pc[:, 0, 1], Pc[:, 1, 1]
                 lmax_t = float((0.5 * (a + d) + np.sqrt(0.25 * (a - d) ** 2 + b * b)).max())
-                lmax_m = max(float(np.linalg.eigvalsh(meas[j].point_cov[:2, :2])[-1]) for j in with_pt)
+                pcs = np.array([meas[j].point_cov[:2, :2] for j in with_pt])
+                a, b, d = pcs[:, 0, 0], pcs[:, 0, 1], pcs[:, 1, 1]
+                lmax_m = float((0.5 * (a + d) + np.sqrt(0.25 * (a - d) ** 2 + b * b)).max())
                 radius = math.sqrt(cfg.gate(3) * (lmax_t + lmax_m)) * 1.5
-                ti, mj = grid_pairs(xc[:, :2], pts, radius)
+                if n * len(with_pt) <= _BRUTE_PAIRS:  # few pairs: every pair within the radius, directly
+                    dd = xc[:, None, :2] - pts[None]
+                    ti, mj = np.nonzero(np.einsum("tmi,tmi->tm", dd, dd) <= radius * radius)
+                else:
+                    ti, mj = grid_pairs(xc[:, :2], pts, radius)
                 ti_l.append(ti)
                 mi_l.append(np.array(with_pt, dtype=np.int64)[mj])
             # bearings (no range) only update confirmed tracks: along a line of sight they would
             # also fit any tentative track at another range and could confirm clutter
-            conf = np.array([m.confirmed for m in self.meta], dtype=bool)
-            cix = np.flatnonzero(conf)
-            for j in (j for j, m in enumerate(meas) if m.point is None):
-                ti_l.append(cix)
-                mi_l.append(np.full(len(cix), j))
-        ti = np.concatenate(ti_l) if ti_l else np.zeros(0, dtype=np.int64)
-        mi = np.concatenate(mi_l) if mi_l else np.zeros(0, dtype=np.int64)
+            bearings = [j for j, m in enumerate(meas) if m.point is None]
+            if bearings:
+                cix = np.flatnonzero(np.array([m.confirmed for m in self.meta], dtype=bool))
+                for j in bearings:
+                    ti_l.append(cix)
+                    mi_l.append(np.full(len(cix), j))
+        ti = np.concatenate(ti_l) if len(ti_l) > 1 else (ti_l[0] if ti_l else np.zeros(0, dtype=np.int64))
+        mi = np.concatenate(mi_l) if len(mi_l) > 1 else (mi_l[0] if mi_l else np.zeros(0, dtype=np.int64))
         # Mahalanobis gate per measurement model
         keep_t, keep_m, d2s, lds, gts = [], [], [], [], []
-        for key in {meas[j].key for j in mi.tolist()}:
-            sel = np.flatnonzero(np.array([meas[j].key == key for j in mi.tolist()]))
-            inn = self._innov(key, [meas[j] for j in mi[sel]], ti[sel], T)
-            g = cfg.gate(len(meas[mi[sel[0]]].z))
+        cache = []  # per model: (key, innovation of the kept pairs); reused by the update when r == 1
+        mkeys = [m.key for m in meas]
+        mil = mi.tolist()
+        keys = {mkeys[j] for j in mil}
+        for key in keys:
+            if len(keys) == 1:
+                sel = None
+                tsel, msel = ti, mi
+            else:
+                sel = np.flatnonzero(np.array([mkeys[j] == key for j in mil]))
+                tsel, msel = ti[sel], mi[sel]
+            inn = self._innov(key, [meas[j] for j in msel.tolist()], tsel, T)
+            g = cfg.gate(len(meas[int(msel[0])].z))
             ok = inn.d2 < g
-            keep_t.append(ti[sel][ok]), keep_m.append(mi[sel][ok]), d2s.append(inn.d2[ok]), lds.append(inn.logdet[ok])
+            keep_t.append(tsel[ok]), keep_m.append(msel[ok]), d2s.append(inn.d2[ok]), lds.append(inn.logdet[ok])
             gts.append(np.full(int(ok.sum()), g))
-        if keep_t:
+            cache.append((key, inn, ok))
+        if len(keep_t) == 1:
+            ti, mi, d2, logdet, gate = keep_t[0], keep_m[0], d2s[0], lds[0], gts[0]
+        elif keep_t:
             ti, mi = np.concatenate(keep_t), np.concatenate(keep_m)
             d2, logdet, gate = np.concatenate(d2s), np.concatenate(lds), np.concatenate(gts)
         else:
@@ -536,9 +604,20 @@ class Tracker:
             conf = np.array([m.confirmed for m in self.meta], dtype=bool)
             sel = gnn_two_stage(ti, mi, d2 + logdet, miss, conf, n, nm)
             at, am = ti[sel], mi[sel]
-            for key in {meas[j].key for j in am.tolist()}:
-                s = [i for i in range(len(at)) if meas[am[i]].key == key]
-                self._apply(key, [meas[am[i]] for i in s], at[s], T)
+            if self.r == 1:  # the gating innovations are those of the update: apply the chosen ones
+                off = 0
+                for key, inn, ok in cache:
+                    cnt = int(ok.sum())
+                    mine = sel[(sel >= off) & (sel < off + cnt)] - off
+                    off += cnt
+                    if len(mine):
+                        pick = np.flatnonzero(ok)[mine]
+                        tix = ti[off - cnt + mine]
+                        self._apply_innovation(tix, inn, pick)
+            else:
+                for key in {mkeys[j] for j in am.tolist()}:
+                    s = [i for i in range(len(at)) if mkeys[am[i]] == key]
+                    self._apply(key, [meas[am[i]] for i in s], at[s], T)
             for k, j in zip(at.tolist(), am.tolist()):
                 self._hit(k, meas[j].obs, T)
             used[am] = True
@@ -546,11 +625,21 @@ class Tracker:
             self._jpda(meas, ti, mi, d2, logdet, T)
             used[mi] = True
         self.stats.gated_out += int((~gated).sum())
+        births = []
         for j in np.flatnonzero(~used).tolist():
             if meas[j].point is None:
                 self.stats.unassociated_bearings += 1
             else:
-                self._new_track(meas[j], T)
+                births.append(meas[j])
+        if births:
+            self._new_tracks(births, T)
+
+    def _apply_innovation(self, tix: np.ndarray, inn: Innovation, pick: np.ndarray) -> None:
+        """Kalman update of single-model tracks ``tix`` with the rows ``pick`` of a gating innovation."""
+        sub = Innovation(y=inn.y[pick], S=inn.S[pick], Sinv=inn.Sinv[pick], logdet=inn.logdet[pick],
+                         d2=inn.d2[pick], K=inn.K[pick])
+        xn, Pn = kalman_update(self.x[tix, 0], self.P[tix, 0], sub)
+        self.x[tix, 0], self.P[tix, 0] = xn, Pn
 
     def _jpda(self, meas, ti, mi, d2, logdet, T) -> None:
         """JPDA update: moment-matched mixture of 'missed' and every gated measurement."""
