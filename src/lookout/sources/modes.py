@@ -55,6 +55,7 @@ _NACP_EPU = {11: 3.0, 10: 10.0, 9: 30.0, 8: 92.6, 7: 185.2, 6: 555.6, 5: 926.0, 
 #: horizontal protection limit by NUCp (from the position type code), metres
 _NUCP_HPL = {9: 7.5, 8: 25.0, 7: 185.2, 6: 370.4, 5: 926.0, 4: 1852.0, 3: 3704.0, 2: 18520.0, 1: 37040.0}
 _UNKNOWN_SIGMA_M = 20_000.0
+_ADSB = SourceKind.ADSB
 
 _WAKE_CLASS = {
     "Rotorcraft": ObjectClass.ROTORCRAFT,
@@ -150,11 +151,13 @@ class ModeS:
         fullmatch = _HEX_RE.fullmatch
         ext_frames: list[str] = []
         ext_idx: list[int] = []
+        ext_b0: list[int] = []
         for i, f in enumerate(frames):
             if fullmatch(f) is None:
                 st.reject("bad_hex" if len(f) in (14, 28) else "bad_length", f)
                 continue
-            df = int(f[0:2], 16) >> 3
+            b0 = int(f[0:2], 16)
+            df = b0 >> 3
             if df != 17 and df != 18:
                 st.skip(_DF_NAMES[df])
                 continue
@@ -163,6 +166,7 @@ class ModeS:
                 continue
             ext_frames.append(f)
             ext_idx.append(i)
+            ext_b0.append(b0)
         if not ext_frames:
             return []
         try:
@@ -190,7 +194,7 @@ class ModeS:
                     continue
                 tc = int(f[8:10], 16) >> 3
                 if 5 <= tc <= 18 or 20 <= tc <= 22:
-                    b0 = int(f[0:2], 16)
+                    b0 = ext_b0[k]
                     obs = self._position(f, t, tc, f[2:8].lower(), b0 >> 3, b0 & 7,
                                          attrs[i] if attrs is not None else None, msg)
                     if obs is not None:
@@ -278,25 +282,34 @@ class ModeS:
             if how is None and (self.receiver_relative or surface):
                 how = "local_receiver"
                 lat, lon = cpr_local(ycpr, xcpr, odd, surface, self.reference[0], self.reference[1])
+        kept = (frame, t, surface, ycpr, xcpr)
         if how is None:
-            self._keep(ac, odd, frame, t, surface, ycpr, xcpr)
+            if odd:
+                ac.odd = kept
+            else:
+                ac.even = kept
             st.skip("cpr_pending")
             return None
         if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
             st.reject("bad_position", frame)
             return None
-        rng = distance_m(self.reference[0], self.reference[1], lat, lon)
+        ref = self.reference
+        rng = distance_m(ref[0], ref[1], lat, lon)
         if rng > self.max_range_m or (surface and rng > SURFACE_LOCAL_LIMIT_M):
             st.reject("out_of_range", f"{frame} {rng:.0f} m")
             if how == "local":
                 ac.reliable = 0
             return None
         vmax = self.max_surface_speed_mps if surface else self.max_speed_mps
-        if ac.lat is not None and not _plausible(ac.lat, ac.lon, ac.pos_time, lat, lon, t, vmax):
+        if ac.lat is not None and (distance_m(ac.lat, ac.lon, lat, lon)
+                                   > vmax * (abs(t - ac.pos_time) + 1.0) + 100.0):  # see _plausible
             if how != "local":
                 # not yet reliable: the old position may be the wrong one, so keep the frame
                 # for pairing; a reliable aircraft's implausible frame is dropped as corrupt
-                self._keep(ac, odd, frame, t, surface, ycpr, xcpr)
+                if odd:
+                    ac.odd = kept
+                else:
+                    ac.even = kept
             ac.reliable = 0
             if how == "global":
                 # two fresh global decodes that agree with each other but not with the old
@@ -309,19 +322,15 @@ class ModeS:
             else:
                 st.reject("implausible_speed", frame)
                 return None
-        self._keep(ac, odd, frame, t, surface, ycpr, xcpr)
+        if odd:
+            ac.odd = kept
+        else:
+            ac.even = kept
         if how == "global":
             ac.bad_pos = None
             ac.reliable = min(ac.reliable + 1, 2)
         ac.lat, ac.lon, ac.pos_time = lat, lon, t
         return self._observation(ac, msg, t, tc, df, cf, how, surface, attrs)
-
-    @staticmethod
-    def _keep(ac: AircraftState, odd: bool, frame: str, t: float, surface: bool, ycpr: int, xcpr: int) -> None:
-        if odd:
-            ac.odd = (frame, t, surface, ycpr, xcpr)
-        else:
-            ac.even = (frame, t, surface, ycpr, xcpr)
 
     def _observation(self, ac: AircraftState, msg: dict, t: float, tc: int, df: int, cf: int, how: str,
                      surface: bool, attrs: dict[str, Any] | None) -> Observation | None:
@@ -361,9 +370,8 @@ class ModeS:
         ident = ("~" + ac.icao) if (df == 18 and cf in (1, 5)) else ac.icao
         # every value is range-checked above (lat/lon, altitude, time; sigma >= 1 m; the
         # velocity was validated when built): the unvalidated constructor is safe here
-        return Observation.trusted(float(t), SourceKind.ADSB, self.sensor, lat=ac.lat, lon=ac.lon, alt_m=alt_m,
-                                   sigma_h_m=max(sigma, 1.0), velocity=vel, ident=ident, callsign=ac.callsign,
-                                   cls_hint=ac.cls, label=self.label, attrs=a)
+        return Observation.trusted(float(t), _ADSB, self.sensor, ac.lat, ac.lon, alt_m, max(sigma, 1.0), vel, ident,
+                                   ac.callsign, ac.cls, self.label, a)
 
     def _prune(self, now: float) -> None:
         self._next_prune = now + 60.0
