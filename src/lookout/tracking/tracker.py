@@ -194,6 +194,8 @@ class Tracker:
                 j += 1
             self._batch(t0, s0, meas[i:j])
             i = j
+        if accepted:
+            self._predict_to(accepted[-1].time)
         self.time = max(newest, float(time), accepted[-1].time if accepted else -math.inf)
         self._merge_cooperative()
         self._expire(self.time)
@@ -292,8 +294,18 @@ class Tracker:
         return out
 
     # ------------------------------------------------------------------ filtering helpers
-    def _predict_to(self, T: float) -> None:
-        sel = np.flatnonzero(self.t < T)
+    def _predict_to(self, T: float, tix=None) -> None:
+        """Predict tracks (all, or those of ``tix``) whose state is older than ``T`` to ``T``.
+
+        A single-model filter predicts lazily: only the tracks a batch gates on are predicted to
+        its time (NCV predictions compose, so one prediction over several batches equals the
+        chain); every track is brought to the step's last batch time at the end of
+        :meth:`update`. The IMM mixes at every prediction, so it predicts every track per batch."""
+        if tix is None:
+            sel = np.flatnonzero(self.t < T)
+        else:
+            tix = np.unique(np.asarray(tix, dtype=np.int64))
+            sel = tix[self.t[tix] < T]
         if not len(sel):
             return
         dt = T - self.t[sel]
@@ -446,7 +458,8 @@ class Tracker:
     # ------------------------------------------------------------------ one batch: one sensor, one time
     def _batch(self, T: float, sensor: str, meas: list[_Meas]) -> None:
         self._batch_no += 1
-        self._predict_to(T)
+        if self.r > 1:
+            self._predict_to(T)
         coop = [m for m in meas if m.obs.ident and m.obs.source in IDENT_KIND and m.obs.position is not None]
         anon = [m for m in meas if not (m.obs.ident and m.obs.source in IDENT_KIND and m.obs.position is not None)]
         if coop:
@@ -471,6 +484,7 @@ class Tracker:
                 self.meta[k].identities[ident[0]] = ident[1]
                 self.by_ident[ident] = k
                 self.stats.identity_fusions += 1
+            self._predict_to(T, [k])
             m = self.meta[k]
             supported = T - m.last_noncoop <= cfg.max_coast_s
             if supported:
@@ -515,6 +529,7 @@ class Tracker:
         cfg = self.cfg
         if not len(self.meta):
             return None
+        self._predict_to(T)
         xc, _ = combine(self.x, self.P, self.mu)
         d = np.hypot(*(xc[:, :2] - ms.point[:2]).T)
         cand = np.flatnonzero(d < cfg.fusion_max_m)
@@ -541,7 +556,16 @@ class Tracker:
         n, nm = len(self.meta), len(meas)
         ti_l, mi_l = [], []
         if n:
-            xc, Pc = combine(self.x, self.P, self.mu)
+            if self.r == 1:  # lazily predicted: horizontal position and its covariance at T
+                dt = np.maximum(T - self.t, 0.0)
+                x0, P0 = self.x[:, 0], self.P[:, 0]
+                xc = x0[:, :2] + dt[:, None] * x0[:, 3:5]
+                d1, d2_ = dt[:, None, None], (dt * dt)[:, None, None]
+                Pc = P0[:, :2, :2] + d1 * (P0[:, :2, 3:5] + P0[:, 3:5, :2]) + d2_ * P0[:, 3:5, 3:5]
+                Pc[:, 0, 0] += self.q[0, 0] * dt ** 3 / 3.0
+                Pc[:, 1, 1] += self.q[0, 1] * dt ** 3 / 3.0
+            else:
+                xc, Pc = combine(self.x, self.P, self.mu)
             with_pt = [j for j, m in enumerate(meas) if m.point is not None]
             if with_pt:
                 pts = np.array([meas[j].point[:2] for j in with_pt])
@@ -568,6 +592,8 @@ class Tracker:
                     mi_l.append(np.full(len(cix), j))
         ti = np.concatenate(ti_l) if len(ti_l) > 1 else (ti_l[0] if ti_l else np.zeros(0, dtype=np.int64))
         mi = np.concatenate(mi_l) if len(mi_l) > 1 else (mi_l[0] if mi_l else np.zeros(0, dtype=np.int64))
+        if self.r == 1 and len(ti):
+            self._predict_to(T, ti)
         # Mahalanobis gate per measurement model
         keep_t, keep_m, d2s, lds, gts = [], [], [], [], []
         cache = []  # per model: (key, innovation of the kept pairs); reused by the update when r == 1
@@ -678,8 +704,8 @@ class Tracker:
         period = self._period.get(sensor)
         drop = []
         for k, m in enumerate(self.meta):
-            if m.scan_sensor != sensor or m.confirmed or m.born == self._batch_no \
-                    or any(kd != "callsign" for kd in m.identities):
+            if m.confirmed or m.scan_sensor != sensor or m.born == self._batch_no \
+                    or (m.identities and any(kd != "callsign" for kd in m.identities)):
                 continue
             gap = T - m.last_clock
             if m.flag:
