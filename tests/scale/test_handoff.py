@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -13,7 +14,7 @@ from lookout.scale import FusionWorker, Partition, publish_observations
 from lookout.scale.handoff import SectorTracker, adopt_track, drop_tracks, export_track
 from lookout.sector import load_sector
 from lookout.store import open_store
-from lookout.tracking import TrackerConfig
+from lookout.tracking import Tracker, TrackerConfig
 
 from scale.conftest import NATS_URL
 from scale.helpers import crossing_object
@@ -27,11 +28,12 @@ def test_export_adopt_round_trip_keeps_state_and_id():
         a.update(o.time, [o])
     (trk,) = a.tracks()
     assert trk.id.startswith("s0-ab12-T")
-    payload = export_track(a, trk.id)
-    drop_tracks(a, [0])
-    assert len(a) == 0
-    b = SectorTracker(TrackerConfig(), frame, id_prefix="s1-cd34-")
-    tid, replaced = adopt_track(b, payload)
+    payload = a.export_track(trk.id)
+    assert json.loads(json.dumps(payload)) == payload  # travels as JSON
+    assert a.release_tracks([trk.id]) == 1
+    assert len(a) == 0 and a.tracks() == []
+    b = Tracker(TrackerConfig(), frame, id_prefix="s1-cd34-")
+    tid, replaced = b.adopt_track(payload)
     assert tid == trk.id and replaced == []
     (got,) = b.tracks()
     assert got.id == trk.id and got.first_time == trk.first_time and got.updates == trk.updates
@@ -42,15 +44,22 @@ def test_export_adopt_round_trip_keeps_state_and_id():
         up = b.update(o.time, [o])
     assert [t.id for t in up.updated] == [trk.id]
     # a repeated handoff is ignored
-    assert adopt_track(b, payload) == (trk.id, []) and len(b) == 1
+    assert b.adopt_track(payload) == (trk.id, []) and len(b) == 1
+    # the module functions name the same methods
+    assert export_track(b, trk.id)["id"] == trk.id and drop_tracks(b, [trk.id]) == 1 and len(b) == 0
+    with pytest.raises(KeyError):
+        b.export_track(trk.id)
 
 
 def test_adopt_rejects_a_foreign_frame():
     frame = load_sector().frame
-    a = SectorTracker(TrackerConfig(), frame, id_prefix="x-")
+    a = Tracker(TrackerConfig(), frame, id_prefix="x-")
     for o in crossing_object(seconds=10):
         a.update(o.time, [o])
-    payload = export_track(a, a.tracks()[0].id)
+    payload = a.export_track(a.tracks()[0].id)
+    bad = dict(payload, x=[[1.0, 2.0]])
+    with pytest.raises(ValueError, match="malformed handoff"):
+        Tracker(TrackerConfig(), frame).adopt_track(bad)
     payload["frame"] = [0.0, 0.0, 0.0]
     with pytest.raises(ValueError, match="frame"):
         adopt_track(SectorTracker(TrackerConfig(), frame), payload)

@@ -321,3 +321,35 @@ def test_simulated_border_scenario_tracks_every_object():
                     best = min(best, np.hypot(*(p[:2] + np.asarray(o.attrs["rid_offset_enu"])[:2] - xy)))
         unexplained += best > 100.0
     assert unexplained <= 1
+
+
+def test_export_adopt_between_trackers_keeps_id_state_and_identity():
+    """The handoff methods: an id prefix, the exported state adopted by an IMM tracker (combined
+    moment), an identity track merged into by identity, release without a deletion report."""
+    rng = np.random.default_rng(11)
+    a = Tracker(TrackerConfig(), frame=FRAME, id_prefix="s0-ab12-")
+    for s in range(6):
+        a.update(T0 + s, [pos_obs(T0 + s, (100.0 * s, 2000.0, 500.0), rng, SourceKind.ADSB, ident="abc123",
+                                  vel=(100.0, 0.0, 0.0))])
+    (trk,) = a.tracks()
+    assert trk.id == "s0-ab12-T000001" and a.track_ids() == [trk.id]
+    ids, lat, lon = a.positions_at(T0 + 15.0)
+    assert ids == [trk.id] and distance_m(trk.position.lat, trk.position.lon, lat[0], lon[0]) == \
+        pytest.approx(1000.0, rel=0.05)  # 10 s at 100 m/s
+    state = a.export_track(trk.id)
+    assert a.release_tracks([trk.id, "nope"]) == 1 and a.update(T0 + 6, []).deleted == []
+    b = Tracker(TrackerConfig(imm=True), frame=FRAME, id_prefix="s1-cd34-")
+    # b already follows the aircraft by its ICAO24 under its own id: merged into the adopted id
+    b.update(T0 + 6, [pos_obs(T0 + 6, (600.0, 2000.0, 500.0), rng, SourceKind.ADSB, ident="abc123")])
+    b.update(T0 + 7, [pos_obs(T0 + 7, (700.0, 2000.0, 500.0), rng, SourceKind.ADSB, ident="abc123")])
+    assert [t.id for t in b.tracks()] == ["s1-cd34-T000001"]
+    tid, replaced = b.adopt_track(state)
+    assert tid == trk.id and [t.attrs["merged_into"] for t in replaced] == [trk.id]
+    (got,) = b.tracks()
+    assert got.id == trk.id and got.identities["icao24"] == "abc123" and got.updates == trk.updates + 2
+    up = b.update(T0 + 8, [pos_obs(T0 + 8, (800.0, 2000.0, 500.0), rng, SourceKind.ADSB, ident="ABC123")])
+    assert [t.id for t in up.updated] == [trk.id]
+    with pytest.raises(ValueError, match="malformed handoff"):
+        b.adopt_track({"id": "x", "t": 1.0})
+    with pytest.raises(TypeError, match="id_prefix"):
+        Tracker(TrackerConfig(), frame=FRAME, id_prefix=3)

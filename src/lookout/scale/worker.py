@@ -40,11 +40,9 @@ from lookout.bus import HANDOFF, TICK, Bus, Message, handoff_subject, tracks_sub
 from lookout.bus.base import ALERTS_SUBJECT
 from lookout.config import WorkerConfig
 from lookout.model import Alert, GeoPoint, Observation, Track, TrackUpdates, Velocity
-from lookout.scale.handoff import SectorTracker, adopt_track, drop_tracks, export_track
 from lookout.scale.partition import Partition
 from lookout.store.base import Store
-from lookout.tracking import TrackerConfig
-from lookout.tracking.filters import combine
+from lookout.tracking import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +59,7 @@ class WorkerState:
 
     sector: str
     epoch: str
-    tracker: SectorTracker
+    tracker: Tracker
     rules: Any | None
     last_seq: int = 0  # stream sequence covered by this state
     window_end: float | None = None
@@ -127,7 +125,7 @@ class FusionWorker:
     # -- state ---------------------------------------------------------------------------
     def _fresh(self) -> WorkerState:
         epoch = secrets.token_hex(2)
-        tracker = SectorTracker(self.tracker_config, self.partition.sector.frame, id_prefix=f"{self.sector}-{epoch}-")
+        tracker = Tracker(self.tracker_config, self.partition.sector.frame, id_prefix=f"{self.sector}-{epoch}-")
         rules = None
         if self.use_rules:
             from lookout.rules import build_default_engine
@@ -243,22 +241,14 @@ class FusionWorker:
                         reason, exc)
             return None
 
-    def _leaving(self, T: float) -> list[tuple[int, str]]:
-        """Confirmed tracks whose estimate, predicted to ``T``, lies in another sector."""
-        tr = self.state.tracker
-        conf = [k for k, m in enumerate(tr.meta) if m.confirmed]
-        if not conf:
-            return []
-        ix = np.array(conf)
-        xc, _ = combine(tr.x[ix], tr.P[ix], tr.mu[ix])
-        dt = np.maximum(T - tr.t[ix], 0.0)
-        lat, lon, _ = tr.frame.to_geodetic(xc[:, 0] + xc[:, 3] * dt, xc[:, 1] + xc[:, 4] * dt, xc[:, 2])
-        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+    def _leaving(self, T: float) -> list[tuple[str, str]]:
+        """Confirmed tracks (id, destination sector) whose estimate, predicted to ``T``, lies in another sector."""
+        ids, lat, lon = self.state.tracker.positions_at(T)
         out = []
-        for i, k in enumerate(conf):
+        for i, tid in enumerate(ids):
             dest = self.partition.sector_of(float(lat[i]), float(lon[i]))
             if dest != self.sector:
-                out.append((k, dest))
+                out.append((tid, dest))
         return out
 
     def _history_as(self, old: Track, new_id: str) -> list[Track]:
@@ -301,7 +291,7 @@ class FusionWorker:
         # 1. adopt tracks handed to this sector (before the step's observations gate on them)
         for h in handoffs:
             try:
-                tid, replaced = adopt_track(tracker, h)
+                tid, replaced = tracker.adopt_track(h)
             except ValueError as exc:
                 st.rejected["bad handoff"] += 1
                 log.warning("sector %s: handoff rejected: %s", self.sector, exc)
@@ -322,13 +312,12 @@ class FusionWorker:
         # 3. hand off the confirmed tracks that moved into another sector
         handed: list[tuple[str, dict]] = []
         gone: list[Track] = []
-        for k, dest in (self._leaving(T) if T is not None else []):
-            p = export_track(tracker, tracker.meta[k].id)
+        for tid, dest in (self._leaving(T) if T is not None else []):
+            p = tracker.export_track(tid)
             handed.append((dest, p))
             gone.append(Track.from_dict(p["track"]))
         if handed:
-            ids = {p["id"] for _, p in handed}
-            drop_tracks(tracker, [k for k, m in enumerate(tracker.meta) if m.id in ids])
+            tracker.release_tracks([p["id"] for _, p in handed])
             st.handoffs_out += len(handed)
             if st.rules is not None:  # this sector's rules stop following them
                 events += list(st.rules.evaluate(TrackUpdates(time=T, deleted=gone)))

@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -120,6 +120,25 @@ class _Meta:
     last_noncoop: float = -math.inf
     touched: bool = False  # updated in the current update() call
     born: int = 0  # batch number of its birth
+
+
+_SET_FIELDS = ("sources", "sensors", "labels")
+_META_FIELDS = tuple(f.name for f in fields(_Meta))
+
+
+def _meta_from(d: dict[str, Any]) -> _Meta:
+    """A track's bookkeeping from the ``meta`` dict of :meth:`Tracker.export_track`."""
+    kw = {k: v for k, v in d.items() if k in _META_FIELDS}
+    for name in _SET_FIELDS:
+        kw[name] = set(kw.get(name) or ())
+    kw["cls_votes"] = Counter({ObjectClass(c): float(w) for c, w in (kw.get("cls_votes") or {}).items()})
+    if kw.get("operator") is not None:
+        kw["operator"] = GeoPoint(**kw["operator"])
+    if kw.get("last_noncoop") is None:
+        kw["last_noncoop"] = -math.inf
+    if not isinstance(kw.get("identities", {}), dict) or not isinstance(kw.get("attrs", {}), dict):
+        raise ValueError("identities and attrs must be objects")
+    return _Meta(**kw)
 
 
 class Tracker:
@@ -210,6 +229,157 @@ class Tracker:
     def tracks(self, confirmed_only: bool = True) -> list[Track]:
         """Current tracks (confirmed only by default)."""
         return self._tracks([k for k, m in enumerate(self.meta) if m.confirmed or not confirmed_only])
+
+    # ------------------------------------------------------------------ handoff between trackers
+    def track_ids(self, confirmed_only: bool = True) -> list[str]:
+        """Ids of the current tracks (confirmed only by default), in the tracker's order."""
+        return [m.id for m in self.meta if m.confirmed or not confirmed_only]
+
+    def positions_at(self, T: float, confirmed_only: bool = True) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Track ids and their horizontal positions (WGS-84 ``lat``, ``lon`` arrays) extrapolated
+        at constant velocity to time ``T`` (a track newer than ``T`` stays where it is). The
+        tracker's state is not changed."""
+        ix = [k for k, m in enumerate(self.meta) if m.confirmed or not confirmed_only]
+        if not ix:
+            return [], np.zeros(0), np.zeros(0)
+        a = np.array(ix)
+        xc, _ = combine(self.x[a], self.P[a], self.mu[a])
+        dt = np.maximum(T - self.t[a], 0.0)
+        lat, lon, _ = self.frame.to_geodetic(xc[:, 0] + xc[:, 3] * dt, xc[:, 1] + xc[:, 4] * dt, xc[:, 2])
+        return [self.meta[k].id for k in ix], np.atleast_1d(lat), np.atleast_1d(lon)
+
+    def _index(self, track_id: str) -> int | None:
+        for k, m in enumerate(self.meta):
+            if m.id == track_id:
+                return k
+        return None
+
+    def export_track(self, track_id: str) -> dict[str, Any]:
+        """The full state of one track as a JSON-serialisable dict, for :meth:`adopt_track` by
+        another tracker sharing this frame: ``id``, ``t`` (state time), ``x`` ``(r, 6)`` ENU
+        state per model, ``P`` ``(r, 6, 6)``, ``mu`` ``(r,)``, ``meta`` (identities, sources,
+        sensors, labels, class votes, counters, attrs), ``frame`` ``[lat0, lon0, alt0]`` and
+        ``track`` (the :class:`~lookout.model.Track` as ``to_dict``). Raises ``KeyError`` for an
+        unknown id. The track stays in this tracker (see :meth:`release_tracks`)."""
+        k = self._index(track_id)
+        if k is None:
+            raise KeyError(f"no track {track_id!r} in this tracker")
+        m = self.meta[k]
+        meta: dict[str, Any] = {}
+        for name in _META_FIELDS:
+            v = getattr(m, name)
+            if name in _SET_FIELDS:
+                v = sorted(v)
+            elif name == "cls_votes":
+                v = {str(c): float(w) for c, w in v.items()}
+            elif name == "operator":
+                v = None if v is None else {"lat": v.lat, "lon": v.lon, "alt_m": v.alt_m}
+            elif isinstance(v, float) and not math.isfinite(v):
+                v = None
+            meta[name] = v
+        f = self.frame
+        return {
+            "id": m.id, "t": float(self.t[k]), "x": self.x[k].tolist(), "P": self.P[k].tolist(),
+            "mu": self.mu[k].tolist(), "meta": meta, "frame": [f.lat0, f.lon0, f.alt0],
+            "track": self._tracks([k])[0].to_dict(),
+        }
+
+    def release_tracks(self, track_ids) -> int:
+        """Remove tracks without reporting them deleted (they continue in another tracker);
+        returns how many were removed. Unknown ids are ignored."""
+        ids = set(track_ids)
+        drop = [k for k, m in enumerate(self.meta) if m.id in ids]
+        if drop:
+            keep = np.ones(len(self.meta), dtype=bool)
+            keep[drop] = False
+            self.x, self.P, self.mu, self.t = self.x[keep], self.P[keep], self.mu[keep], self.t[keep]
+            self.meta = [m for k, m in enumerate(self.meta) if keep[k]]
+            self._rebuild_idents()
+        return len(drop)
+
+    def _rebuild_idents(self) -> None:
+        self.by_ident = {}
+        for k, m in enumerate(self.meta):
+            for kind, val in m.identities.items():
+                if kind != "callsign":
+                    self.by_ident[(kind, val)] = k
+
+    def adopt_track(self, state: dict[str, Any], merge_m: float = 1500.0,
+                    slack_s: float = 30.0) -> tuple[str, list[Track]]:
+        """Take over a track exported by another tracker (:meth:`export_track`), keeping its id.
+
+        Returns the id and this tracker's own confirmed tracks merged into it (their final
+        state, status ``deleted``, ``attrs["merged_into"]`` set). A local track is the same
+        object when it holds one of the adopted track's identities (ICAO24, Remote ID, MMSI),
+        or when it started after the adopted track's state time (less ``slack_s``) within
+        ``merge_m`` of its predicted position; the newer state of the two continues under the
+        adopted id. Adopting an id already held is a no-op. A malformed state or another
+        frame raises ``ValueError``."""
+        try:
+            tid = str(state["id"])
+            x = np.asarray(state["x"], dtype=float)
+            P = np.asarray(state["P"], dtype=float)
+            mu = np.asarray(state["mu"], dtype=float)
+            t = float(state["t"])
+            meta = _meta_from(dict(state["meta"], id=tid))
+            frame = state["frame"]
+            if x.ndim != 2 or x.shape[-1] != D or P.shape != x.shape + (D,) or mu.shape != x.shape[:1]:
+                raise ValueError(f"state shapes x {x.shape}, P {P.shape}, mu {mu.shape}")
+            if not (np.isfinite(x).all() and np.isfinite(P).all() and np.isfinite(mu).all() and math.isfinite(t)):
+                raise ValueError("non-finite state")
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"malformed handoff payload: {exc!r}") from None
+        f = self.frame
+        if not np.allclose(frame, [f.lat0, f.lon0, f.alt0]):
+            raise ValueError(f"handoff of {tid} is in frame {frame}, this tracker's frame is "
+                             f"{[f.lat0, f.lon0, f.alt0]}: trackers must share the frame")
+        r = self.r
+        if x.shape != (r, D):  # a different filter set-up: keep the combined moment
+            xc, Pc = combine(x[None], P[None], mu[None])
+            x, P, mu = np.repeat(xc, r, 0), np.repeat(Pc, r, 0), self.mu0.copy()
+        if self._index(tid) is not None:
+            return tid, []  # a repeated handoff
+        idents = {(kd, v) for kd, v in meta.identities.items() if kd != "callsign"}
+        same = [k for k, m in enumerate(self.meta) if any((kd, v) in idents for kd, v in m.identities.items())]
+        if not same and len(self.meta):
+            xc, _ = combine(self.x, self.P, self.mu)
+            xa = (mu[:, None] * x).sum(0)
+            pred = xa[:2] + xa[3:5] * (self.t - t)[:, None]
+            d = np.hypot(*(xc[:, :2] - pred).T)
+            cand = [k for k in np.argsort(d).tolist() if d[k] < merge_m and self.meta[k].first_time >= t - slack_s]
+            same = cand[:1]
+        replaced: list[Track] = []
+        if same:
+            k = same[0]
+            local = self.meta[k]
+            if local.confirmed:
+                old = self._tracks([k], status=TrackStatus.DELETED)[0]
+                old.attrs["merged_into"] = tid
+                replaced.append(old)
+            if self.t[k] < t:  # the adopted state is newer: take it
+                self.x[k], self.P[k], self.mu[k], self.t[k] = x, P, mu, t
+            local.id = tid
+            local.first_time = min(meta.first_time, local.first_time)
+            local.identities = {**meta.identities, **local.identities}
+            for name in _SET_FIELDS:
+                getattr(local, name).update(getattr(meta, name))
+            local.cls_votes.update(meta.cls_votes)
+            local.attrs = {**meta.attrs, **local.attrs}
+            local.updates += meta.updates
+            local.last_noncoop = max(local.last_noncoop, meta.last_noncoop)
+            local.operator = local.operator or meta.operator
+            local.confirmed = local.confirmed or meta.confirmed
+            local.touched = True
+        else:
+            self.x = np.concatenate([self.x, x[None]])
+            self.P = np.concatenate([self.P, P[None]])
+            self.mu = np.concatenate([self.mu, mu[None]])
+            self.t = np.append(self.t, t)
+            meta.touched = False
+            meta.born = self._batch_no
+            self.meta.append(meta)
+        self._rebuild_idents()
+        return tid, replaced
 
     # ------------------------------------------------------------------ measurement preparation
     def _site(self, site: GeoPoint) -> tuple[np.ndarray, np.ndarray]:
@@ -449,11 +619,7 @@ class Tracker:
         keep = np.array([k not in ds for k in range(len(self.meta))], dtype=bool)
         self.x, self.P, self.mu, self.t = self.x[keep], self.P[keep], self.mu[keep], self.t[keep]
         self.meta = [m for k, m in enumerate(self.meta) if keep[k]]
-        self.by_ident = {}
-        for k, m in enumerate(self.meta):
-            for kind, val in m.identities.items():
-                if kind != "callsign":
-                    self.by_ident[(kind, val)] = k
+        self._rebuild_idents()
 
     # ------------------------------------------------------------------ one batch: one sensor, one time
     def _batch(self, T: float, sensor: str, meas: list[_Meas]) -> None:
