@@ -28,6 +28,7 @@ from lookout.sources.modes import FPM, FT, KT, STATE_MAX_AGE_S, VELOCITY_MAX_AGE
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 _OTHER_KINDS = frozenset({b"SEL", b"ID", b"AIR", b"STA", b"CLK"})
 _SKIP_NAMES = {k: f"msg{k.decode()}" for k in (b"1", b"4", b"5", b"6", b"7", b"8")}
+_ADSB = SourceKind.ADSB
 SIGMA_H_M = 30.0  # SBS carries no accuracy figure; typical ADS-B GNSS accuracy (1-sigma)
 
 
@@ -64,6 +65,8 @@ class SbsDecoder(Decoder):
         self._last_minute_key = b""
         self._last_minute = 0.0
         self._next_prune = 0.0
+        #: the aircraft of each raw hex field already seen (skips re-validating it per line)
+        self._by_raw: dict[bytes, _State] = {}
 
     def _time(self, date: bytes, tod: bytes) -> float:
         key = date + tod[:6]
@@ -131,21 +134,28 @@ class SbsDecoder(Decoder):
             st.reject("short_line", repr(data[:80]))
             return None
         kind = f[1]
-        hexid = f[4].strip().lower()
-        icao = hexid[1:] if hexid[:1] == b"~" else hexid
-        if len(icao) != 6 or not _HEXDIGITS.issuperset(icao):
-            st.reject("bad_hex", repr(data[:80]))
-            return None
+        raw = f[4]
+        ac = self._by_raw.get(raw)
+        if ac is None:
+            hexid = raw.strip().lower()
+            icao = hexid[1:] if hexid[:1] == b"~" else hexid
+            if len(icao) != 6 or not _HEXDIGITS.issuperset(icao):
+                st.reject("bad_hex", repr(data[:80]))
+                return None
         try:
             t = self._time(f[6], f[7])
         except ValueError:
             st.reject("bad_time", repr(data[:80]))
             return None
-        ac = self.aircraft.get(hexid)
         if ac is None:
-            if t >= self._next_prune:
-                self._prune(t)
-            ac = self.aircraft[hexid] = _State(hexid.decode())
+            ac = self.aircraft.get(hexid)
+            if ac is None:
+                if t >= self._next_prune:
+                    self._prune(t)
+                ac = self.aircraft[hexid] = _State(hexid.decode())
+            if len(self._by_raw) > 100_000:
+                self._by_raw.clear()
+            self._by_raw[raw] = ac
         ac.last_seen = t
         try:
             if kind == b"3" or kind == b"2":
@@ -204,7 +214,8 @@ class SbsDecoder(Decoder):
                 return None
             attrs["alt_kind"] = "baro"
             attrs["alt_baro_ft"] = alt_ft
-        if distance_m(self.reference[0], self.reference[1], lat, lon) > self.max_range_m:
+        ref = self.reference
+        if distance_m(ref[0], ref[1], lat, lon) > self.max_range_m:
             st.reject("out_of_range", f"{lat},{lon}")
             return None
         if ac.lat is not None:
@@ -222,13 +233,14 @@ class SbsDecoder(Decoder):
         vel = ac.velocity if ac.velocity is not None and t - ac.vel_time <= VELOCITY_MAX_AGE_S else None
         # lat/lon and altitude are range-checked above, the time by _time (1970-2200), the
         # velocity when it was built: the unvalidated constructor is safe here
-        return Observation.trusted(t, SourceKind.ADSB, self.sensor, lat, lon, alt_m, SIGMA_H_M, velocity=vel,
-                                   ident=ident, callsign=ac.callsign, label=self.label, attrs=attrs)
+        return Observation.trusted(t, _ADSB, self.sensor, lat, lon, alt_m, SIGMA_H_M, vel, ident, ac.callsign, None,
+                                   self.label, attrs)
 
     def _prune(self, now: float) -> None:
         self._next_prune = now + 60.0
         for k in [k for k, ac in self.aircraft.items() if now - ac.last_seen > STATE_MAX_AGE_S]:
             del self.aircraft[k]
+        self._by_raw.clear()
 
 
 def format_line(kind: int, icao: str, t: float, *, callsign: str = "", alt_ft: float | None = None,
