@@ -422,31 +422,42 @@ class Tracker:
             pcov = np.swapaxes(rot, 1, 2) @ c_site @ rot
             for j, i in enumerate(rng_i):
                 pts[i] = (point[j], pcov[j])
-        out, k = [], 0
+        # position measurements: values per observation in lists, matrices built for all at once
         use_vel = cfg.use_reported_velocity
-        for i, o in enumerate(obs):
+        pos_rows = []  # (idx, z, var, point variances)
+        for i in pos_i:
+            o = obs[i]
             p = o.position
-            if p is not None:
-                e = enu[k]
-                k += 1
-                has_alt = p.alt_m is not None
-                sv = p.sigma_v_m if p.sigma_v_m else 1.5 * p.sigma_h_m
-                sh2 = p.sigma_h_m ** 2
+            e = enu[len(pos_rows)]
+            has_alt = p.alt_m is not None
+            sv = p.sigma_v_m if p.sigma_v_m else 1.5 * p.sigma_h_m
+            sh2 = p.sigma_h_m ** 2
+            if has_alt:
+                idx, z, var = (0, 1, 2), e[:], [sh2, sh2, sv ** 2]
+            else:
+                idx, z, var = (0, 1), e[:2], [sh2, sh2]
+            if o.velocity is not None and use_vel:
+                v = o.velocity
                 if has_alt:
-                    idx, z, var = [0, 1, 2], e[:], [sh2, sh2, sv ** 2]
+                    idx += (3, 4, 5)
+                    z += [v.east, v.north, v.up]
                 else:
-                    idx, z, var = [0, 1], e[:2], [sh2, sh2]
-                if o.velocity is not None and use_vel:
-                    v = o.velocity
-                    if has_alt:
-                        idx += [3, 4, 5]
-                        z += [v.east, v.north, v.up]
-                    else:
-                        idx += [3, 4]
-                        z += [v.east, v.north]
-                    var += [cfg.velocity_sigma ** 2] * (len(idx) - len(var))
-                pc = np.diag([sh2, sh2, sv ** 2 if has_alt else cfg.init_alt_sigma ** 2])
-                out.append(_Meas(o, ("pos", tuple(idx)), np.array(z), np.diag(var), np.array(e), pc))
+                    idx += (3, 4)
+                    z += [v.east, v.north]
+                var += [cfg.velocity_sigma ** 2] * (len(idx) - len(var))
+            pos_rows.append((idx, z, var + [0.0] * (6 - len(var)),
+                             [sh2, sh2, sv ** 2 if has_alt else cfg.init_alt_sigma ** 2]))
+        if pos_rows:
+            R_all = np.array([r[2] for r in pos_rows])[:, :, None] * np.eye(6)  # diagonal, padded
+            pc_all = np.array([r[3] for r in pos_rows])[:, :, None] * np.eye(3)
+            pt_all = np.array(enu)
+        out, k = [], 0
+        for i, o in enumerate(obs):
+            if o.position is not None:
+                idx, z, _, _ = pos_rows[k]
+                L = len(idx)
+                out.append(_Meas(o, ("pos", idx), np.array(z), R_all[k, :L, :L], pt_all[k], pc_all[k]))
+                k += 1
             else:
                 m = o.measurement
                 site, rot = self._site(m.site)
