@@ -63,19 +63,22 @@ class BeastDecoder(ModeSDecoderBase, Decoder):
         buf += data
         n = len(buf)
         i = 0
-        frames: list[tuple[bytes, int, int]] = []
+        frames: list[tuple[bytes, int]] = []
+        find = buf.find
+        lengths = _LENGTHS
         while True:
-            j = buf.find(ESC, i)
+            j = find(ESC, i)
             if j < 0:
                 self._garbage(n - i)
                 i = n
                 break
-            self._garbage(j - i)
-            i = j
+            if j > i:
+                self._garbage(j - i)
+                i = j
             if n - i < 2:
                 break  # need the type byte
             kind = buf[i + 1]
-            length = _LENGTHS.get(kind)
+            length = lengths.get(kind)
             if length is None:
                 # '\x1a\x1a' outside a frame or an unknown type: skip the escape byte
                 self._garbage(1 if kind == ESC else 2)
@@ -103,8 +106,8 @@ class BeastDecoder(ModeSDecoderBase, Decoder):
             else:
                 body = chunk
             i = end
-            self.stats.messages += 1
-            frames.append((body, kind, end))
+            frames.append((body, kind))
+        self.stats.messages += len(frames)
         del buf[:i]
         if len(buf) > MAX_BUFFER:
             self._garbage(len(buf))
@@ -113,7 +116,7 @@ class BeastDecoder(ModeSDecoderBase, Decoder):
         times: list[float | None] = []
         attrs: list[dict | None] = []
         to_unix = self.clock.to_unix
-        for body, kind, _ in frames:
+        for body, kind in frames:
             if kind == 0x31:
                 self.stats.skip("mode_ac")
                 continue
