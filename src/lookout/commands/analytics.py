@@ -8,6 +8,8 @@ from pathlib import Path
 
 import typer
 
+from lookout.commands._common import open_store_or_exit
+
 
 def _reference(value: str | None) -> tuple[float, float] | None:
     if not value:
@@ -98,8 +100,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write an HTML (and PDF) report: missions, counts against a baseline, crossing
         corridors, launch-point heatmap and alert statistics, with the numbers as report.json."""
-        from lookout.analytics.report import AnalyticsQuery, parse_region, parse_time, write_report
-        from lookout.store import default_store_url, open_store
+        from lookout.analytics.report import AnalyticsQuery, parse_time, write_report
 
         try:
             t0, t1 = parse_time(start), parse_time(end)
@@ -109,12 +110,7 @@ def register(app: typer.Typer) -> None:
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None
-        url = store or default_store_url(Path("lookout-out"))
-        try:
-            st = open_store(url)
-        except Exception as exc:  # noqa: BLE001 - any opening failure is reported, not a traceback
-            typer.echo(f"error: cannot open store {url!r}: {exc}", err=True)
-            raise typer.Exit(2) from None
+        st = open_store_or_exit(store)
         try:
             files = write_report(st, q, out, pdf=pdf, allow_region_files=True)
         except ValueError as exc:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from lookout.commands._common import open_store_or_exit
+
 
 def _parse_options(items: list[str]) -> dict:
     import yaml
@@ -92,14 +94,11 @@ def register(app: typer.Typer) -> None:
             raise typer.Exit(2) from None
         db = None
         if store:
-            from lookout.store import open_store
-
             try:
-                db = open_store(store)
-            except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
-                typer.echo(f"error: cannot open store {store!r}: {exc}", err=True)
+                db = open_store_or_exit(store)
+            except typer.Exit:
                 run.source.close()
-                raise typer.Exit(2) from None
+                raise
         if out is None:
             out = None if db is not None else "-"
         fh = None if out is None else (sys.stdout if out == "-" else Path(out).open("w", encoding="utf-8"))

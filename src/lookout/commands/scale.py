@@ -9,6 +9,8 @@ from pathlib import Path
 
 import typer
 
+from lookout.commands._common import open_store_or_exit
+
 _CONFIG = typer.Option(None, "--config", help="lookout.toml (default: $LOOKOUT_CONFIG or ./lookout.toml if present).")
 _BUS = typer.Option(None, "--bus", help="Bus URL: memory:// or nats://host:port (default: $LOOKOUT_BUS_URL, "
                                         "then the config file).")
@@ -57,13 +59,7 @@ def _open_bus(cfg):
 
 
 def _open_store(url: str):
-    from lookout.store import open_store
-
-    try:
-        return open_store(url)
-    except Exception as exc:  # noqa: BLE001 - a clear message, not a traceback
-        typer.echo(f"error: cannot open store {url.split('@')[-1]!r}: {exc}", err=True)
-        raise typer.Exit(2) from None
+    return open_store_or_exit(url)
 
 
 async def _connect(bus) -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from lookout.commands._common import open_store_or_exit
+
 
 def register(app: typer.Typer) -> None:
     @app.command()
@@ -26,14 +28,8 @@ def register(app: typer.Typer) -> None:
         from lookout.api.app import create_app
         from lookout.api.live import LiveHub
         from lookout.sector import load_sector
-        from lookout.store import default_store_url, open_store
 
-        url = store or default_store_url(Path("lookout-out"))
-        try:
-            st = open_store(url)
-        except Exception as exc:  # noqa: BLE001 - any opening failure is reported, not a traceback
-            typer.echo(f"error: cannot open store {url!r}: {exc}", err=True)
-            raise typer.Exit(2) from None
+        st = open_store_or_exit(store)
         try:
             sec = load_sector(sector)
         except (OSError, ValueError) as exc:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import typer
 
+from lookout.commands._common import open_store_or_exit
+
 AUTH_OPT = typer.Option(None, "--auth", help="Access-control registry (SQLite file). Default: $LOOKOUT_AUTH_URL "
                                              "or lookout-out/auth.db.")
 
@@ -236,7 +238,6 @@ def register(app: typer.Typer) -> None:
         from lookout.share.feed import CotFeed
         from lookout.share.releasability import OPEN
         from lookout.share.transport import CotSender, parse_url, tls_client_context
-        from lookout.store import default_store_url, open_store
 
         try:
             ep = parse_url(to)
@@ -257,11 +258,7 @@ def register(app: typer.Typer) -> None:
                 ag = a.agency(agency)
                 if ag is None:
                     _fail(f"no agency {agency!r} in {_auth_path(auth)}")
-        url = store or default_store_url(Path("lookout-out"))
-        try:
-            st = open_store(url)
-        except Exception as exc:  # noqa: BLE001 - any opening failure is reported, not a traceback
-            _fail(f"cannot open store {url!r}: {exc}")
+        st = open_store_or_exit(store)
         sender = CotSender(to, ssl_context=ctx, on_error=lambda m: typer.echo(f"warning: {m}", err=True))
         feed = CotFeed(sender, agency=ag, stale_s=stale, protobuf=protobuf, auth=a)
         typer.echo(f"CoT to {ep} for {ag.name} (labels {', '.join(sorted(ag.labels)) if not ag.all_labels else 'all'})")
@@ -306,7 +303,6 @@ def register(app: typer.Typer) -> None:
         import time as _t
 
         from lookout.share.transport import CotListener, parse_url, tls_server_context
-        from lookout.store import default_store_url, open_store
 
         try:
             ep = parse_url(listen)
@@ -320,18 +316,14 @@ def register(app: typer.Typer) -> None:
                 ctx = tls_server_context(str(cert), str(key) if key else None, str(cafile))
             except (OSError, ValueError) as exc:
                 _fail(f"cannot load the TLS certificates: {exc}")
-        url = store or default_store_url(Path("lookout-out"))
-        try:
-            st = open_store(url)
-        except Exception as exc:  # noqa: BLE001
-            _fail(f"cannot open store {url!r}: {exc}")
+        st = open_store_or_exit(store)
         a = _open_auth(auth) if auth else None
         lst = CotListener(listen, st.write_observations, ssl_context=ctx, label=label, auth=a)
         try:
             lst.start()
         except OSError as exc:
             _fail(f"cannot listen on {listen}: {exc}")
-        typer.echo(f"CoT in on {ep.scheme}://{ep.host}:{lst.port} -> {url}")
+        typer.echo(f"CoT in on {ep.scheme}://{ep.host}:{lst.port} -> {store or 'the default store'}")
         t_end = None if duration is None else _t.monotonic() + duration
         try:
             while t_end is None or _t.monotonic() < t_end:
