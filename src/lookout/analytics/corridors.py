@@ -148,11 +148,9 @@ def crossings_from_tracks(ids: np.ndarray, time: np.ndarray, lat: np.ndarray, lo
     ids, codes, time, lat, lon = ids[order], codes[order], time[order], lat[order], lon[order]
     e, n, _ = sector.frame.to_enu(lat, lon, sector.ground_alt_m)
     e, n = np.atleast_1d(e), np.atleast_1d(n)
-    bx, by = (np.asarray(v) for v in sector.border_enu.xy)
-    if bx[0] > bx[-1]:
-        bx, by = bx[::-1], by[::-1]
-    off = n - np.interp(e, bx, by)  # the vectorised form of Sector.border_north_offset
-    inside = (e >= bx[0]) & (e <= bx[-1])
+    off = np.atleast_1d(sector.border_north_offset(e, n))
+    bx = np.asarray(sector.border_enu.xy[0])
+    inside = (e >= bx.min()) & (e <= bx.max())
     same = (codes[1:] == codes[:-1]) & (np.diff(time) <= max_gap_s) & inside[1:] & inside[:-1]
     flip = same & (np.sign(off[1:]) != np.sign(off[:-1])) & (off[1:] != 0)
     i = np.flatnonzero(flip)

@@ -42,10 +42,6 @@ class RuleContext:
         self.frame = self.sector.frame
         self.time = time
         self._agents: dict[str, AgentFix] = {}
-        bx, by = self.sector.border_enu.xy
-        bx, by = np.asarray(bx), np.asarray(by)
-        order = np.argsort(bx)
-        self._border_x, self._border_y = bx[order], by[order]
         self.zones = ZoneSet.build(zones, self.sector)
 
     # -- zones ------------------------------------------------------------------------------
@@ -67,7 +63,7 @@ class RuleContext:
     def border_offset(self, east: np.ndarray, north: np.ndarray) -> np.ndarray:
         """Signed north offset (m) of ENU points from the border line, vectorised
         (the array form of :meth:`lookout.sector.Sector.border_north_offset`)."""
-        return np.asarray(north, float) - np.interp(np.asarray(east, float), self._border_x, self._border_y)
+        return self.sector.border_north_offset(np.asarray(east, float), np.asarray(north, float))
 
     def side(self, offset: float) -> str:
         return self.sector.north_country if offset > 0 else self.sector.south_country

@@ -12,21 +12,9 @@ from lookout.sim.records import Agent, ScriptedEvent, TruthObject
 APPROACH_RADIUS_M = 500.0
 
 
-def _border_xy(sector: Sector) -> tuple[np.ndarray, np.ndarray]:
-    xs, ys = (np.asarray(a) for a in sector.border_enu.xy)
-    order = np.argsort(xs)
-    return xs[order], ys[order]
-
-
-def border_offsets(sector: Sector, east: np.ndarray, north: np.ndarray) -> np.ndarray:
-    """Vectorised :meth:`Sector.border_north_offset`: signed north offset from the border line."""
-    bx, by = _border_xy(sector)
-    return np.asarray(north) - np.interp(east, bx, by)
-
-
 def border_crossings(sector: Sector, obj: TruthObject) -> list[ScriptedEvent]:
     """Sign changes of the object's border offset inside the sector, at the interpolated instant."""
-    off = border_offsets(sector, obj.enu[:, 0], obj.enu[:, 1])
+    off = sector.border_north_offset(obj.enu[:, 0], obj.enu[:, 1])
     sgn = np.sign(off)
     idx = np.nonzero((sgn[:-1] * sgn[1:] < 0) | ((sgn[:-1] != 0) & (sgn[1:] == 0)))[0]
     out = []
