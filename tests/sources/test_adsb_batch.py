@@ -180,3 +180,20 @@ def test_file_ingest_in_batches_equals_line_by_line(adsb_data, fmt, name):
     capped = Ingest(fmt, adsb_data / name, decoder_options={"reference": REF}, max_messages=300)
     list(capped)
     assert capped.summary.stats.messages == 300  # a batch never runs past --max-messages
+
+
+def test_standard_input_is_decoded_line_by_line(adsb_data, monkeypatch):
+    """stdin may be a pipe from a live feed: no observation may wait for a batch to fill."""
+    import io
+    import sys
+
+    from lookout.sources.replay import Ingest
+
+    data = (adsb_data / "flights.raw.csv").read_bytes()
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(data)))
+    run = Ingest("raw", "-", decoder_options={"reference": REF})
+    calls = []
+    orig = run.decoder.decode_batch
+    monkeypatch.setattr(run.decoder, "decode_batch", lambda recs: calls.append(len(recs)) or orig(recs))
+    got = list(run)
+    assert len(got) == 360 and calls == []

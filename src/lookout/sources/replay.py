@@ -27,7 +27,7 @@ from typing import Any
 from lookout.model import DEFAULT_LABEL, Observation
 from lookout.sources.base import DecodeStats, Decoder, decoder_class
 from lookout.sources.health import SensorHealth
-from lookout.sources.transport import Source, TransportStats, open_source
+from lookout.sources.transport import FileSource, Source, TransportStats, open_source
 
 #: lines decoded per batch when a file is read (a batch is one library call for raw/AVR)
 BATCH_LINES = 512
@@ -158,8 +158,10 @@ class Ingest:
         seen_msgs = 0
         next_health = 0.0
         # a file of lines is decoded in batches (one library call per batch for the formats
-        # that have a batch path); live sources record by record, so nothing waits for a batch
-        batching = not src.live and self.decoder.framing == "lines"
+        # that have a batch path); live sources and standard input (which may be a pipe from a
+        # live feed) record by record, so nothing waits for a batch to fill
+        batching = (isinstance(src, FileSource) and str(src.path) != "-" and not src.live
+                    and self.decoder.framing == "lines")
         pending: list[bytes] = []
 
         def emit(dec: Decoder, obs_list) -> Iterator[Observation]:
