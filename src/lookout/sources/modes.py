@@ -170,7 +170,8 @@ class ModeS:
         if not ext_frames:
             return []
         try:
-            msgs = rs1090.decode(ext_frames)
+            # one frame (a live feed, line by line): rs1090's single-message call, cheaper
+            msgs = rs1090.decode(ext_frames) if len(ext_frames) > 1 else [rs1090.decode(ext_frames[0])]
         except (KeyboardInterrupt, SystemExit, GeneratorExit):
             raise
         except BaseException:  # noqa: BLE001 - a Rust panic on one frame: decode them one by one
