@@ -335,6 +335,7 @@ def main() -> int:
                   f"{'met' if result['target_met'] else 'NOT met'}; load average {os.getloadavg()[0]:.1f} "
                   f"on {os.cpu_count()} CPUs)")
             print(f"CPU-normalised projection (2 x obs per worker-CPU-second, 2 workers vs 1): {cpu_proj:.2f}x")
+    result["machine"]["load_avg_end"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     # throughput and soak runs are kept side by side: each replaces only its own part
     old: dict = {}

@@ -61,8 +61,21 @@ def cv_predict_rows(x: np.ndarray, P: np.ndarray, dt, q) -> tuple[np.ndarray, np
     T[..., :k, :] += d2 * P[..., k:, :]
     Pn = T.copy()
     Pn[..., :, :k] += d2 * T[..., :, k:]
-    Pn += cv_noise(dt[..., 0], q, k)
+    # process noise, added on its four diagonal blocks only (the rest of Q is zero)
+    t = dt[..., 0]
+    a = np.abs(t)
+    q = np.asarray(q, dtype=float)
+    pi, vi = _DIAG_POS[k], _DIAG_VEL[k]
+    c2 = (t * a / 2.0)[..., None] * q
+    Pn[..., pi, pi] += (a ** 3 / 3.0)[..., None] * q
+    Pn[..., pi, vi] += c2
+    Pn[..., vi, pi] += c2
+    Pn[..., vi, vi] += a[..., None] * q
     return xn, Pn
+
+
+_DIAG_POS = {k: np.arange(k) for k in (1, 2, 3)}
+_DIAG_VEL = {k: np.arange(k, 2 * k) for k in (1, 2, 3)}
 
 
 def cv_noise(dt, q, k: int) -> np.ndarray:
@@ -115,6 +128,17 @@ def inv_sym(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         inv[..., 1, 1] = a / det
         inv[..., 0, 1] = inv[..., 1, 0] = -b / det
         return inv, np.log(det)
+    if m == 3:  # closed form (adjugate / determinant): cheaper than LAPACK on small stacks
+        a, b, c = S[..., 0, 0], S[..., 0, 1], S[..., 0, 2]
+        d, e, f = S[..., 1, 0], S[..., 1, 1], S[..., 1, 2]
+        g, h, i = S[..., 2, 0], S[..., 2, 1], S[..., 2, 2]
+        A, B, C = e * i - f * h, f * g - d * i, d * h - e * g
+        det = a * A + b * B + c * C
+        if np.all(det > 0):
+            adj = np.stack([A, c * h - b * i, b * f - c * e,
+                            B, a * i - c * g, c * d - a * f,
+                            C, b * g - a * h, a * e - b * d], axis=-1).reshape(S.shape)
+            return adj / det[..., None, None], np.log(det)
     _, logdet = np.linalg.slogdet(S)
     return np.linalg.inv(S), logdet
 
