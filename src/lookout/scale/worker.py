@@ -34,7 +34,6 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 
 from lookout.bus import HANDOFF, TICK, Bus, Message, handoff_subject, tracks_subject
 from lookout.bus.base import ALERTS_SUBJECT

@@ -648,6 +648,7 @@ class Tracker:
     def _cooperative(self, coop: list[_Meas], T: float) -> None:
         cfg = self.cfg
         pending: dict[tuple, list[tuple[int, _Meas]]] = {}
+        gate_inn: dict[int, Innovation] = {}  # id(measurement) -> its gate innovation
         for ms in coop:
             o = ms.obs
             kind = IDENT_KIND[SourceKind(o.source)]
@@ -677,15 +678,28 @@ class Tracker:
                     m.attrs["identity_inconsistent"] = True
                     continue
                 m.attrs["identity_inconsistent"] = False
+                gate_inn[id(ms)] = inn
             pending.setdefault(ms.key, []).append((k, ms))
+        applied: set[int] = set()
         for key, items in pending.items():
             while items:  # one update per track per round
                 seen, now, later = set(), [], []
                 for k, ms in items:
                     (later if k in seen else now).append((k, ms))
                     seen.add(k)
-                tix = np.array([k for k, _ in now])
-                self._apply(key, [ms for _, ms in now], tix, T)
+                if self.r == 1:  # a gate innovation of a track not updated since is the update's
+                    rest = []
+                    for k, ms in now:
+                        inn = gate_inn.pop(id(ms), None)
+                        if inn is not None and k not in applied:
+                            self._apply_innovation(np.array([k]), inn, np.array([0]))
+                        else:
+                            rest.append((k, ms))
+                else:
+                    rest = now
+                if rest:
+                    self._apply(key, [ms for _, ms in rest], np.array([k for k, _ in rest]), T)
+                applied.update(k for k, _ in now)
                 for k, ms in now:
                     self._hit(k, ms.obs, T)
                     m = self.meta[k]
@@ -805,7 +819,15 @@ class Tracker:
             miss = np.full(n, -np.inf)
             np.maximum.at(miss, ti, gate + logdet)
             conf = np.array([m.confirmed for m in self.meta], dtype=bool)
-            sel = gnn_two_stage(ti, mi, d2 + logdet, miss, conf, n, nm)
+            cost = d2 + logdet
+            if len(ti) == 1 or (np.bincount(ti).max() == 1 and np.bincount(mi).max() == 1):
+                # no track or measurement in two pairs: GNN keeps every pair cheaper than a miss,
+                # confirmed tracks' pairs first (what gnn_two_stage returns for this case)
+                c = conf[ti]
+                sel = np.concatenate([np.flatnonzero(c), np.flatnonzero(~c)])
+                sel = sel[cost[sel] < miss[ti[sel]]]
+            else:
+                sel = gnn_two_stage(ti, mi, cost, miss, conf, n, nm)
             at, am = ti[sel], mi[sel]
             if self.r == 1:  # the gating innovations are those of the update: apply the chosen ones
                 off = 0
