@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from lookout.geo import LocalFrame, bearing_deg, destination, distance_m, enu_to_polar, polar_to_enu
+from lookout.geo import LocalFrame, approx_distance_m, bearing_deg, destination, distance_m, enu_to_polar, polar_to_enu
 
 
 @pytest.fixture
@@ -61,3 +61,12 @@ def test_azimuth_convention_clockwise_from_north():
     assert enu_to_polar(1.0, 0.0, 0.0)[1] == pytest.approx(90.0)
     assert enu_to_polar(0.0, -1.0, 0.0)[1] == pytest.approx(180.0)
     assert enu_to_polar(-1.0, 0.0, 0.0)[1] == pytest.approx(270.0)
+
+
+def test_approx_distance_within_0_6_percent_of_the_geodesic():
+    rng = np.random.default_rng(3)
+    for _ in range(300):
+        lat1, lon1 = rng.uniform(-70, 70), rng.uniform(-180, 180)
+        lat2, lon2 = destination(lat1, lon1, rng.uniform(0, 360), rng.uniform(1.0, 400_000.0))
+        d = distance_m(lat1, lon1, lat2, lon2)
+        assert approx_distance_m(lat1, lon1, lat2, lon2) == pytest.approx(d, rel=6e-3)

@@ -10,6 +10,7 @@ exact (sub-millimetre) at any distance, not a flat-earth approximation.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -95,6 +96,20 @@ def distance_m(lat1, lon1, lat2, lon2):
     """Geodesic distance on the WGS-84 ellipsoid, metres."""
     _, _, d = GEOD.inv(lon1, lat1, lon2, lat2)
     return d
+
+
+_R_MEAN_M = 6_371_008.8
+
+
+def approx_distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle (haversine, mean Earth radius) distance in metres, scalars only.
+
+    Within 0.6 % of the WGS-84 geodesic and many times cheaper: for plausibility checks
+    on hot paths (receiver range, implied speed), never for measurement.
+    """
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    a = math.sin((p2 - p1) * 0.5) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) * 0.5) ** 2
+    return 2.0 * _R_MEAN_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def bearing_deg(lat1, lon1, lat2, lon2):

@@ -30,7 +30,7 @@ from typing import Any
 
 import rs1090
 
-from lookout.geo import distance_m
+from lookout.geo import approx_distance_m
 from lookout.model import DEFAULT_LABEL, ObjectClass, Observation, SourceKind, Velocity
 from lookout.sources.base import DecodeStats
 
@@ -295,14 +295,14 @@ class ModeS:
             st.reject("bad_position", frame)
             return None
         ref = self.reference
-        rng = distance_m(ref[0], ref[1], lat, lon)
+        rng = approx_distance_m(ref[0], ref[1], lat, lon)
         if rng > self.max_range_m or (surface and rng > SURFACE_LOCAL_LIMIT_M):
             st.reject("out_of_range", f"{frame} {rng:.0f} m")
             if how == "local":
                 ac.reliable = 0
             return None
         vmax = self.max_surface_speed_mps if surface else self.max_speed_mps
-        if ac.lat is not None and (distance_m(ac.lat, ac.lon, lat, lon)
+        if ac.lat is not None and (approx_distance_m(ac.lat, ac.lon, lat, lon)
                                    > vmax * (abs(t - ac.pos_time) + 1.0) + 100.0):  # see _plausible
             if how != "local":
                 # not yet reliable: the old position may be the wrong one, so keep the frame
@@ -399,7 +399,7 @@ def _safe_decode(frame, reference, stats: DecodeStats, times=None):
 
 def _plausible(lat0: float, lon0: float, t0: float, lat: float, lon: float, t: float, vmax_mps: float) -> bool:
     """readsb-style speed check: could the aircraft have moved from the old to the new position?"""
-    return distance_m(lat0, lon0, lat, lon) <= vmax_mps * (abs(t - t0) + 1.0) + 100.0
+    return approx_distance_m(lat0, lon0, lat, lon) <= vmax_mps * (abs(t - t0) + 1.0) + 100.0
 
 
 # -- CPR position decoding (DO-260B / 1090-WP-9-14), the same arithmetic as rs1090's --------

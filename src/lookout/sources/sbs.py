@@ -20,7 +20,7 @@ import time as _time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lookout.geo import distance_m
+from lookout.geo import approx_distance_m
 from lookout.model import DEFAULT_LABEL, Observation, SourceKind, Velocity
 from lookout.sources.base import Decoder, register
 from lookout.sources.modes import FPM, FT, KT, STATE_MAX_AGE_S, VELOCITY_MAX_AGE_S
@@ -215,12 +215,12 @@ class SbsDecoder(Decoder):
             attrs["alt_kind"] = "baro"
             attrs["alt_baro_ft"] = alt_ft
         ref = self.reference
-        if distance_m(ref[0], ref[1], lat, lon) > self.max_range_m:
+        if approx_distance_m(ref[0], ref[1], lat, lon) > self.max_range_m:
             st.reject("out_of_range", f"{lat},{lon}")
             return None
         if ac.lat is not None:
             dt = abs(t - ac.pos_time)
-            if distance_m(ac.lat, ac.lon, lat, lon) > self.max_speed_mps * (dt + 1.0) + 100.0:
+            if approx_distance_m(ac.lat, ac.lon, lat, lon) > self.max_speed_mps * (dt + 1.0) + 100.0:
                 st.reject("implausible_speed", f"{ident} {lat},{lon}")
                 return None
         ac.lat, ac.lon, ac.pos_time = lat, lon, t
