@@ -25,6 +25,7 @@ import math
 import re
 import time as _time
 from bisect import bisect_right
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -627,6 +628,35 @@ class ModeSDecoderBase:
             st.accepted += len(out)
             st.last_time = out[-1].time
         return out
+
+
+class ModeSLineDecoder(ModeSDecoderBase):
+    """Mixin for the line formats of Mode S frames (raw ``timestamp,hex``, AVR): a format defines
+    :meth:`_parse`; one line and a batch of lines then share the same decoding code."""
+
+    def _parse(self, line: bytes, frames: list[str], times: list[float | None]) -> None:  # pragma: no cover
+        """Append the frame and time of one input line (line formats define it)."""
+        raise NotImplementedError
+
+    def _decode(self, data: bytes) -> Iterator[Observation]:
+        """One line: the line formats' per-record path, the same code as a batch of one."""
+        frames: list[str] = []
+        times: list[float | None] = []
+        self._parse(data, frames, times)
+        if frames:
+            yield from self.modes.frames(frames, times)
+
+    def decode_batch(self, records: list[bytes]) -> list[Observation]:
+        """Many lines: parse them all, then one rs1090 call for the batch's frames."""
+        frames: list[str] = []
+        times: list[float | None] = []
+        parse = self._parse
+        for rec in records:
+            try:
+                parse(rec, frames, times)
+            except Exception as exc:  # noqa: BLE001 - as decode(): count it, go on with the next line
+                self.stats.reject(type(exc).__name__, f"{exc}: {rec[:80]!r}")  # type: ignore[attr-defined]
+        return self._batch_done(len(records), frames, times)
 
 
 class Transponder:

@@ -6,15 +6,14 @@ line (``timestamp,rawmsg``) and blank or ``#`` comment lines are skipped.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
-from lookout.model import DEFAULT_LABEL, Observation
+from lookout.model import DEFAULT_LABEL
 from lookout.sources.base import Decoder, register
-from lookout.sources.modes import ModeSDecoderBase
+from lookout.sources.modes import ModeSLineDecoder
 
 
 @register("raw")
-class RawDecoder(ModeSDecoderBase, Decoder):
+class RawDecoder(ModeSLineDecoder, Decoder):
     """``timestamp,hex`` lines -> ADS-B position Observations (see :mod:`lookout.sources.modes`).
 
     :meth:`decode_batch` decodes a list of lines with one rs1090 call; :meth:`decode` is the
@@ -56,21 +55,3 @@ class RawDecoder(ModeSDecoderBase, Decoder):
             self.stats.reject("bad_hex", repr(line.strip()[:80]))
             return
         times.append(t)
-
-    def _decode(self, data: bytes) -> Iterator[Observation]:
-        frames: list[str] = []
-        times: list[float | None] = []
-        self._parse(data, frames, times)
-        if frames:
-            yield from self.modes.frames(frames, times)
-
-    def decode_batch(self, records: list[bytes]) -> list[Observation]:
-        frames: list[str] = []
-        times: list[float | None] = []
-        parse = self._parse
-        for rec in records:
-            try:
-                parse(rec, frames, times)
-            except Exception as exc:  # noqa: BLE001 - as decode(): count it, go on with the next line
-                self.stats.reject(type(exc).__name__, f"{exc}: {rec[:80]!r}")
-        return self._batch_done(len(records), frames, times)
