@@ -38,7 +38,7 @@ import asterix.generated as _gen
 from asterix.base import Bits, RawDatablock
 
 from lookout.model import DEFAULT_LABEL, GeoPoint, Observation, PolarMeasurement, SourceKind, Velocity
-from lookout.sources.base import Decoder, register
+from lookout.sources.base import Decoder, register, rescan_leftover
 from lookout.sources.radar_json import to_site
 
 CAT034 = _gen.Cat_034_1_29
@@ -204,18 +204,8 @@ class AsterixDecoder(Decoder):
         del buf[:pos]  # what is left is one partial block (at most 65535 octets)
 
     def _flush(self) -> Iterator[Observation]:
-        """End of stream: a partial block left in the buffer may be garbage that looked like a
-        header; drop its first octet and decode the rest again (bounded), so valid blocks
-        behind it are not lost."""
-        if self._buf:
-            self.stats.reject("truncated_block", f"{len(self._buf)} octets left at end of stream")
-        for _ in range(64):
-            if not self._buf:
-                return
-            rest = bytes(self._buf[1:])
-            self._buf.clear()
-            yield from self._decode(rest)
-        self._buf.clear()
+        """End of stream: rescan a partial record so valid blocks behind garbage are not lost."""
+        yield from rescan_leftover(self, self._buf, "truncated_block")
 
     # -- blocks ------------------------------------------------------------------------------
     def _block(self, cat: int, block: bytes) -> tuple[bool, list[Observation]]:

@@ -116,6 +116,21 @@ class Decoder(ABC):
             self.stats.reject(type(exc).__name__, f"{exc} (at end of stream)")
 
 
+def rescan_leftover(decoder: Decoder, buf: bytearray, reason: str, tries: int = 64) -> Iterator[Observation]:
+    """End of a length-framed byte stream (ASTERIX, SAPIENT): a partial record left in ``buf``
+    may be garbage that looked like a header; count it under ``reason``, drop its first octet and
+    decode the rest again (bounded), so valid records behind it are not lost."""
+    if buf:
+        decoder.stats.reject(reason, f"{len(buf)} octets left at end of stream")
+    for _ in range(tries):
+        if not buf:
+            return
+        rest = bytes(buf[1:])
+        buf.clear()
+        yield from decoder._decode(rest)
+    buf.clear()
+
+
 _REGISTRY: dict[str, type[Decoder]] = {}
 
 

@@ -42,7 +42,7 @@ from lookout.model import (
     SourceKind,
     Velocity,
 )
-from lookout.sources.base import Decoder, register
+from lookout.sources.base import Decoder, register, rescan_leftover
 from lookout.sources.radar_json import parse_class
 from lookout.sources.sapient_proto import sapient_pb2 as pb
 
@@ -275,18 +275,8 @@ class SapientDecoder(Decoder):
         del buf[:pos]
 
     def _flush(self) -> Iterator[Observation]:
-        """End of stream: a partial message left in the buffer may be garbage that looked like a
-        header; drop its first octet and decode the rest again (bounded), so valid messages
-        behind it are not lost."""
-        if self._buf:
-            self.stats.reject("truncated_message", f"{len(self._buf)} octets left at end of stream")
-        for _ in range(64):
-            if not self._buf:
-                return
-            rest = bytes(self._buf[1:])
-            self._buf.clear()
-            yield from self._decode(rest)
-        self._buf.clear()
+        """End of stream: rescan a partial record so valid messages behind garbage are not lost."""
+        yield from rescan_leftover(self, self._buf, "truncated_message")
 
     # -- messages ----------------------------------------------------------------------------
     @staticmethod
