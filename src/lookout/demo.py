@@ -116,9 +116,11 @@ def print_summary(pipe: Pipeline, store, scenario, wire=None) -> None:
         console.print(t)
 
     tracks = store.tracks()
-    confirmed = [tr for tr in tracks if tr.updates > 0]
+    confirmed = [tr for tr in tracks if tr.updates > 0 and not tr.attrs.get("merged_into")]
+    merged = sum(1 for tr in tracks if tr.attrs.get("merged_into"))
     by_cls = Counter(str(tr.cls) for tr in confirmed)
-    t = Table(title=f"Tracks: {len(confirmed)} confirmed ({len(scenario.truth)} true objects in the scenario)")
+    t = Table(title=f"Tracks: {len(confirmed)} ({len(scenario.truth)} true objects in the scenario; "
+                    f"{merged} short tracks merged into these when their identities fused)")
     t.add_column("class")
     t.add_column("tracks", justify="right")
     t.add_column("examples")

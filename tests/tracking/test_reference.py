@@ -3,8 +3,10 @@
 ``data/reference_tracks.json.gz`` holds, for every 1-s step of seeded border scenarios (seed 7:
 radar, cameras, ADS-B, Remote ID, reports, blue force), every track reported updated or deleted
 (id, time, position, velocity, sigma, class, status, update count, identities, merge target) and
-the final statistics, as produced by the straightforward per-batch implementation. The fast path
-must give the same tracks: same ids, states and counts within floating-point tolerance.
+the final statistics. It was first recorded from the straightforward per-batch implementation to
+prove the vectorised path equal to it, and is re-recorded (``make_reference.py``) only for an
+intended behaviour change. The tracker must give the same tracks: same ids, states and counts
+within floating-point tolerance.
 """
 
 from __future__ import annotations

@@ -353,3 +353,35 @@ def test_export_adopt_between_trackers_keeps_id_state_and_identity():
         b.adopt_track({"id": "x", "t": 1.0})
     with pytest.raises(TypeError, match="id_prefix"):
         Tracker(TrackerConfig(), frame=FRAME, id_prefix=3)
+
+
+def test_an_aircraft_keeps_its_track_id_through_radar_loss_and_reacquisition():
+    """Radar and ADS-B heights disagree (barometric vs radar): ADS-B keeps the track alive while
+    radar loses the aircraft, and the radar tracks that start beside it are merged into it, so the
+    aircraft keeps the id it had from the start."""
+    from lookout.geo import LocalFrame, enu_to_polar
+    from lookout.model import GeoPoint, GeoPosition, Observation, PolarMeasurement, SourceKind, Velocity
+    from lookout.tracking import Tracker, TrackerConfig
+
+    frame = LocalFrame(31.33, -110.95, 1200.0)
+    site = GeoPoint(*frame.to_geodetic(0.0, 0.0, 50.0))
+    tr = Tracker(TrackerConfig(), frame=frame)
+    rng = np.random.default_rng(2)
+    ids = set()
+    for k in range(400):
+        t = 1.79e9 + k
+        e, n, u = -8000.0 + 60.0 * k, 5000.0, 3000.0
+        lat, lon, alt = frame.to_geodetic(e, n, u)
+        obs = [Observation(time=t + 0.1, source=SourceKind.ADSB, sensor="adsb", ident="abc123", callsign="TEST1",
+                           position=GeoPosition(lat, lon, alt, sigma_h_m=15.0), velocity=Velocity(60.0, 0.0, 0.0))]
+        if k < 60 or k > 200:  # radar loses the aircraft for 140 s
+            r, az, el = enu_to_polar(e, n, u - 50.0 - 400.0)  # ADS-B (barometric) and radar heights disagree
+            obs.append(Observation(time=t + 0.5, source=SourceKind.RADAR, sensor="radar", measurement=PolarMeasurement(
+                site=site, range_m=r + rng.normal(0, 10), sigma_range_m=10.0, azimuth_deg=az + rng.normal(0, 0.2),
+                sigma_az_deg=0.2, elevation_deg=el + rng.normal(0, 0.3), sigma_el_deg=0.3)))
+        upd = tr.update(t + 1.0, obs)
+        ids |= {x.id for x in upd.updated if "icao24" in x.identities}
+    live = [x for x in tr.tracks() if x.identities.get("icao24") == "abc123"]
+    assert len(live) == 1
+    assert live[0].id == min(ids), (live[0].id, sorted(ids))
+    assert {"adsb", "radar"} <= set(live[0].sources)

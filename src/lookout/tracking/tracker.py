@@ -502,6 +502,12 @@ class Tracker:
             return PositionModel(key[1], D)
         return PolarModel(key[1], np.array([m.site for m in meas]), np.array([m.rot for m in meas]))
 
+    @staticmethod
+    def _horizontal_d2(inn) -> float:
+        """Mahalanobis distance of the east/north part of a position innovation (first pair)."""
+        y2, S2 = inn.y[0, :2], inn.S[0, :2, :2]
+        return float(y2 @ np.linalg.solve(S2, y2))
+
     def _innov(self, key, meas: list[_Meas], tix: np.ndarray, T: float, combined: bool = True):
         """Innovations of tracks ``tix`` against ``meas`` (pairwise, same length)."""
         lag = np.maximum(self.t[tix] - T, 0.0)
@@ -672,8 +678,10 @@ class Tracker:
                     m.attrs["remote_id_position"] = {"lat": o.position.lat, "lon": o.position.lon}
                     m.attrs["remote_id_sigma_m"] = o.position.sigma_h_m
                 inn = self._innov(ms.key, [ms], np.array([k]), T)
-                if inn.d2[0] > cfg.gate(len(ms.z)):
-                    # a cooperative report that disagrees with the sensors' track: evidence, not state
+                if inn.d2[0] > cfg.gate(len(ms.z)) and self._horizontal_d2(inn) > cfg.gate(2):
+                    # a cooperative report whose position disagrees with the sensors' track: evidence,
+                    # not state (a lying Remote ID). A disagreement in height or velocity alone is
+                    # not that: barometric and radar-derived heights differ by hundreds of metres.
                     self._note(m, o)
                     m.attrs["identity_inconsistent"] = True
                     continue
@@ -997,6 +1005,11 @@ class Tracker:
             ma.cls_votes.update(mc.cls_votes)
             ma.operator = ma.operator or mc.operator
             ma.touched = True
+            if mc.confirmed and mc.first_time <= ma.first_time:
+                # the object keeps the id it has had longest (an aircraft re-acquired by radar
+                # stays the same track); the newer radar track's id is the one that ends
+                ma.id, mc.id = mc.id, ma.id
+                ma.first_time, mc.first_time = mc.first_time, ma.first_time
             into[i] = ma.id
             taken.add(ka)
             drop.append(kc)
