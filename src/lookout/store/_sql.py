@@ -104,6 +104,15 @@ class _Where:
     def sql(self) -> str:
         return (" WHERE " + " AND ".join(self.conds)) if self.conds else ""
 
+    def select(self, head: str, order: str, limit: int | None) -> str:
+        """``head`` + the conditions + ``ORDER BY order`` (+ ``LIMIT ?`` with its parameter)."""
+        _check_limit(limit)
+        sql = head + self.sql() + " ORDER BY " + order
+        if limit is not None:
+            sql += " LIMIT ?"
+            self.params.append(limit)
+        return sql
+
 
 OBS_COLS = ("id", "time", "source", "sensor", "ident", "lat", "lon", "label", "record")
 TRACK_COLS = ("id", "time", "first_time", "status", "cls", "lat", "lon", "label", "record")
@@ -277,11 +286,7 @@ class SQLStore(Store):
             w.add("source = ?", str(SourceKind(source)))
         if sensor is not None:
             w.add("sensor = ?", _txt(sensor))
-        _check_limit(limit)
-        sql = "SELECT record FROM observations" + w.sql() + " ORDER BY time, id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            w.params.append(limit)
+        sql = w.select("SELECT record FROM observations", "time, id", limit)
         loads, from_dict = json.loads, Observation.from_dict
         return [from_dict(loads(r[0])) for r in self._read(sql, w.params)]
 
@@ -340,11 +345,7 @@ class SQLStore(Store):
         w.bbox(bbox)
         if status is not None:
             w.add("status = ?", str(TrackStatus(status)))
-        _check_limit(limit)
-        sql = "SELECT record FROM tracks" + w.sql() + " ORDER BY time DESC, id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            w.params.append(limit)
+        sql = w.select("SELECT record FROM tracks", "time DESC, id", limit)
         return [Track.from_dict(json.loads(r[0])) for r in self._read(sql, w.params)]
 
     def track_history(self, track_id: str, start: float | None = None, end: float | None = None) -> list[TrackPoint]:
@@ -422,11 +423,7 @@ class SQLStore(Store):
             w.add("state = ?", str(AlertState(state)))
         if rule is not None:
             w.add("rule = ?", _txt(rule))
-        _check_limit(limit)
-        sql = "SELECT record FROM alerts" + w.sql() + " ORDER BY start_time DESC, id"
-        if limit is not None:
-            sql += " LIMIT ?"
-            w.params.append(limit)
+        sql = w.select("SELECT record FROM alerts", "start_time DESC, id", limit)
         return [Alert.from_dict(json.loads(r[0])) for r in self._read(sql, w.params)]
 
     # -- zones -------------------------------------------------------------------------------
