@@ -31,7 +31,7 @@ from typing import Any
 
 import rs1090
 
-from lookout.geo import approx_distance_m
+from lookout.geo import approx_distance_m, within_m
 from lookout.model import DEFAULT_LABEL, ObjectClass, Observation, SourceKind, Velocity
 from lookout.sources.base import DecodeStats
 
@@ -49,6 +49,11 @@ STATE_MAX_AGE_S = 600.0
 
 _DF_NAMES = [f"df{d}" for d in range(32)]
 _HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{14}){1,2}")
+#: by type code: an airborne position (its CPR bits change as the aircraft moves: not cached)
+_AIRBORNE_TC = tuple(9 <= tc <= 18 or 20 <= tc <= 22 for tc in range(32))
+_MISS = object()
+#: decoded frames kept per receiver (two generations of up to this many each)
+CACHE_SIZE = 4096
 
 #: 95 % horizontal position accuracy (EPU) by NACp, metres
 _NACP_EPU = {11: 3.0, 10: 10.0, 9: 30.0, 8: 92.6, 7: 185.2, 6: 555.6, 5: 926.0, 4: 1852.0, 3: 3704.0,
@@ -130,6 +135,12 @@ class ModeS:
         self.receiver_relative = (max_range_m <= LOCAL_CPR_LIMIT_M) if receiver_relative is None else receiver_relative
         self.aircraft: dict[str, AircraftState] = {}
         self._next_prune = 0.0
+        #: decoded-frame cache: frames decoded by rs1090 (counted) and frames served from the cache
+        self.cache_size = CACHE_SIZE
+        self.decoded = 0
+        self.cache_hits = 0
+        self._cache: dict[str, dict] = {}
+        self._cache_old: dict[str, dict] = {}
 
     # -- public ------------------------------------------------------------------------
     def frame(self, frame: str, t: float | None = None, attrs: dict[str, Any] | None = None) -> Observation | None:
@@ -144,15 +155,29 @@ class ModeS:
                attrs: list[dict[str, Any] | None] | None = None) -> list[Observation]:
         """Decode frames (hex) received at ``times`` (UNIX s; None = now), in order.
 
-        Frames are checked (hex, length, downlink format) first; every DF17/DF18 extended
-        squitter of the batch then goes to rs1090 in ONE batch call (CRC, fields, raw CPR
-        values), and the results are applied to the per-aircraft state in reception order
-        (CPR pairing and local decoding, sanity checks), exactly as frame by frame."""
+        Frames are checked (hex, length, downlink format) first; the DF17/DF18 extended
+        squitters of the batch that are not in the decoded-frame cache then go to rs1090 in ONE
+        batch call (CRC, fields, raw CPR values), and the results are applied to the
+        per-aircraft state in reception order (CPR pairing and local decoding, sanity checks),
+        exactly as frame by frame.
+
+        rs1090 decodes a frame from its bits alone, so a frame seen recently decodes as it did
+        then: velocity, identification, status and surface-position frames repeat verbatim
+        while an aircraft holds its speed, track or spot, and their decoded dictionaries are
+        kept (bounded, see :attr:`cache_size`) and reused instead of decoded again. Airborne
+        positions (their CPR bits change as the aircraft moves) are always decoded. The cached
+        dictionaries are shared between frames: nothing here modifies them."""
         st = self.stats
         fullmatch = _HEX_RE.fullmatch
+        cache = self._cache
+        old = self._cache_old
+        airborne = _AIRBORNE_TC
         ext_frames: list[str] = []
         ext_idx: list[int] = []
         ext_b0: list[int] = []
+        ext_tc: list[int] = []
+        msgs: list[Any] = []
+        need: dict[str, Any] = {}
         for i, f in enumerate(frames):
             if fullmatch(f) is None:
                 st.reject("bad_hex" if len(f) in (14, 28) else "bad_length", f)
@@ -165,18 +190,51 @@ class ModeS:
             if len(f) != 28:
                 st.reject("bad_length", f)
                 continue
+            tc = int(f[8:10], 16) >> 3
+            if airborne[tc]:
+                msg = _MISS
+                need[f] = _MISS
+            else:
+                msg = cache.get(f, _MISS)
+                if msg is _MISS:
+                    msg = old.get(f, _MISS)
+                    if msg is _MISS:
+                        need[f] = _MISS
+                    else:
+                        cache[f] = msg  # recently used: keep it in the current generation
             ext_frames.append(f)
             ext_idx.append(i)
             ext_b0.append(b0)
+            ext_tc.append(tc)
+            msgs.append(msg)
         if not ext_frames:
             return []
-        try:
-            # one frame (a live feed, line by line): rs1090's single-message call, cheaper
-            msgs = rs1090.decode(ext_frames) if len(ext_frames) > 1 else [rs1090.decode(ext_frames[0])]
-        except (KeyboardInterrupt, SystemExit, GeneratorExit):
-            raise
-        except BaseException:  # noqa: BLE001 - a Rust panic on one frame: decode them one by one
-            msgs = [_safe_decode(f, None, st) for f in ext_frames]
+        if need:
+            todo = list(need)
+            try:
+                # one frame (a live feed, line by line): rs1090's single-message call, cheaper
+                decoded = rs1090.decode(todo) if len(todo) > 1 else [rs1090.decode(todo[0])]
+            except (KeyboardInterrupt, SystemExit, GeneratorExit):
+                raise
+            except BaseException:  # noqa: BLE001 - a Rust panic on one frame: decode them one by one
+                decoded = None
+            if decoded is None:
+                for k, f in enumerate(ext_frames):
+                    if msgs[k] is _MISS:
+                        msgs[k] = _safe_decode(f, None, st)
+            else:
+                self.decoded += len(todo)
+                for f, msg in zip(todo, decoded):
+                    need[f] = msg
+                    if msg and not airborne[int(f[8:10], 16) >> 3]:
+                        cache[f] = msg
+                for k, f in enumerate(ext_frames):
+                    if msgs[k] is _MISS:
+                        msgs[k] = need[f]
+                if len(cache) > self.cache_size:
+                    self._cache_old = cache
+                    self._cache = {}
+        self.cache_hits += len(ext_frames) - len(need)
         out: list[Observation] = []
         now = None
         for k, msg in enumerate(msgs):
@@ -194,7 +252,7 @@ class ModeS:
                     if msg is None:
                         st.reject("bad_crc", f)
                     continue
-                tc = int(f[8:10], 16) >> 3
+                tc = ext_tc[k]
                 if 5 <= tc <= 18 or 20 <= tc <= 22:
                     b0 = ext_b0[k]
                     obs = self._position(f, t, tc, f[2:8].lower(), b0 >> 3, b0 & 7,
@@ -296,15 +354,17 @@ class ModeS:
             st.reject("bad_position", frame)
             return None
         ref = self.reference
-        rng = approx_distance_m(ref[0], ref[1], lat, lon)
-        if rng > self.max_range_m or (surface and rng > SURFACE_LOCAL_LIMIT_M):
-            st.reject("out_of_range", f"{frame} {rng:.0f} m")
+        limit = self.max_range_m
+        if surface and limit > SURFACE_LOCAL_LIMIT_M:
+            limit = SURFACE_LOCAL_LIMIT_M
+        if not within_m(ref[0], ref[1], lat, lon, limit):
+            st.reject("out_of_range", f"{frame} {approx_distance_m(ref[0], ref[1], lat, lon):.0f} m")
             if how == "local":
                 ac.reliable = 0
             return None
         vmax = self.max_surface_speed_mps if surface else self.max_speed_mps
-        if ac.lat is not None and (approx_distance_m(ac.lat, ac.lon, lat, lon)
-                                   > vmax * (abs(t - ac.pos_time) + 1.0) + 100.0):  # see _plausible
+        if ac.lat is not None and not within_m(ac.lat, ac.lon, lat, lon,
+                                               vmax * (abs(t - ac.pos_time) + 1.0) + 100.0):  # see _plausible
             if how != "local":
                 # not yet reliable: the old position may be the wrong one, so keep the frame
                 # for pairing; a reliable aircraft's implausible frame is dropped as corrupt
@@ -400,7 +460,7 @@ def _safe_decode(frame, reference, stats: DecodeStats, times=None):
 
 def _plausible(lat0: float, lon0: float, t0: float, lat: float, lon: float, t: float, vmax_mps: float) -> bool:
     """readsb-style speed check: could the aircraft have moved from the old to the new position?"""
-    return approx_distance_m(lat0, lon0, lat, lon) <= vmax_mps * (abs(t - t0) + 1.0) + 100.0
+    return within_m(lat0, lon0, lat, lon, vmax_mps * (abs(t - t0) + 1.0) + 100.0)
 
 
 # -- CPR position decoding (DO-260B / 1090-WP-9-14), the same arithmetic as rs1090's --------
