@@ -139,3 +139,52 @@ def test_garbage_in_the_middle_keeps_decoding(garbage):
     dec = AircraftJsonDecoder()
     got = list(dec.decode_all([snaps[0] + b"\n" + garbage + b"\n{" + b"\n{".join(snaps[1:])]))
     assert len(got) >= 24 - 4  # at most the snapshot the garbage was glued to
+
+
+def _escaped_stream() -> bytes:
+    """The test capture's frames again, with counters and signal levels full of 0x1a (escaped)."""
+    from lookout.sources.beast import encode_frame
+    from lookout.sources.modes import encode_velocity
+
+    out = [encode_frame(encode_velocity("a1b2c3", 200 + k, 90), ticks=0x1A1A0000001A + k * 0x1A00, signal=0x1A)
+           for k in range(20)]
+    out.append(bytes([0x1A, 0x31]) + b"\x00" * 6 + b"\x1a\x1a" + b"\x12\x34")  # Mode A/C
+    return BEAST + b"".join(out)
+
+
+def _beast_run(data: bytes, cut: int):
+    import types
+
+    from lookout.sources import modes
+
+    saved = modes._time
+    modes._time = types.SimpleNamespace(time=lambda: 1.7e9)  # the clock anchors at the same time
+    try:
+        dec = BeastDecoder(reference=(31.33, -110.95))
+        obs = [o for i in range(0, len(data), cut) for o in dec.decode(data[i:i + cut])]
+        obs += list(dec.flush())
+    finally:
+        modes._time = saved
+    rows = [(o.time, o.ident, o.position.lat, o.position.lon, o.position.alt_m, o.attrs) for o in obs]
+    return rows, dec.stats.messages, dict(dec.stats.rejected), dict(dec.stats.skipped)
+
+
+@FUZZ
+@given(edits=edits, cut=st.integers(1, 4000))
+def test_beast_regex_scan_equals_byte_by_byte_scan(edits, cut):
+    """The regex fast path frames a stream exactly as the byte-by-byte loop does, garbage,
+    escapes, broken and split frames included."""
+    import re
+
+    from lookout.sources import beast
+
+    data = _mutate(_escaped_stream(), edits)
+    fast = _beast_run(data, cut)
+    saved = beast._FRAME_RE
+    beast._FRAME_RE = re.compile(rb"(?!)")  # never matches: every frame goes the slow way
+    try:
+        slow = _beast_run(data, cut)
+    finally:
+        beast._FRAME_RE = saved
+    assert fast == slow
+    assert fast[1] > 0

@@ -10,6 +10,7 @@ frame; each skipped run of bytes is counted as a rejection.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 
 from lookout.model import DEFAULT_LABEL, Observation
@@ -21,6 +22,14 @@ _LENGTHS = {0x31: 2, 0x32: 7, 0x33: 14}  # '1', '2', '3': message bytes after co
 MAX_BUFFER = 1 << 20
 #: signal level byte -> dBFS (rounded to 0.1 dB), as ``attrs["rssi_dbfs"]``
 _RSSI_DBFS = [0.0] + [round(20 * math.log10(s / 255.0), 1) for s in range(1, 256)]
+#: the attributes a frame's signal level gives its Observations (shared: they are only read)
+_RSSI_ATTRS: list[dict | None] = [None] + [{"rssi_dbfs": v} for v in _RSSI_DBFS[1:]]
+_ANY = rb"[^\x1a]"  # a body byte that needs no escape
+_UNIT = rb"(?:[^\x1a]|\x1a\x1a)"  # one body byte, 0x1a escaped as 0x1a 0x1a
+#: one complete frame: (short body, long body), still escaped, or (None, None) for Mode A/C;
+#: the first alternative of each is the common case of a body without a 0x1a
+_FRAME_RE = re.compile(rb"\x1a(?:1(?:" + _ANY + rb"{9}|" + _UNIT + rb"{9})|2(" + _ANY + rb"{14}|" + _UNIT
+                       + rb"{14})|3(" + _ANY + rb"{21}|" + _UNIT + rb"{21}))")
 
 
 def escape(data: bytes) -> bytes:
@@ -63,10 +72,34 @@ class BeastDecoder(ModeSDecoderBase, Decoder):
         buf += data
         n = len(buf)
         i = 0
-        frames: list[tuple[bytes, int]] = []
+        hexes: list[str] = []
+        ticks: list[int] = []
+        attrs: list[dict | None] = []
+        n_frames = 0
+        mode_ac = 0
         find = buf.find
         lengths = _LENGTHS
+        match = _FRAME_RE.match
+        rssi = _RSSI_ATTRS
+        from_bytes = int.from_bytes
         while True:
+            # fast path: complete, well-formed frames back to back, matched one after the other
+            # by the regex engine (the byte-by-byte loop below gives the same frames)
+            m = match(buf, i)
+            while m is not None:
+                n_frames += 1
+                i = m.end()
+                short, long = m.groups()
+                body = long or short
+                if body is None:
+                    mode_ac += 1
+                else:
+                    if ESC in body:
+                        body = body.replace(b"\x1a\x1a", b"\x1a")
+                    ticks.append(from_bytes(body[:6], "big"))
+                    attrs.append(rssi[body[6]])
+                    hexes.append(body[7:].hex())
+                m = match(buf, i)
             j = find(ESC, i)
             if j < 0:
                 self._garbage(n - i)
@@ -106,26 +139,22 @@ class BeastDecoder(ModeSDecoderBase, Decoder):
             else:
                 body = chunk
             i = end
-            frames.append((body, kind))
-        self.stats.messages += len(frames)
+            n_frames += 1
+            if kind == 0x31:
+                mode_ac += 1
+                continue
+            ticks.append(from_bytes(body[:6], "big"))
+            attrs.append(rssi[body[6]])
+            hexes.append(body[7:].hex())
+        self.stats.messages += n_frames
+        if mode_ac:
+            self.stats.skipped["mode_ac"] += mode_ac
         del buf[:i]
         if len(buf) > MAX_BUFFER:
             self._garbage(len(buf))
             buf.clear()
-        hexes: list[str] = []
-        times: list[float | None] = []
-        attrs: list[dict | None] = []
-        to_unix = self.clock.to_unix
-        for body, kind in frames:
-            if kind == 0x31:
-                self.stats.skip("mode_ac")
-                continue
-            times.append(to_unix(int.from_bytes(body[:6], "big")))
-            sig = body[6]
-            attrs.append({"rssi_dbfs": _RSSI_DBFS[sig]} if sig else None)
-            hexes.append(body[7:].hex())
         if hexes:
-            yield from self.modes.frames(hexes, times, attrs)
+            yield from self.modes.frames(hexes, self.clock.to_unix_many(ticks), attrs)
 
     def _flush(self) -> Iterator[Observation]:
         if self._buf:

@@ -663,6 +663,21 @@ class TickClock:
         self._last = ticks
         return self._t0 + (ticks - self._c0) / self.HZ
 
+    def to_unix_many(self, ticks: list[int]) -> list[float | None]:
+        """:meth:`to_unix` of each counter value, in order."""
+        out: list[float | None] = []
+        append = out.append
+        hz = self.HZ
+        max_ticks = self.max_jump_s * hz
+        t0, c0, last = self._t0, self._c0, self._last
+        for tk in ticks:
+            if t0 is None or tk < last or tk - last > max_ticks:
+                t0, c0 = _time.time(), tk
+            last = tk
+            append(t0 + (tk - c0) / hz)
+        self._t0, self._c0, self._last = t0, c0, last
+        return out
+
 
 class ModeSDecoderBase:
     """Mixin for Decoders that feed Mode S frames to :class:`ModeS` (raw, AVR, Beast)."""
