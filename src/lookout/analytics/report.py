@@ -10,6 +10,11 @@
 * launch points from Remote ID operator positions and their hotspots;
 * alert statistics by rule, severity, state and day.
 
+With an ``agency`` (:class:`lookout.share.releasability.Agency`), every input goes through the
+releasability filters first: tracks, their points, alerts, Remote ID observations and zones
+reach the computation only as that agency may receive them (withheld, unchanged or in the form
+a share rule releases), so nothing it computes derives from a withheld record.
+
 :func:`write_report` renders it as ``report.html`` with PNG figures, ``report.json`` and
 (optionally) ``report.pdf``.
 """
@@ -38,6 +43,7 @@ from lookout.analytics.missions import (
 )
 from lookout.model import ObjectClass, SourceKind
 from lookout.sector import Sector, load_sector
+from lookout.share import releasability as rel
 from lookout.store.base import BBox, Store
 
 #: Extra margin (degrees) around a region when reading track points, so that orbits centred
@@ -198,9 +204,16 @@ def _in_region(region: BaseGeometry | None, lat: np.ndarray, lon: np.ndarray) ->
 
 
 def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
-            config: MissionConfig | None = None, allow_region_files: bool = False) -> AnalyticsResult:
-    """Compute every analytics number for ``query`` from ``store`` (see the module docs)."""
+            config: MissionConfig | None = None, allow_region_files: bool = False,
+            agency: rel.Agency | None = None) -> AnalyticsResult:
+    """Compute every analytics number for ``query`` from ``store`` (see the module docs);
+    ``agency``: compute only from what that agency may receive (default: everything)."""
     sector = sector or load_sector()
+    restricted = agency is not None and not agency.unrestricted
+    if restricted and query.region and str(query.region).strip().startswith("zone:"):
+        z = store.zone(str(query.region).strip()[5:])
+        if z is None or not rel.filter_zones([z], agency):  # the same answer as for an unknown zone
+            raise ValueError(f"no zone {str(query.region).strip()[5:]!r} in the store")
     region, region_name = parse_region(query.region, store=store, sector=sector, allow_files=allow_region_files)
     b0, b1 = query.baseline
     read0, read1 = min(b0, query.start), max(b1, query.end)
@@ -211,6 +224,9 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
         bbox = BBox(max(-90.0, y0 - m), max(-180.0, x0 - m), min(90.0, y1 + m), min(180.0, x1 + m))
     tracks = {t.id: t for t in store.tracks(start=read0)}
     points = store.track_points(start=read0, end=read1, bbox=bbox)
+    if restricted:
+        points = rel.filter_track_points(tracks, points, agency)
+        tracks = {t.id: t for t in rel.filter_tracks(tracks.values(), agency)}
     # -- missions --------------------------------------------------------------------------
     all_missions = detect_missions(PointHistory.from_track_points(points, tracks), config, region=region)
     missions = [m for m in all_missions if query.start <= m.start < query.end]
@@ -219,6 +235,8 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
     cmp = baseline_comparison(all_missions, query.start, query.end, b0, b1)
     # -- crossings and corridors -----------------------------------------------------------
     alerts = store.alerts(start=query.start, end=query.end)
+    if restricted:
+        alerts = rel.filter_alerts(alerts, agency)
     cr_alerts = crossings_from_alerts(alerts).window(query.start, query.end)
     covered = set(cr_alerts.track_id.tolist())
     drone_ids = {tid for tid, t in tracks.items()
@@ -234,6 +252,8 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
     corridors = find_corridors(crossings, now=query.end, frame=sector.frame)
     # -- launch points ---------------------------------------------------------------------
     rid_obs = store.observations(start=query.start, end=query.end, source=SourceKind.REMOTE_ID)
+    if restricted:
+        rid_obs = rel.filter_observations(rid_obs, agency)
     op_tracks = [t for t in tracks.values() if t.operator is not None
                  and query.start <= (t.first_time or t.time) <= query.end]
     lp = launch_points(rid_obs, op_tracks)
@@ -332,13 +352,14 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
 
 
 def write_report(store: Store, query: AnalyticsQuery, out: str | Path, pdf: bool = True,
-                 sector: Sector | None = None, allow_region_files: bool = False) -> dict[str, Path]:
+                 sector: Sector | None = None, allow_region_files: bool = False,
+                 agency: rel.Agency | None = None) -> dict[str, Path]:
     """Analyse and write ``report.html``, ``report.json``, the PNG figures and ``report.pdf``
-    into ``out``; returns the written paths by kind."""
+    into ``out``; returns the written paths by kind (``agency``: as for :func:`analyse`)."""
     from lookout.analytics.figures import FIGURES, figure, pdf_report
 
     sector = sector or load_sector()
-    res = analyse(store, query, sector=sector, allow_region_files=allow_region_files)
+    res = analyse(store, query, sector=sector, allow_region_files=allow_region_files, agency=agency)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = res.to_dict()

@@ -143,11 +143,22 @@ def require(role: str):
     return dep
 
 
+def per_agency(endpoint):
+    """Mark a route of an extra router (``create_app(routers=[...])``) as answering per agency:
+    it computes from what the caller's agency may receive (through
+    :mod:`lookout.share.releasability`), so :func:`require_full_access` admits every agency."""
+    endpoint.lookout_per_agency = True
+    return endpoint
+
+
 def require_full_access(conn: HTTPConnection, who: Principal | None = WHO) -> Principal:
-    """For routes that are not filtered per agency (e.g. aggregate analytics over every track):
-    only agencies cleared for every label may call them."""
+    """For routes that are not filtered per agency (e.g. aggregate views over every track):
+    only agencies cleared for every label may call them. Routes marked :func:`per_agency`
+    (the analytics) filter by themselves and admit every authenticated caller."""
     if who is None:
         raise ApiError(401, "authentication required")
+    if getattr(conn.scope.get("endpoint"), "lookout_per_agency", False):
+        return who
     if not (who.agency.all_labels or set(LABELS) <= who.agency.labels):
         auth = auth_of(conn.app)
         if auth is not None:
@@ -412,5 +423,5 @@ def signed_in(conn: HTTPConnection) -> bool:
     return True
 
 
-__all__ = ["AgencyViews", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "principal", "record", "require", "require_full_access", "signed_in", "widen",
+__all__ = ["AgencyViews", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen",
            "ws_principal"]

@@ -12,9 +12,13 @@ from lookout.share.releasability import ShareRule
 DEMO_AGENCIES: list[tuple[str, str, str, list[str], list[ShareRule], str]] = [
     ("USBP", "U.S. Border Patrol, Nogales Station", "US", ["PUBLIC", "REL-MX", "US-ONLY"], [], "usbp-operator"),
     ("GN-MX", "Guardia Nacional, Nogales, Sonora", "MX", ["PUBLIC", "REL-MX"],
-     # U.S. radar-only tracks reach the Mexican partner as position only, on a 1 km grid
+     # U.S. radar-only tracks reach the Mexican partner as position only, on a 1 km grid; an
+     # aircraft or drone that a U.S. sensor tracks too reaches it as its ADS-B / Remote ID
+     # broadcast alone justifies (identity, 250 m grid) while that broadcast keeps feeding it
      [ShareRule(label="US-ONLY", release_as="REL-MX", mode="position_only", coarsen_m=1000.0,
-                sources=frozenset({"radar"}), alerts=False)], "gnmx-operator"),
+                sources=frozenset({"radar"}), alerts=False),
+      ShareRule(label="US-ONLY", release_as="REL-MX", mode="per_source", coarsen_m=250.0,
+                sources=frozenset({"adsb", "remote_id"}), max_age_s=10.0)], "gnmx-operator"),
 ]
 
 

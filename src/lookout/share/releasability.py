@@ -4,9 +4,13 @@ Every source carries a label (``PUBLIC``, ``REL-MX``, ``US-ONLY``, see :data:`lo
 a track carries the most restrictive label of the sources that fed it, an alert the label its
 rule gave it. An :class:`Agency` lists the labels it may receive. A record whose label is not in
 that list is withheld, unless one of the agency's :class:`ShareRule` releases it in a downgraded
-form: position only, snapped to a coarse grid (e.g. 1 km), identities, sensors, sources,
-velocity, operator positions and free-text details stripped, relabelled with the rule's
-``release_as`` label.
+form, relabelled with the rule's ``release_as`` label:
+
+* ``position_only``: position snapped to a coarse grid (e.g. 1 km), identities, sensors,
+  sources, velocity, operator positions and free-text details stripped;
+* ``per_source``: a fused track that a releasable source (e.g. ADS-B, broadcast in the clear)
+  fed recently is released with only what that source contributes: its identities, its
+  source kind, a position snapped to the rule's grid; nothing of the restricted sensors.
 
 This module is the one place that decides; the REST API, the WebSocket stream, the exports,
 replay/history and Cursor-on-Target all call these functions:
@@ -30,10 +34,19 @@ from typing import Any
 import numpy as np
 
 from lookout.geo import LocalFrame
-from lookout.model import LABELS, Alert, GeoPoint, Observation, Track, TrackPoint, Zone
+from lookout.model import AIR_CLASSES, LABELS, Alert, GeoPoint, ObjectClass, Observation, Track, TrackPoint, Zone
 
 #: Release modes a share rule may apply.
-MODES = ("position_only",)
+MODES = ("position_only", "per_source")
+
+#: What a cooperative source contributes to a fused track, for ``per_source`` releases: the
+#: identity kinds it reports. Only these source kinds can justify a per-source release (a radar
+#: or camera contributes no identity; its detections are released by ``position_only`` rules).
+SOURCE_IDENTITIES: dict[str, tuple[str, ...]] = {
+    "adsb": ("icao24", "callsign"),
+    "remote_id": ("remote_id",),
+    "ais": ("mmsi", "callsign"),
+}
 
 
 @dataclass(frozen=True)
@@ -41,9 +54,21 @@ class ShareRule:
     """Release records labelled ``label`` to an agency that may not otherwise see them.
 
     ``release_as``: the label the released record carries (one the agency may receive);
-    ``mode``: ``position_only`` (position snapped to ``coarsen_m``, everything else stripped);
-    ``sources``: when set, only tracks fed by nothing but these source kinds are released
-    (e.g. ``{"radar"}``: radar-only tracks); ``alerts``: whether the rule also releases alerts.
+    ``mode``: ``position_only`` (position snapped to ``coarsen_m``, everything else stripped) or
+    ``per_source`` (see below); ``alerts``: whether the rule also releases alerts (never for
+    ``per_source``).
+
+    ``sources`` with ``position_only``: when set, only tracks fed by nothing but these source
+    kinds are released (e.g. ``{"radar"}``: radar-only tracks).
+
+    ``sources`` with ``per_source`` (required; a subset of :data:`SOURCE_IDENTITIES`): the
+    source kinds the deployment labels releasable to the agency (e.g. ``{"adsb", "remote_id"}``).
+    A track labelled ``label`` that one of them updated within ``max_age_s`` of the track's time
+    (``attrs["source_times"]``, kept by the tracker) is released with only what those sources
+    contribute: their identities, their kinds as ``sources``, the position snapped to
+    ``coarsen_m`` (height to 100 m), a class they can express; no velocity, sensors, other
+    sources, attributes or history. When they stop feeding it (the restricted sensors carry the
+    track alone), the rule no longer applies.
     """
 
     label: str
@@ -52,6 +77,7 @@ class ShareRule:
     coarsen_m: float = 1000.0
     sources: frozenset[str] | None = None
     alerts: bool = True
+    max_age_s: float = 10.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -62,22 +88,51 @@ class ShareRule:
             raise ValueError(f"share rule coarsen_m must be a number >= 10 metres, got {self.coarsen_m!r}")
         if self.sources is not None:
             object.__setattr__(self, "sources", frozenset(self.sources))
+        if not (isinstance(self.max_age_s, (int, float)) and math.isfinite(self.max_age_s) and self.max_age_s >= 0):
+            raise ValueError(f"share rule max_age_s must be a number >= 0 seconds, got {self.max_age_s!r}")
+        if self.mode == "per_source":
+            if not self.sources or not self.sources <= set(SOURCE_IDENTITIES):
+                raise ValueError(f"a per_source share rule needs sources, a subset of {sorted(SOURCE_IDENTITIES)} "
+                                 f"(the source kinds that carry an identity), got {self.sources!r}")
+            object.__setattr__(self, "alerts", False)  # an alert's reasons may be the restricted sensors'
 
-    def applies(self, label: str, sources: Iterable[str] | None) -> bool:
+    def applies(self, label: str, sources: Iterable[str] | None, source_times: dict[str, float] | None = None,
+                time: float | None = None) -> bool:
+        """Whether this rule releases a track with ``label`` fed by ``sources``; ``per_source``
+        rules also need the track's ``source_times`` (source kind -> last update) and ``time``."""
         if label != self.label:
             return False
+        if self.mode == "per_source":
+            return bool(self.fresh_sources(sources, source_times, time))
         if self.sources is None:
             return True
         srcs = set(sources or ())
         return bool(srcs) and srcs <= self.sources
 
+    def fresh_sources(self, sources: Iterable[str] | None, source_times: dict[str, float] | None,
+                      time: float | None) -> list[str]:
+        """``per_source``: the rule's source kinds that fed the track within ``max_age_s`` of
+        ``time`` (none when the track does not say when each source last fed it)."""
+        if self.mode != "per_source" or not isinstance(source_times, dict) or time is None:
+            return []
+        fed = set(sources or ())
+        out = []
+        for k in sorted(self.sources or ()):
+            st = source_times.get(k)
+            if k in fed and isinstance(st, (int, float)) and time - st <= self.max_age_s:
+                out.append(k)
+        return out
+
     def to_dict(self) -> dict[str, Any]:
-        return {"label": self.label, "release_as": self.release_as, "mode": self.mode, "coarsen_m": self.coarsen_m,
-                "sources": sorted(self.sources) if self.sources is not None else None, "alerts": self.alerts}
+        d = {"label": self.label, "release_as": self.release_as, "mode": self.mode, "coarsen_m": self.coarsen_m,
+             "sources": sorted(self.sources) if self.sources is not None else None, "alerts": self.alerts}
+        if self.mode == "per_source":
+            d["max_age_s"] = self.max_age_s
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "ShareRule":
-        known = {"label", "release_as", "mode", "coarsen_m", "sources", "alerts"}
+        known = {"label", "release_as", "mode", "coarsen_m", "sources", "alerts", "max_age_s"}
         unknown = set(d) - known
         if unknown:
             raise ValueError(f"unknown share rule field(s) {sorted(unknown)}; known: {sorted(known)}")
@@ -112,11 +167,14 @@ class Agency:
     def may_see(self, label: str) -> bool:
         return self.all_labels or label in self.labels
 
-    def rule_for(self, label: str, sources: Iterable[str] | None = None, alert: bool = False) -> ShareRule | None:
+    def rule_for(self, label: str, sources: Iterable[str] | None = None, alert: bool = False,
+                 source_times: dict[str, float] | None = None, time: float | None = None) -> ShareRule | None:
+        """The first rule that releases such a record (``source_times``/``time``: the track's,
+        for ``per_source`` rules)."""
         for r in self.rules:
             if alert and r.alerts and r.label == label:
                 return r
-            if not alert and r.applies(label, sources):
+            if not alert and r.applies(label, sources, source_times, time):
                 return r
         return None
 
@@ -170,22 +228,72 @@ def _coarse_point(p: GeoPoint | None, step: float) -> GeoPoint | None:
     return GeoPoint(la, lo, al)
 
 
-def _released_note(rule: ShareRule) -> dict[str, Any]:
+def _released_note(rule: ShareRule, kinds: list[str] | None = None) -> dict[str, Any]:
+    if rule.mode == "per_source":
+        return {"released": f"per_source {'+'.join(kinds or ())} {rule.coarsen_m:g} m grid",
+                "release_rule": f"{rule.label}->{rule.release_as}", "release_mode": rule.mode}
     return {"released": f"{rule.mode} {rule.coarsen_m:g} m grid", "release_rule": f"{rule.label}->{rule.release_as}"}
 
 
+def _source_times(attrs: Any) -> dict[str, float] | None:
+    st = attrs.get("source_times") if isinstance(attrs, dict) else None
+    return st if isinstance(st, dict) else None
+
+
+def _released_identities(identities: dict[str, str] | None, kinds: list[str]) -> dict[str, str]:
+    allowed = {k for kind in kinds for k in SOURCE_IDENTITIES.get(kind, ())}
+    return {k: v for k, v in (identities or {}).items() if k in allowed}
+
+
+_CLASSES = frozenset(ObjectClass)
+
+
+def _released_class(cls: Any, kinds: list[str]) -> ObjectClass:
+    """The class a per-source release carries: one its sources can express (Remote ID: a drone;
+    AIS: a vessel; ADS-B: its emitter category's fixed wing, rotorcraft or drone), never a
+    restricted sensor's finer classification."""
+    if "remote_id" in kinds:
+        return ObjectClass.UAS
+    c = ObjectClass(cls) if cls in _CLASSES else ObjectClass.UNKNOWN
+    if "adsb" in kinds:
+        return c if c in (ObjectClass.FIXED_WING, ObjectClass.ROTORCRAFT, ObjectClass.UAS) else (
+            ObjectClass.FIXED_WING)
+    if "ais" in kinds:
+        return ObjectClass.VESSEL
+    return ObjectClass.UNKNOWN if c not in AIR_CLASSES else c
+
+
 # -- tracks ----------------------------------------------------------------------------------
-def decide(label: str, sources: Iterable[str] | None, agency: Agency, alert: bool = False) -> ShareRule | bool:
-    """``True``: release as is; ``False``: withhold; a :class:`ShareRule`: release downgraded."""
+def decide(label: str, sources: Iterable[str] | None, agency: Agency, alert: bool = False,
+           source_times: dict[str, float] | None = None, time: float | None = None) -> ShareRule | bool:
+    """``True``: release as is; ``False``: withhold; a :class:`ShareRule`: release downgraded.
+    ``source_times`` and ``time`` (a track's) let ``per_source`` rules apply."""
     if agency.may_see(label):
         return True
-    rule = agency.rule_for(label, sources, alert=alert)
+    rule = agency.rule_for(label, sources, alert=alert, source_times=source_times, time=time)
     return rule if rule is not None else False
 
 
-def downgrade_track(t: Track, rule: ShareRule, position: GeoPoint | None = None) -> Track:
+_NOT_GIVEN: Any = object()
+
+
+def downgrade_track(t: Track, rule: ShareRule, position: GeoPoint | None = None,
+                    operator: GeoPoint | None = _NOT_GIVEN) -> Track:
     """A track released under ``rule``: coarsened position, nothing else but class and times
-    (``position``: the coarsened position when already computed)."""
+    (``position``: the coarsened position when already computed); for a ``per_source`` rule,
+    also the identities and source kinds of the releasable sources that fed it (``operator``:
+    its coarsened operator position when already computed)."""
+    if rule.mode == "per_source":
+        kinds = rule.fresh_sources(t.sources, _source_times(t.attrs), t.time)
+        if operator is _NOT_GIVEN:
+            operator = _coarse_point(t.operator, rule.coarsen_m) if "remote_id" in kinds else None
+        op = operator if "remote_id" in kinds else None
+        # first_time and updates would tell when and how often the restricted sensors saw it
+        return Track(id=t.id, time=t.time, position=position or _coarse_point(t.position, rule.coarsen_m),
+                     velocity=None, sigma_h_m=max(float(rule.coarsen_m), t.sigma_h_m), status=t.status,
+                     cls=_released_class(t.cls, kinds), identities=_released_identities(t.identities, kinds),
+                     sources=kinds, sensors=[], label=rule.release_as, first_time=t.time, updates=0,
+                     operator=op, attrs=_released_note(rule, kinds))
     return Track(id=t.id, time=t.time, position=position or _coarse_point(t.position, rule.coarsen_m), velocity=None,
                  sigma_h_m=max(float(rule.coarsen_m), t.sigma_h_m), status=t.status, cls=t.cls, identities={},
                  sources=[], sensors=[], label=rule.release_as, first_time=t.first_time, updates=t.updates,
@@ -208,16 +316,20 @@ def filter_tracks(tracks: Iterable[Track], agency: Agency) -> list[Track]:
     out: list[Track | None] = []
     pending: dict[ShareRule, list[tuple[int, Track]]] = {}
     for t in tracks:
-        d = decide(t.label, t.sources, agency)
+        d = decide(t.label, t.sources, agency, source_times=_source_times(t.attrs), time=t.time)
         if d is True:
             out.append(t)
         elif d is not False:
             pending.setdefault(d, []).append((len(out), t))
             out.append(None)
     for rule, items in pending.items():
-        pts = _coarse_batch([(t.position.lat, t.position.lon, t.position.alt_m) for _, t in items], rule.coarsen_m)
-        for (i, t), (la, lo, al) in zip(items, pts):
-            out[i] = downgrade_track(t, rule, GeoPoint(la, lo, al))
+        raw = [(t.position.lat, t.position.lon, t.position.alt_m) for _, t in items]
+        ops = [k for k, (_, t) in enumerate(items) if rule.mode == "per_source" and t.operator is not None]
+        raw += [(items[k][1].operator.lat, items[k][1].operator.lon, items[k][1].operator.alt_m) for k in ops]
+        pts = _coarse_batch(raw, rule.coarsen_m)  # positions and operator positions in one call
+        op_of = {k: GeoPoint(*pts[len(items) + j]) for j, k in enumerate(ops)}
+        for k, ((i, t), (la, lo, al)) in enumerate(zip(items, pts)):
+            out[i] = downgrade_track(t, rule, GeoPoint(la, lo, al), op_of.get(k))
     return out  # type: ignore[return-value]
 
 
@@ -229,6 +341,19 @@ def downgrade_track_dict(d: dict[str, Any], rule: ShareRule,
         position = coarsen(pos["lat"], pos["lon"], pos.get("alt_m"), rule.coarsen_m)
     la, lo, al = position
     out = {k: None for k in d}
+    if rule.mode == "per_source":
+        kinds = rule.fresh_sources(d.get("sources"), _source_times(d.get("attrs")), d.get("time"))
+        op = d.get("operator") if "remote_id" in kinds else None
+        if op:
+            ola, olo, oal = coarsen(op["lat"], op["lon"], op.get("alt_m"), rule.coarsen_m)
+            op = {"lat": ola, "lon": olo, "alt_m": oal}
+        out.update(id=d["id"], time=d["time"], position={"lat": la, "lon": lo, "alt_m": al},
+                   sigma_h_m=max(float(rule.coarsen_m), float(d.get("sigma_h_m") or 0.0)), status=d.get("status"),
+                   cls=str(_released_class(d.get("cls"), kinds)),
+                   identities=_released_identities(d.get("identities"), kinds), sources=kinds, sensors=[],
+                   label=rule.release_as, first_time=d["time"], updates=0, operator=op or None,
+                   attrs=_released_note(rule, kinds))
+        return out
     out.update(id=d["id"], time=d["time"], position={"lat": la, "lon": lo, "alt_m": al},
                sigma_h_m=max(float(rule.coarsen_m), float(d.get("sigma_h_m") or 0.0)), status=d.get("status"),
                cls=d.get("cls"), identities={}, sources=[], sensors=[], label=rule.release_as,
@@ -243,7 +368,8 @@ def filter_track_dicts(tracks: Iterable[dict[str, Any]], agency: Agency) -> list
     out: list[dict[str, Any] | None] = []
     pending: dict[ShareRule, list[tuple[int, dict[str, Any]]]] = {}
     for t in tracks:
-        d = decide(t.get("label", "PUBLIC"), t.get("sources"), agency)
+        d = decide(t.get("label", "PUBLIC"), t.get("sources"), agency, source_times=_source_times(t.get("attrs")),
+                   time=t.get("time"))
         if d is True:
             out.append(t)
         elif d is not False:
@@ -257,28 +383,75 @@ def filter_track_dicts(tracks: Iterable[dict[str, Any]], agency: Agency) -> list
     return out  # type: ignore[return-value]
 
 
-def filter_points(track: Track | dict[str, Any] | None, points: list[TrackPoint], agency: Agency) -> list[TrackPoint]:
-    """A track's history as ``agency`` may receive it: all points, coarsened points (position
-    only, no speed/course) or none. ``track`` None (unknown) releases nothing unless unrestricted."""
+def _points_decision(track: Track | dict[str, Any] | None, agency: Agency) -> ShareRule | bool:
+    """How a track's history reaches ``agency``: ``True`` as is, ``False`` not at all, or
+    coarsened by the returned ``position_only`` rule."""
     if agency.unrestricted:
-        return points
+        return True
     if track is None:
-        return []
+        return False
     label = track.label if isinstance(track, Track) else track.get("label", "PUBLIC")
     sources = track.sources if isinstance(track, Track) else track.get("sources")
     attrs = (track.attrs if isinstance(track, Track) else track.get("attrs")) or {}
     if attrs.get("release_rule"):  # an already downgraded record: coarsen by the rule that released it
-        d = next((r for r in agency.rules if f"{r.label}->{r.release_as}" == attrs["release_rule"]), False)
+        mode = attrs.get("release_mode", "position_only")
+        d: ShareRule | bool = next((r for r in agency.rules if f"{r.label}->{r.release_as}" == attrs["release_rule"]
+                                    and r.mode == mode), False)
     else:
-        d = decide(label, sources, agency)
+        time = track.time if isinstance(track, Track) else track.get("time")
+        d = decide(label, sources, agency, source_times=_source_times(attrs), time=time)
+    if isinstance(d, ShareRule) and d.mode == "per_source":
+        return False
+    return d
+
+
+def _coarse_points(points: list[TrackPoint], step: float) -> list[TrackPoint]:
+    if not points:
+        return []
+    lat, lon, alt = coarsen(np.array([p.lat for p in points]), np.array([p.lon for p in points]),
+                            np.array([np.nan if p.alt_m is None else p.alt_m for p in points]), step)
+    return [TrackPoint(time=p.time, lat=float(lat[i]), lon=float(lon[i]),
+                       alt_m=None if p.alt_m is None else float(alt[i])) for i, p in enumerate(points)]
+
+
+def filter_points(track: Track | dict[str, Any] | None, points: list[TrackPoint], agency: Agency) -> list[TrackPoint]:
+    """A track's history as ``agency`` may receive it: all points, coarsened points (position
+    only, no speed/course) or none. ``track`` None (unknown) releases nothing unless unrestricted.
+    A track released by a ``per_source`` rule has no history: its points do not say which
+    source fed each (the releasable source's own observations are released by their label)."""
+    if agency.unrestricted:
+        return points
+    d = _points_decision(track, agency)
     if d is True:
         return points
     if d is False or not points:
         return []
-    lat, lon, alt = coarsen(np.array([p.lat for p in points]), np.array([p.lon for p in points]),
-                            np.array([np.nan if p.alt_m is None else p.alt_m for p in points]), d.coarsen_m)
-    return [TrackPoint(time=p.time, lat=float(lat[i]), lon=float(lon[i]),
-                       alt_m=None if p.alt_m is None else float(alt[i])) for i, p in enumerate(points)]
+    return _coarse_points(points, d.coarsen_m)
+
+
+def filter_track_points(tracks: dict[str, Track], points: Iterable[tuple[str, TrackPoint]],
+                        agency: Agency) -> list[tuple[str, TrackPoint]]:
+    """:func:`filter_points` for many tracks' ``(track id, point)`` pairs at once (e.g. a
+    store's ``track_points``), order kept; ``tracks``: the tracks by id (a point of a track
+    not in it is withheld unless the agency is unrestricted). Coarsening is batched per rule."""
+    if agency.unrestricted:
+        return list(points)
+    decisions: dict[str, ShareRule | bool] = {}
+    out: list[tuple[str, TrackPoint] | None] = []
+    pending: dict[ShareRule, list[tuple[int, str, TrackPoint]]] = {}
+    for tid, p in points:
+        d = decisions.get(tid)
+        if d is None:
+            d = decisions[tid] = _points_decision(tracks.get(tid), agency)
+        if d is True:
+            out.append((tid, p))
+        elif d is not False:
+            pending.setdefault(d, []).append((len(out), tid, p))
+            out.append(None)
+    for rule, items in pending.items():
+        for (i, tid, _p), cp in zip(items, _coarse_points([p for _i, _t, p in items], rule.coarsen_m)):
+            out[i] = (tid, cp)
+    return [x for x in out if x is not None]
 
 
 # -- alerts ----------------------------------------------------------------------------------
@@ -343,6 +516,6 @@ def may_see_label(label: str | None, agency: Agency) -> bool:
     return agency.may_see(label or LABELS[-1])
 
 
-__all__ = ["Agency", "ShareRule", "OPEN", "MODES", "coarsen", "decide", "downgrade_track", "downgrade_alert",
+__all__ = ["Agency", "ShareRule", "OPEN", "MODES", "SOURCE_IDENTITIES", "coarsen", "decide", "downgrade_track", "downgrade_alert",
            "downgrade_track_dict", "filter_tracks", "filter_track_dicts", "filter_alerts", "filter_alert_dicts",
-           "filter_points", "filter_observations", "filter_zones", "may_see_label"]
+           "filter_points", "filter_track_points", "filter_observations", "filter_zones", "may_see_label"]
