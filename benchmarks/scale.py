@@ -100,11 +100,12 @@ def start_worker(sector: str, n: int, prefix: str, store: str, max_idle: float) 
 def worker_main(args) -> int:
     """Child process: one fusion worker; prints its statistics as JSON."""
     from lookout.config import WorkerConfig
-    from lookout.scale import FusionWorker
+    from lookout.scale import FusionWorker, tune_gc
     from lookout.store import open_store
 
     part = Partition(n=args._sectors)
     store = open_store(args._store)
+    tune_gc()  # as `lookout worker` does
 
     async def main():
         bus = open_bus(NATS, args._prefix)
@@ -183,7 +184,7 @@ def throughput(args, n: int, tmp: str) -> dict:
         for u in set(urls.values()):
             if not args.sqlite:
                 drop_schema(u)
-    span = max(s["last_step_at"] for s in stats) - min(s["first_message_at"] for s in stats)
+    span = max(max(s["last_step_at"], s["last_write_at"] or 0.0) for s in stats) - min(s["first_message_at"] for s in stats)
     done = sum(s["observations"] for s in stats)
     return {"workers": n, "observations": total, "processed": done, "seconds": round(span, 2),
             "obs_per_s": round(done / span, 1), "worker_cpu_s": round(sum(s["cpu_s"] for s in stats), 2),

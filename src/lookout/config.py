@@ -17,6 +17,7 @@ Precedence (highest first): explicit arguments, environment variables, the TOML 
     idle_flush_s = 1.0   # process a partial step after this much wall time without messages
     batch = 2000         # messages fetched per pull
     checkpoint_s = 2.0   # wall seconds between checkpoints, 0 = every step (acknowledgements follow)
+    store_flush_s = 0.5  # wall seconds the store writes of consecutive steps are gathered, 0 = every step
 
 Environment: ``LOOKOUT_CONFIG`` (path of the TOML file; default ``./lookout.toml`` when present),
 ``LOOKOUT_BUS_URL``, ``LOOKOUT_STORE_URL``, ``LOOKOUT_BUS_PREFIX``, ``LOOKOUT_SECTORS``.
@@ -60,13 +61,15 @@ class WorkerConfig:
     idle_flush_s: float = 1.0
     batch: int = 2000
     checkpoint_s: float = 2.0
+    store_flush_s: float = 0.5
 
     def __post_init__(self) -> None:
-        for name in ("step_s", "idle_flush_s", "checkpoint_s"):
+        for name in ("step_s", "idle_flush_s", "checkpoint_s", "store_flush_s"):
             v = getattr(self, name)
-            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (v >= 0 if name == "checkpoint_s" else v > 0)
+            zero_ok = name in ("checkpoint_s", "store_flush_s")
+            ok = isinstance(v, (int, float)) and not isinstance(v, bool) and (v >= 0 if zero_ok else v > 0)
             if not ok:
-                raise ConfigError(f"worker.{name} must be a number {'>= 0' if name == 'checkpoint_s' else '> 0'}, "
+                raise ConfigError(f"worker.{name} must be a number {'>= 0' if zero_ok else '> 0'}, "
                                   f"got {v!r}")
         for name in ("batch",):
             v = getattr(self, name)

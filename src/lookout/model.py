@@ -299,8 +299,7 @@ class Observation:
             d["velocity"] = Velocity(**d["velocity"])
         if d.get("operator") is not None:
             d["operator"] = GeoPoint(**d["operator"])
-        known = {f.name for f in fields(cls)}
-        unknown = set(d) - known
+        unknown = d.keys() - _OBS_FIELDS
         if unknown:
             raise ValueError(f"unknown Observation fields: {sorted(unknown)}")
         return cls(**d)
@@ -341,6 +340,9 @@ class Observation:
         out["label"] = self.label
         out["id"] = self.id
         return out
+
+
+_OBS_FIELDS = frozenset(f.name for f in fields(Observation))
 
 
 @dataclass(slots=True)

@@ -62,8 +62,8 @@ async def _acked_ids(prefix: str) -> set[str]:
                     if m.seq > floor:
                         done = True
                         break
-                    if not m.subject.startswith("obs.tick."):
-                        ids.add(m.msg_id)
+                    if not m.subject.startswith("obs.tick."):  # a batch of observations
+                        ids.update(r["id"] for r in m.records())
             await sub.close()
         return ids
     finally:

@@ -76,3 +76,46 @@ def test_records_of_any_shape():
     assert encoder(Node) is encoder(Node)  # generated once per class
     with pytest.raises(TypeError, match="cannot store a value of type object"):
         dumps(Node("x", extra={"o": object()}))
+
+
+def test_fast_and_fallback_paths_say_the_same():
+    """orjson writes plain ASCII, finite records; NaN/infinity anywhere in a free-form field,
+    non-ASCII text or lone surrogates go through the standard encoder. Both read back alike."""
+    import math
+
+    import numpy as np
+
+    from lookout.store import _encode
+
+    base = dict(time=T0, source="adsb", sensor="s", position=GeoPosition(31.4, -110.9, 3000.0))
+    cases = {
+        "plain": Observation(**base, attrs={"a": 1, "b": [1.5, None], "c": np.float32(2.5), "d": np.arange(3)}),
+        "nan": Observation(**base, attrs={"deep": {"x": [1.0, float("nan")]}}),
+        "inf_numpy": Observation(**base, attrs={"x": np.float64("inf")}),
+        "nan_array": Observation(**base, attrs={"x": np.array([1.0, np.nan])}),
+        "nan_in_record": Observation(**base, attrs={"p": Velocity(1.0, 2.0, 0.0), "q": {"n": float("-inf")}}),
+        "unicode": Observation(**base, callsign="Ñ1", attrs={"t": "边境"}),
+    }
+    fast = []
+    real = _encode._encode
+
+    def spy(d):
+        fast.append(False)
+        return real(d)
+
+    _encode._encode = spy
+    try:
+        for name, o in cases.items():
+            fast.clear()
+            got = dumps(o)
+            assert got.isascii(), name
+            assert (not fast) == (name == "plain"), name  # only the plain record takes the fast path
+            back = Observation.from_dict(json.loads(got))
+            want = json.loads(json.dumps(o.to_dict(), default=lambda v: v.tolist() if hasattr(v, "tolist") else v.item()
+                                         if hasattr(v, "item") else v.to_dict()))
+            assert json.dumps(json.loads(got), sort_keys=True) == json.dumps(want, sort_keys=True), name
+            assert back.id == o.id
+    finally:
+        _encode._encode = real
+    nan_back = json.loads(dumps(cases["nan"]))["attrs"]["deep"]["x"][1]
+    assert math.isnan(nan_back)

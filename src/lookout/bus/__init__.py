@@ -15,6 +15,7 @@ from lookout.bus.base import (
     BusError,
     Message,
     Subscription,
+    batch_id,
     decode,
     encode,
     handoff_subject,
@@ -24,7 +25,7 @@ from lookout.bus.base import (
     tracks_subject,
 )
 
-__all__ = ["ALERTS_SUBJECT", "HANDOFF", "TICK", "Bus", "BusError", "Message", "Subscription", "decode", "encode",
+__all__ = ["ALERTS_SUBJECT", "HANDOFF", "TICK", "Bus", "BusError", "Message", "Subscription", "batch_id", "decode", "encode",
            "handoff_subject", "obs_subject", "open_bus", "subject_matches", "tick_subject", "tracks_subject"]
 
 

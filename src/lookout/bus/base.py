@@ -11,6 +11,12 @@ Subjects (logical; an implementation may add a namespace prefix):
 * ``tracks.<sector>`` -- track states a fusion worker produced;
 * ``alerts`` -- alerts (new states of alert episodes).
 
+A message carries one record (a JSON object) or a batch of records (a JSON array, in order):
+publishers batch what one source produced for one sector in one tick (a sensor scan), a worker
+the track states of one step. :meth:`Message.records` gives the records of either form; a batch
+is published, stored, delivered and acknowledged as one message, so the per-message cost of the
+bus is paid once per batch instead of once per observation.
+
 Delivery is at least once: a subscriber acknowledges a message after it has committed its
 effects to the store; until then the message is delivered again (after a restart, from the
 durable consumer's position). Publishers give a message id (the record id) so that the bus drops
@@ -19,6 +25,7 @@ a duplicate publication, and stores write idempotently by id so a redelivery nev
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -91,6 +98,18 @@ def decode(data: bytes) -> Any:
     return orjson.loads(data)
 
 
+def batch_id(kind: str, keys: Iterable[str]) -> str:
+    """A message id for a batch: ``kind`` and a digest of its records' keys (ids), so that
+    publishing the same records again in the same batch is dropped as a duplicate."""
+    h = hashlib.blake2b(digest_size=12)
+    n = 0
+    for k in keys:
+        h.update(k.encode())
+        h.update(b"\n")
+        n += 1
+    return f"{kind}:{n}:{h.hexdigest()}"
+
+
 @dataclass
 class Message:
     """One delivered message. ``seq`` is its position in its stream (1, 2, ...)."""
@@ -103,7 +122,13 @@ class Message:
     _ack: Callable[[], Awaitable[None]] | None = field(default=None, repr=False)
 
     def record(self) -> Any:
+        """The decoded payload: a record (dict) or, for a batch, a list of records."""
         return decode(self.data)
+
+    def records(self) -> list[Any]:
+        """The records this message carries, in order: one, or the elements of a batch."""
+        rec = decode(self.data)
+        return rec if isinstance(rec, list) else [rec]
 
     async def ack(self) -> None:
         """Acknowledge (call after the effects are committed). With an ``ack_all``

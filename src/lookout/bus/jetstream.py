@@ -149,19 +149,37 @@ class JetStreamBus(Bus):
                            "tracks.<sector> or alerts)")
 
     async def publish(self, subject: str, record: Any, msg_id: str | None = None) -> int:
-        self._check(subject)
-        ack = await self._js().publish(self._subj(subject), encode(record),
-                                       headers={"Nats-Msg-Id": msg_id} if msg_id else None)
-        return 0 if ack.duplicate else ack.seq
+        js = self._js()
+        seq = 0
+        for subj, data, mid in self._fit([(subject, record, msg_id)]):
+            ack = await js.publish(self._subj(subj), data, headers={"Nats-Msg-Id": mid} if mid else None)
+            seq = seq if ack.duplicate else ack.seq
+        return seq
+
+    def _fit(self, items):
+        """``(subject, encoded payload, msg id)`` for each item; a batch larger than the server's
+        maximum payload is split in halves (ids ``<id>/0``, ``<id>/1``) until each part fits."""
+        limit = int(getattr(self.nc, "max_payload", 0) or 1 << 20)
+        for subject, record, msg_id in items:
+            self._check(subject)
+            todo = [(record, msg_id)]
+            while todo:
+                rec, mid = todo.pop()
+                data = encode(rec)
+                if len(data) > limit and isinstance(rec, list) and len(rec) > 1:
+                    h = len(rec) // 2
+                    todo.append((rec[h:], f"{mid}/1" if mid else None))
+                    todo.append((rec[:h], f"{mid}/0" if mid else None))
+                    continue
+                yield subject, data, mid
 
     async def publish_many(self, items, window: int = 2000) -> int:
         """Pipelined publication: up to ``window`` un-acknowledged publications in flight."""
         js = self._js()
         futs: list = []
         new = 0
-        for subject, record, msg_id in items:
-            self._check(subject)
-            futs.append(js.publish(self._subj(subject), encode(record),
+        for subject, record, msg_id in self._fit(items):
+            futs.append(js.publish(self._subj(subject), record,
                                    headers={"Nats-Msg-Id": msg_id} if msg_id else None))
             if len(futs) >= window:
                 new += sum(not a.duplicate for a in await asyncio.gather(*futs))

@@ -84,7 +84,7 @@ def register(app: typer.Typer) -> None:
 
         Acknowledges messages only after their effects and a checkpoint are in the store; a
         restarted worker resumes from its checkpoint (nothing lost, nothing duplicated)."""
-        from lookout.scale import CheckpointError, FusionWorker
+        from lookout.scale import CheckpointError, FusionWorker, tune_gc
 
         cfg = _config(config, bus, store, prefix, sectors)
         part = _partition(cfg)
@@ -92,6 +92,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"error: unknown sector {sector!r}; with {part.n} sector(s) they are {part.ids}", err=True)
             raise typer.Exit(2)
         st = _open_store(cfg.store_url)
+        tune_gc()
 
         async def main() -> None:
             b = _open_bus(cfg)

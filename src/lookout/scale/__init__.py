@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lookout.scale.partition import Partition
 from lookout.scale.publish import Publisher, publish_observations
-from lookout.scale.worker import CheckpointError, FusionWorker, WorkerStats, checkpoint_key
+from lookout.scale.worker import CheckpointError, FusionWorker, WorkerStats, checkpoint_key, tune_gc
 
-__all__ = ["CheckpointError", "FusionWorker", "Partition", "Publisher", "WorkerStats", "checkpoint_key", "publish_observations"]
+__all__ = ["CheckpointError", "FusionWorker", "Partition", "Publisher", "WorkerStats", "checkpoint_key", "publish_observations",
+           "tune_gc"]

@@ -27,13 +27,19 @@ async def bridge(bus: Bus, hub: Any, stop: threading.Event | asyncio.Event, time
             for i, sub in enumerate(subs):
                 for m in await sub.fetch(1000, timeout / 2):
                     try:
-                        if i == 0:
-                            t = Track.from_dict(m.record())
-                            (deleted.append(t.id) if t.status == TrackStatus.DELETED else tracks.append(t))
-                        else:
-                            alerts.append(Alert.from_dict(m.record()))
+                        recs = m.records()  # one record, or a worker step's batch
                     except Exception as exc:  # noqa: BLE001
                         log.warning("live bridge: message %d on %s skipped: %s", m.seq, m.subject, exc)
+                        continue
+                    for rec in recs:
+                        try:
+                            if i == 0:
+                                t = Track.from_dict(rec)
+                                (deleted.append(t.id) if t.status == TrackStatus.DELETED else tracks.append(t))
+                            else:
+                                alerts.append(Alert.from_dict(rec))
+                        except Exception as exc:  # noqa: BLE001
+                            log.warning("live bridge: a record of message %d on %s skipped: %s", m.seq, m.subject, exc)
             if tracks or deleted or alerts:
                 times = [t.time for t in tracks] + [a.updated or a.start for a in alerts]
                 hub.publish(max(times) if times else 0.0, tracks, deleted, alerts)

@@ -6,22 +6,32 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
-from lookout.bus import Bus, obs_subject, tick_subject
+from lookout.bus import Bus, batch_id, obs_subject, tick_subject
 from lookout.model import Observation
 from lookout.scale.partition import Partition
 
 
 class Publisher:
-    """Publishes observations on ``obs.<source>.<sector>`` (message id = observation id, so a
-    re-publication is dropped by the bus) and, each time the observation time passes a whole
-    ``tick_s``, a tick ``obs.tick.<sector>`` to every sector (message id ``tick:<sector>:<t>``,
-    so several publishers' ticks count once)."""
+    """Publishes observations on ``obs.<source>.<sector>`` and, each time the observation time
+    passes a whole ``tick_s``, a tick ``obs.tick.<sector>`` to every sector (message id
+    ``tick:<sector>:<t>``, so several publishers' ticks count once).
 
-    def __init__(self, bus: Bus, partition: Partition, tick_s: float = 1.0, chunk: int = 2000) -> None:
-        self.bus, self.partition, self.tick_s, self.chunk = bus, partition, tick_s, chunk
+    Observations go out in batches, one message per source and sector per tick (a sensor scan),
+    at most ``batch`` observations each (``batch=1``: one message per observation, its id the
+    observation id). A batch's message id is a digest of its observation ids, so re-publishing
+    the same input is dropped by the bus; the store writes observations idempotently by id
+    whatever the batching. Every batch is published before the tick that follows it, so a
+    worker sees a sector's data in tick order."""
+
+    def __init__(self, bus: Bus, partition: Partition, tick_s: float = 1.0, chunk: int = 2000,
+                 batch: int = 500) -> None:
+        if batch < 1:
+            raise ValueError(f"batch must be >= 1, got {batch!r}")
+        self.bus, self.partition, self.tick_s, self.chunk, self.batch = bus, partition, tick_s, chunk, batch
         self.counts: Counter = Counter()
         self.next_tick: float | None = None
         self.ticks = 0
+        self.messages = 0
 
     def _ticks(self, t: float) -> list:
         out = []
@@ -34,35 +44,64 @@ class Publisher:
             self.ticks += 1
         return out
 
+    def _item(self, subject: str, obs: list[Observation]) -> tuple:
+        if len(obs) == 1 and self.batch == 1:
+            return (subject, obs[0], obs[0].id)
+        return (subject, obs, batch_id("obs", (o.id for o in obs)))
+
     async def publish(self, observations: Iterable[Observation]) -> Counter:
         counts: Counter = Counter()
-        batch: list = []
+        out: list = []  # (subject, record or batch, msg id), in publication order
+        open_: dict[str, list[Observation]] = {}  # subject -> the batch being filled
+        size = self.batch
+        route = self.partition.route
+
+        def close_all() -> None:
+            for subj, obs in open_.items():
+                out.append(self._item(subj, obs))
+            open_.clear()
+
         for o in observations:
-            batch += self._ticks(o.time)
-            sec = self.partition.route(o)
+            ticks = self._ticks(o.time)
+            if ticks:  # everything before the tick goes out before it
+                close_all()
+                out += ticks
+            sec = route(o)
             counts[sec] += 1
-            batch.append((obs_subject(str(o.source), sec), o, o.id))
-            if len(batch) >= self.chunk:
-                await self.bus.publish_many(batch)
-                batch = []
-        if batch:
-            await self.bus.publish_many(batch)
+            subj = obs_subject(str(o.source), sec)
+            b = open_.get(subj)
+            if b is None:
+                b = open_[subj] = []
+            b.append(o)
+            if len(b) >= size:
+                out.append(self._item(subj, b))
+                del open_[subj]
+            if len(out) >= self.chunk:
+                await self._send(out)
+                out = []
+        close_all()
+        if out:
+            await self._send(out)
         self.counts.update(counts)
         return counts
+
+    async def _send(self, items: list) -> None:
+        self.messages += len(items)
+        await self.bus.publish_many(items)
 
     async def tick(self, t: float) -> None:
         """Publish ticks up to time ``t`` (a live publisher calls this when its input is quiet)."""
         b = self._ticks(t)
         if b:
-            await self.bus.publish_many(b)
+            await self._send(b)
 
 
 async def publish_observations(bus: Bus, partition: Partition, observations: Iterable[Observation],
-                               chunk: int = 2000, final_tick: bool = True) -> Counter:
+                               chunk: int = 2000, final_tick: bool = True, batch: int = 500) -> Counter:
     """Publish observations (in time order) with ticks; with ``final_tick`` a last tick a few
     seconds after the last observation lets every sector finish its steps and handoffs.
     Returns the observation counts per sector."""
-    pub = Publisher(bus, partition, chunk=chunk)
+    pub = Publisher(bus, partition, chunk=chunk, batch=batch)
     last = None
     obs = list(observations)
     counts = await pub.publish(obs)

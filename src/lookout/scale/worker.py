@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gc
 import hashlib
 import logging
 import math
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 
-from lookout.bus import HANDOFF, TICK, Bus, Message, handoff_subject, tracks_subject
+from lookout.bus import HANDOFF, TICK, Bus, Message, batch_id, handoff_subject, tracks_subject
 from lookout.bus.base import ALERTS_SUBJECT
 from lookout.config import WorkerConfig
 from lookout.model import Alert, GeoPoint, Observation, Track, TrackUpdates, Velocity
@@ -45,7 +46,18 @@ from lookout.tracking import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
+
+
+def tune_gc() -> None:
+    """Garbage-collector settings for a long-running worker process: the objects alive after
+    start-up are frozen out of the collector's scans, and young objects are collected every
+    50,000 allocations instead of every 700. A worker allocates many short-lived records per
+    step while its tracker and rule state stays large, so the default thresholds make it spend
+    a third of its time in collections that find next to nothing (see benchmarks/scale.py)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
 
 
 def checkpoint_key(sector: str) -> str:
@@ -61,6 +73,7 @@ class WorkerState:
     tracker: Tracker
     rules: Any | None
     last_seq: int = 0  # stream sequence covered by this state
+    part: int = 0  # records of message last_seq + 1 (a batch) covered too
     window_end: float | None = None
     alert_ids: dict[str, str] = field(default_factory=dict)  # rule-engine alert id -> stored id
     alerts_made: int = 0
@@ -93,6 +106,7 @@ class WorkerStats:
     elapsed_s: float = 0.0
     first_message_at: float | None = None  # wall clock (time.time()) of the first message handled
     last_step_at: float | None = None  # wall clock of the end of the last step
+    last_write_at: float | None = None  # wall clock of the last store write
 
 
 class CheckpointError(RuntimeError):
@@ -118,7 +132,13 @@ class FusionWorker:
         self.use_rules, self.publish = rules, publish
         self.state: WorkerState | None = None
         self.stats = WorkerStats(sector)
-        self._unacked: Message | None = None
+        self._unacked: Message | None = None  # the last complete message not acknowledged yet
+        self._dirty = False  # state changed since the last checkpoint
+        # store writes gathered over consecutive steps (written before any checkpoint/ack)
+        self._pending_obs: list[Observation] = []
+        self._pending_tracks: list[Track] = []
+        self._pending_alerts: list[Alert] = []
+        self._flushed_at = _time.monotonic()
         self._checkpointed_at = _time.monotonic()
 
     # -- state ---------------------------------------------------------------------------
@@ -141,6 +161,8 @@ class FusionWorker:
         except Exception as exc:  # noqa: BLE001
             raise CheckpointError(f"checkpoint {checkpoint_key(self.sector)!r} in the store cannot be read "
                                   f"({exc!r}); delete it to start the sector afresh") from None
+        if isinstance(st, WorkerState) and st.version == 1:  # before batches: whole messages only
+            st.part, st.version = 0, CHECKPOINT_VERSION
         if not isinstance(st, WorkerState) or st.sector != self.sector or st.version != CHECKPOINT_VERSION:
             raise CheckpointError(f"checkpoint {checkpoint_key(self.sector)!r} is not a version-"
                                   f"{CHECKPOINT_VERSION} state of sector {self.sector}")
@@ -155,11 +177,30 @@ class FusionWorker:
 
     async def _commit(self) -> None:
         """Checkpoint the state, then acknowledge every message it covers."""
-        if self._unacked is None:
+        self._flush()
+        if not self._dirty:
             return
         self._checkpoint()
-        await self._unacked.ack()
-        self._unacked = None
+        self._dirty = False
+        if self._unacked is not None:
+            await self._unacked.ack()
+            self._unacked = None
+
+    def _flush(self) -> None:
+        """Write the gathered observations, track states and alerts (each idempotent by id)."""
+        wrote = False
+        if self._pending_obs:
+            self.store.write_observations(self._pending_obs)
+            self._pending_obs, wrote = [], True
+        if self._pending_tracks:
+            self.store.write_tracks(self._pending_tracks)
+            self._pending_tracks, wrote = [], True
+        if self._pending_alerts:
+            self.store.write_alerts(self._pending_alerts)
+            self._pending_alerts, wrote = [], True
+        self._flushed_at = _time.monotonic()
+        if wrote:
+            self.stats.last_write_at = _time.time()
 
     # -- run -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None, max_idle_s: float | None = None,
@@ -171,8 +212,9 @@ class FusionWorker:
         self.stats.resumed_from = st.last_seq
         sub = await self.bus.subscribe(f"obs.*.{self.sector}", durable=f"fusion-{self.sector}",
                                        start_seq=st.last_seq + 1, ack_all=True)
-        pending: list[tuple[Message, Any]] = []
+        pending: list[tuple[Message, int, int, Any]] = []  # (message, record index, records in it, item)
         seen = st.last_seq  # highest stream sequence taken in so far
+        resume = (st.last_seq + 1, st.part)  # a batch the checkpoint covers in part: skip its first records
         last_msg_at = _time.monotonic()
         step = self.cfg.step_s
         try:
@@ -183,7 +225,8 @@ class FusionWorker:
                     if pending and now - last_msg_at >= self.cfg.idle_flush_s:
                         await self._step(pending)
                         pending = []
-                    if self._unacked is not None and now - last_msg_at >= self.cfg.idle_flush_s:
+                    self._flush()  # input is quiet: no reason to hold writes back
+                    if self._dirty and now - last_msg_at >= self.cfg.idle_flush_s:
                         await self._commit()
                     if max_idle_s is not None and now - last_msg_at >= max_idle_s and not pending:
                         break
@@ -197,18 +240,21 @@ class FusionWorker:
                         self.stats.redelivered_skipped += 1
                         continue
                     seen = msg.seq
-                    item = self._parse(msg)
-                    t = item.time if isinstance(item, Observation) else (
-                        item[1] if isinstance(item, tuple) and item[0] == "tick" else None)
-                    if t is not None:
-                        if st.window_end is None:
-                            st.window_end = (math.floor(t / step) + 1) * step
-                        elif t > st.window_end:
-                            if pending:
-                                await self._step(pending)
-                                pending = []
-                            st.window_end = (math.floor(t / step) + 1) * step
-                    pending.append((msg, item))
+                    items = self._parse(msg)
+                    n = len(items)
+                    for k in range(resume[1] if msg.seq == resume[0] else 0, n):
+                        item = items[k]
+                        t = item.time if isinstance(item, Observation) else (
+                            item[1] if isinstance(item, tuple) and item[0] == "tick" else None)
+                        if t is not None:  # steps are half-open windows [end - step_s, end)
+                            if st.window_end is None:
+                                st.window_end = (math.floor(t / step) + 1) * step
+                            elif t >= st.window_end:
+                                if pending:
+                                    await self._step(pending)
+                                    pending = []
+                                st.window_end = (math.floor(t / step) + 1) * step
+                        pending.append((msg, k, n, item))
                 if max_messages is not None and self.stats.messages >= max_messages:
                     break
             if pending:
@@ -219,26 +265,37 @@ class FusionWorker:
             self.stats.elapsed_s = _time.monotonic() - t0
         return self.stats
 
-    def _parse(self, msg: Message) -> Any:
+    def _reject(self, msg: Message, reason: str, exc: Exception) -> None:
+        self.state.rejected[reason] += 1
+        self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
+        log.warning("sector %s: message %d on %s rejected (%s): %s", self.sector, msg.seq, msg.subject, reason, exc)
+
+    def _parse(self, msg: Message) -> list[Any]:
+        """The message's items (observations, a tick, a handoff; None for a rejected record);
+        a batch gives one item per record, an empty or unreadable message one None."""
         kind = msg.subject.split(".")[1] if msg.subject.count(".") >= 2 else ""
         try:
-            rec = msg.record()
-            if kind == TICK:
-                return ("tick", float(rec["time"]))
-            if kind == HANDOFF:
-                if not isinstance(rec, dict) or "id" not in rec:
-                    raise ValueError("handoff without a track id")
-                return ("handoff", rec)
-            if not isinstance(rec, dict):
-                raise ValueError("not a JSON object")
-            return Observation.from_dict(rec)
+            recs = msg.records()
         except Exception as exc:  # noqa: BLE001 - a bad message is counted, logged and skipped
-            reason = "bad handoff" if kind == HANDOFF else "bad observation"
-            self.state.rejected[reason] += 1
-            self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
-            log.warning("sector %s: message %d on %s rejected (%s): %s", self.sector, msg.seq, msg.subject,
-                        reason, exc)
-            return None
+            self._reject(msg, "bad handoff" if kind == HANDOFF else "bad observation", exc)
+            return [None]
+        out: list[Any] = []
+        for rec in recs:
+            try:
+                if kind == TICK:
+                    out.append(("tick", float(rec["time"])))
+                elif kind == HANDOFF:
+                    if not isinstance(rec, dict) or "id" not in rec:
+                        raise ValueError("handoff without a track id")
+                    out.append(("handoff", rec))
+                elif not isinstance(rec, dict):
+                    raise ValueError("not a JSON object")
+                else:
+                    out.append(Observation.from_dict(rec))
+            except Exception as exc:  # noqa: BLE001 - a bad record is counted, logged and skipped
+                self._reject(msg, "bad handoff" if kind == HANDOFF else "bad observation", exc)
+                out.append(None)
+        return out or [None]
 
     def _leaving(self, T: float) -> list[tuple[str, str]]:
         """Confirmed tracks (id, destination sector) whose estimate, predicted to ``T``, lies in another sector."""
@@ -252,6 +309,7 @@ class FusionWorker:
 
     def _history_as(self, old: Track, new_id: str) -> list[Track]:
         """The stored points of ``old`` as states of track ``new_id`` (written before its newer state)."""
+        self._flush()
         out = []
         for p in self.store.track_history(old.id):
             v = None
@@ -276,11 +334,11 @@ class FusionWorker:
             st.alert_ids.pop(a.id, None)
         return out
 
-    async def _step(self, items: list[tuple[Message, Any]]) -> None:
+    async def _step(self, items: list[tuple[Message, int, int, Any]]) -> None:
         st = self.state
         tracker = st.tracker
-        obs = [it for _, it in items if isinstance(it, Observation)]
-        handoffs = [it[1] for _, it in items if isinstance(it, tuple) and it[0] == "handoff"]
+        obs = [it for *_, it in items if isinstance(it, Observation)]
+        handoffs = [it[1] for *_, it in items if isinstance(it, tuple) and it[0] == "handoff"]
         if st.window_end is None:  # no observation or tick yet: a handoff's time starts the clock
             ts = [h["t"] for h in handoffs if isinstance(h.get("t"), (int, float)) and math.isfinite(h["t"])]
             if ts:
@@ -300,9 +358,8 @@ class FusionWorker:
             for old in replaced:  # this sector's own track on the object: its points join the handed id
                 tracks_out.extend(self._history_as(old, tid))
             tracks_out.extend(replaced)
-        # 2. store the observations, track them, run the rules
-        if obs:
-            self.store.write_observations(obs)
+        # 2. store the observations (gathered, see _flush), track them, run the rules
+        self._pending_obs += obs
         updates = tracker.update(T, obs) if T is not None else TrackUpdates(time=0.0)
         events = []
         if st.rules is not None:
@@ -322,24 +379,37 @@ class FusionWorker:
                 events += list(st.rules.evaluate(TrackUpdates(time=T, deleted=gone)))
         tracks_out += list(updates.updated) + list(updates.deleted)
         alerts = [self._alert_copy(ev.alert) for ev in events]
-        if tracks_out:
-            self.store.write_tracks(tracks_out)
-        if alerts:
-            self.store.write_alerts(alerts)
+        self._pending_tracks += tracks_out
+        self._pending_alerts += alerts
+        if (_time.monotonic() - self._flushed_at >= self.cfg.store_flush_s
+                or len(self._pending_obs) + len(self._pending_tracks) >= 50_000):
+            self._flush()
         # 4. bus: handoffs (de-duplicated by id and time), live tracks and alerts
         pubs: list[tuple[str, Any, str | None]] = [
             (handoff_subject(dest), p, f"handoff:{p['id']}:{p['t']!r}") for dest, p in handed]
-        if self.publish:
-            pubs += [(tracks_subject(self.sector), t, f"{t.id}@{t.time!r}:{t.status}") for t in tracks_out]
-            pubs += [(ALERTS_SUBJECT, a, f"{a.id}@{a.updated!r}:{a.state}:{a.end!r}") for a in alerts]
+        if self.publish:  # one message for the step's track states, one for its alerts
+            if tracks_out:
+                pubs.append((tracks_subject(self.sector), tracks_out,
+                             batch_id(f"tracks:{self.sector}", (f"{t.id}@{t.time!r}:{t.status}" for t in tracks_out))))
+            if alerts:
+                pubs.append((ALERTS_SUBJECT, alerts,
+                             batch_id("alerts", (f"{a.id}@{a.updated!r}:{a.state}:{a.end!r}" for a in alerts))))
         if pubs:
             await self.bus.publish_many(pubs)
-        # 5. checkpoint, then acknowledge everything up to the step's last message
-        last = max(items, key=lambda it: it[0].seq)[0]
-        st.last_seq = last.seq
+        # 5. checkpoint, then acknowledge everything up to the step's last complete message (a
+        #    batch cut by the step is covered up to its record ``part``)
+        last, k, n, _ = items[-1]
+        if k == n - 1:
+            st.last_seq, st.part = last.seq, 0
+            self._unacked = last
+        else:
+            st.last_seq, st.part = last.seq - 1, k + 1
+            done = [m for m, k2, n2, _ in items if k2 == n2 - 1]
+            if done:
+                self._unacked = done[-1]
         st.steps += 1
         st.observations += len(obs)
-        self._unacked = last
+        self._dirty = True
         if _time.monotonic() - self._checkpointed_at >= self.cfg.checkpoint_s:
             await self._commit()
         s = self.stats

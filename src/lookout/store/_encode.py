@@ -14,6 +14,7 @@ back exactly; NaN and infinity are written the way Python's ``json`` reads them 
 from __future__ import annotations
 
 import json
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from dataclasses import fields, is_dataclass
 from typing import Any
 
 import numpy as np
+import orjson
 
 from lookout.model import Observation
 
@@ -99,8 +101,62 @@ def _default(o: Any) -> Any:
 
 
 _encode = json.JSONEncoder(default=_default, ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
+_ORJSON_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATACLASS
+_JSON_SCALARS = (str, int, bool, type(None))
+
+
+def _finite(x: Any) -> bool:
+    """False when ``x`` holds a NaN or an infinity anywhere (orjson would write it as null)."""
+    t = type(x)
+    if t is float:
+        return x - x == 0.0
+    if t is dict:
+        return all(_finite(v) for v in x.values())
+    if t is list or t is tuple:
+        return all(_finite(v) for v in x)
+    if t in _JSON_SCALARS:
+        return True
+    if isinstance(x, (float, np.floating)):
+        return math.isfinite(x)
+    if isinstance(x, np.ndarray):
+        return x.dtype.kind not in "fc" or bool(np.isfinite(x).all())
+    if is_dataclass(x) and not isinstance(x, type):
+        return _finite(encoder(type(x))(x))
+    return True  # anything else goes through _default, which the fallback handles alike
+
+
+def _free_form(t: type) -> tuple[str, ...]:
+    """Fields of record class ``t`` that may hold arbitrary values (typed ``Any``)."""
+    out = _FREE.get(t)
+    if out is None:
+        try:
+            hints = typing.get_type_hints(t)
+        except Exception:  # noqa: BLE001
+            hints = {}
+        out = _FREE[t] = tuple(f.name for f in fields(t) if "Any" in str(hints.get(f.name, "Any")))
+    return out
+
+
+_FREE: dict[type, tuple[str, ...]] = {}
 
 
 def dumps(record: Any) -> str:
-    """The record's ``to_dict()`` as compact ASCII JSON."""
-    return _encode(encoder(type(record))(record) if is_dataclass(record) else record)
+    """The record's ``to_dict()`` as compact ASCII JSON.
+
+    Written by orjson when the result is plain ASCII and every free-form value (``attrs``,
+    ``evidence``, ...) is finite; otherwise by the standard library's encoder, which escapes
+    non-ASCII text and lone surrogates and writes NaN and infinity -- the same JSON in meaning."""
+    if is_dataclass(record):
+        d = encoder(type(record))(record)
+        free = _free_form(type(record))
+        check = [getattr(record, f) for f in free]
+    else:
+        d, check = record, [record]
+    if all(_finite(v) for v in check):
+        try:
+            b = orjson.dumps(d, default=_default, option=_ORJSON_OPTS)
+        except (orjson.JSONEncodeError, TypeError):
+            b = b""
+        if b and b.isascii():
+            return b.decode("ascii")
+    return _encode(d)

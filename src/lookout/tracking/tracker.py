@@ -1038,22 +1038,26 @@ class Tracker:
         ix = np.array(idx)
         xc, Pc = combine(self.x[ix], self.P[ix], self.mu[ix])
         lat, lon, alt = self.frame.to_geodetic(xc[:, 0], xc[:, 1], xc[:, 2])
-        lat, lon, alt = np.atleast_1d(lat), np.atleast_1d(lon), np.atleast_1d(alt)
+        # every numeric field at once, as Python floats
+        lat_l = np.atleast_1d(lat).tolist()
+        lon_l = np.atleast_1d(lon).tolist()
+        alt_l = np.clip(np.atleast_1d(alt), -999.0, 99_999.0).tolist()
+        v = np.clip(xc[:, 3:6], -1999.0, 1999.0)
+        ve_l, vn_l, vu_l = v[:, 0].tolist(), v[:, 1].tolist(), v[:, 2].tolist()
+        speed_l = np.hypot(v[:, 0], v[:, 1]).tolist()
+        has_alt_l = (np.sqrt(np.maximum(Pc[:, 2, 2], 0.0)) < 0.5 * self.cfg.init_alt_sigma).tolist()
+        sig_h_l = np.sqrt(np.maximum(0.5 * (Pc[:, 0, 0] + Pc[:, 1, 1]), 0.0)).tolist()
+        t_l = self.t[ix].tolist()
         out = []
         for i, k in enumerate(idx):
             m = self.meta[k]
-            v = np.clip(xc[i, 3:], -1999.0, 1999.0)
-            sig_v = math.sqrt(max(Pc[i, 2, 2], 0.0))
-            has_alt = sig_v < 0.5 * self.cfg.init_alt_sigma
-            speed = float(np.hypot(v[0], v[1]))
             out.append(Track(
-                id=m.id, time=float(self.t[k]),
-                position=GeoPoint(float(lat[i]), float(lon[i]),
-                                  float(np.clip(alt[i], -999.0, 99_999.0)) if has_alt else None),
-                velocity=Velocity(float(v[0]), float(v[1]), float(v[2])),
-                sigma_h_m=float(math.sqrt(max(0.5 * (Pc[i, 0, 0] + Pc[i, 1, 1]), 0.0))),
+                id=m.id, time=t_l[i],
+                position=GeoPoint(lat_l[i], lon_l[i], alt_l[i] if has_alt_l[i] else None),
+                velocity=Velocity(ve_l[i], vn_l[i], vu_l[i]),
+                sigma_h_m=sig_h_l[i],
                 status=status or (TrackStatus.CONFIRMED if m.confirmed else TrackStatus.TENTATIVE),
-                cls=self._classify(m, speed), identities=dict(m.identities), sources=sorted(m.sources),
+                cls=self._classify(m, speed_l[i]), identities=dict(m.identities), sources=sorted(m.sources),
                 sensors=sorted(m.sensors), label=most_restrictive(m.labels), first_time=m.first_time,
                 updates=m.updates, operator=m.operator,
                 attrs={a: dict(v) if isinstance(v, dict) else v for a, v in m.attrs.items()},
