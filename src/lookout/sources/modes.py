@@ -61,6 +61,9 @@ _NACP_EPU = {11: 3.0, 10: 10.0, 9: 30.0, 8: 92.6, 7: 185.2, 6: 555.6, 5: 926.0, 
 #: horizontal protection limit by NUCp (from the position type code), metres
 _NUCP_HPL = {9: 7.5, 8: 25.0, 7: 185.2, 6: 370.4, 5: 926.0, 4: 1852.0, 3: 3704.0, 2: 18520.0, 1: 37040.0}
 _UNKNOWN_SIGMA_M = 20_000.0
+#: 1-sigma horizontal error (at least 1 m) by NACp and by NUCp
+_NACP_SIGMA = {k: max(v / 2.45, 1.0) for k, v in _NACP_EPU.items()}
+_NUCP_SIGMA = {k: max(v / 2.45, 1.0) for k, v in _NUCP_HPL.items()}
 _ADSB = SourceKind.ADSB
 
 _WAKE_CLASS = {
@@ -98,6 +101,7 @@ class AircraftState:
     cls: ObjectClass | None = None
     velocity: Velocity | None = None
     vel_time: float = 0.0
+    vel_msg: dict | None = None  # the decoded frame that gave ``velocity`` (cached frames repeat)
     geo_minus_baro_ft: float | None = None
     gmb_time: float = 0.0
     nacp: int | None = None
@@ -293,15 +297,20 @@ class ModeS:
             st.skip(f"bds{bds}")
 
     def _velocity(self, ac: AircraftState, msg: dict, t: float) -> None:
-        gs, trk = msg.get("groundspeed"), msg.get("track")
-        vr = msg.get("vertical_rate")
-        if gs is not None and trk is not None:
-            spd = float(gs) * KT
-            a = math.radians(float(trk))
-            up = float(vr) * FPM if vr is not None else 0.0
-            if abs(spd) < 2000 and abs(up) < 2000:
-                ac.velocity = Velocity(spd * math.sin(a), spd * math.cos(a), up)
-                ac.vel_time = t
+        if msg is ac.vel_msg:
+            # the same (cached) decoded frame that gave the aircraft's velocity: the same velocity
+            ac.vel_time = t
+        else:
+            gs, trk = msg.get("groundspeed"), msg.get("track")
+            if gs is not None and trk is not None:
+                vr = msg.get("vertical_rate")
+                spd = float(gs) * KT
+                a = math.radians(float(trk))
+                up = float(vr) * FPM if vr is not None else 0.0
+                if abs(spd) < 2000 and abs(up) < 2000:
+                    ac.velocity = Velocity(spd * math.sin(a), spd * math.cos(a), up)
+                    ac.vel_time = t
+                    ac.vel_msg = msg
         gmb = msg.get("geo_minus_baro")
         if gmb is not None:
             ac.geo_minus_baro_ft = float(gmb)
@@ -417,12 +426,12 @@ class ModeS:
         if not 0.0 <= t <= 1.0e10:
             self.stats.reject("bad_time", str(t))
             return None
-        if ac.nacp in _NACP_EPU:
-            sigma = _NACP_EPU[ac.nacp] / 2.45
+        sigma = _NACP_SIGMA.get(ac.nacp)
+        if sigma is not None:
             a["nac_p"] = ac.nacp
         else:
             nuc = msg.get("NUCp")
-            sigma = _NUCP_HPL[nuc] / 2.45 if nuc in _NUCP_HPL else _UNKNOWN_SIGMA_M
+            sigma = _NUCP_SIGMA.get(nuc, _UNKNOWN_SIGMA_M)
             a["nuc_p"] = nuc
         if ac.squawk:
             a["squawk"] = ac.squawk
@@ -432,7 +441,7 @@ class ModeS:
         ident = ("~" + ac.icao) if (df == 18 and cf in (1, 5)) else ac.icao
         # every value is range-checked above (lat/lon, altitude, time; sigma >= 1 m; the
         # velocity was validated when built): the unvalidated constructor is safe here
-        return Observation.trusted(float(t), _ADSB, self.sensor, ac.lat, ac.lon, alt_m, max(sigma, 1.0), vel, ident,
+        return Observation.trusted(float(t), _ADSB, self.sensor, ac.lat, ac.lon, alt_m, sigma, vel, ident,
                                    ac.callsign, ac.cls, self.label, a)
 
     def _prune(self, now: float) -> None:
