@@ -91,6 +91,38 @@ def rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def services_cpu_s() -> dict[str, float]:
+    """CPU seconds used so far by the local PostgreSQL (server and backends, exited ones
+    included) and NATS server processes, read from /proc (nan where it cannot be read)."""
+    tck = os.sysconf("SC_CLK_TCK")
+    out = {"postgresql": 0.0, "nats": 0.0}
+    try:
+        for d in Path("/proc").iterdir():
+            if not d.name.isdigit():
+                continue
+            try:
+                stat = (d / "stat").read_text()
+            except OSError:
+                continue
+            comm = stat[stat.index("(") + 1:stat.rindex(")")]
+            f = stat[stat.rindex(")") + 2:].split()
+            own, children = (int(f[11]) + int(f[12])) / tck, (int(f[13]) + int(f[14])) / tck
+            if comm == "postgres":
+                # the postmaster's children times hold the backends that have exited
+                ppid_comm = ""
+                try:
+                    pst = Path(f"/proc/{f[1]}/stat").read_text()
+                    ppid_comm = pst[pst.index("(") + 1:pst.rindex(")")]
+                except OSError:
+                    pass
+                out["postgresql"] += own + (children if ppid_comm != "postgres" else 0.0)
+            elif comm == "nats-server":
+                out["nats"] += own
+    except OSError:
+        return {"postgresql": float("nan"), "nats": float("nan")}
+    return out
+
+
 def start_worker(sector: str, n: int, prefix: str, store: str, max_idle: float) -> subprocess.Popen:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", sector, "--_sectors", str(n),
            "--_prefix", prefix, "--_store", store, "--_max-idle", str(max_idle)]
@@ -164,6 +196,7 @@ def throughput(args, n: int, tmp: str) -> dict:
     load = Load(args.objects)
     total = asyncio.run(publish_all(prefix, n, load, args.seconds))
     part = Partition(n=n)
+    svc0 = services_cpu_s()
     tag = f"{n}w{uuid.uuid4().hex[:6]}"
     urls = {s: store_url(args, tmp, tag, s) for s in part.ids}
     procs = []
@@ -175,6 +208,7 @@ def throughput(args, n: int, tmp: str) -> dict:
             if p.returncode != 0:
                 raise RuntimeError(f"worker {s} failed: {err[-2000:]}")
             stats.append(json.loads(out.strip().splitlines()[-1]))
+        svc1 = services_cpu_s()
     finally:
         for _, p in procs:
             if p.poll() is None:
@@ -184,12 +218,18 @@ def throughput(args, n: int, tmp: str) -> dict:
         for u in set(urls.values()):
             if not args.sqlite:
                 drop_schema(u)
-    span = max(max(s["last_step_at"], s["last_write_at"] or 0.0) for s in stats) - min(s["first_message_at"] for s in stats)
+    # from the first message taken to the last observation tracked and written (a worker's last,
+    # observation-free step only closes its sector after the publisher's final tick)
+    span = max(max(s["last_obs_step_at"] or 0.0, s["last_write_at"] or 0.0) for s in stats) \
+        - min(s["first_message_at"] for s in stats)
     done = sum(s["observations"] for s in stats)
     return {"workers": n, "observations": total, "processed": done, "seconds": round(span, 2),
-            "obs_per_s": round(done / span, 1), "worker_cpu_s": round(sum(s["cpu_s"] for s in stats), 2),
-            "obs_per_cpu_s": round(done / sum(s["cpu_s"] for s in stats), 1), "per_worker": {s["sector"]: s["observations"] for s in stats},
-            "handoffs": sum(s["handoffs_out"] for s in stats)}
+            "obs_per_s": round(done / span, 1), "worker_cpu_s": round(sum(s["busy_cpu_s"] for s in stats), 2),
+            "worker_cpu_s_with_startup": round(sum(s["cpu_s"] for s in stats), 2),
+            "obs_per_cpu_s": round(done / sum(s["busy_cpu_s"] for s in stats), 1), "per_worker": {s["sector"]: s["observations"] for s in stats},
+            "handoffs": sum(s["handoffs_out"] for s in stats),
+            "postgresql_cpu_s": round(svc1["postgresql"] - svc0["postgresql"], 2),
+            "nats_cpu_s": round(svc1["nats"] - svc0["nats"], 2)}
 
 
 def soak(args, tmp: str) -> dict:
@@ -328,10 +368,11 @@ def main() -> int:
             result.update(objects=args.objects, seconds=args.seconds, runs=rows, speedup=round(speedup, 2),
                           target_speedup=TARGET_SPEEDUP, target_met=bool(speedup >= TARGET_SPEEDUP))
             print(f"{args.objects} objects x {args.seconds} s, radar positions 1 Hz, store: {result['store']}")
-            print(f"{'workers':>8} {'observations':>13} {'seconds':>8} {'obs/s':>9} {'worker CPU s':>13}  per worker")
+            print(f"{'workers':>8} {'observations':>13} {'seconds':>8} {'obs/s':>9} {'worker CPU s':>13} "
+                  f"{'PG CPU s':>9} {'NATS CPU s':>11}  per worker")
             for r in rows:
                 print(f"{r['workers']:>8} {r['processed']:>13} {r['seconds']:>8} {r['obs_per_s']:>9} "
-                      f"{r['worker_cpu_s']:>13}  {r['per_worker']}")
+                      f"{r['worker_cpu_s']:>13} {r['postgresql_cpu_s']:>9} {r['nats_cpu_s']:>11}  {r['per_worker']}")
             print(f"speed-up 1 -> 2 workers: {speedup:.2f}x (target >= {TARGET_SPEEDUP}x: "
                   f"{'met' if result['target_met'] else 'NOT met'}; load average {os.getloadavg()[0]:.1f} "
                   f"on {os.cpu_count()} CPUs)")

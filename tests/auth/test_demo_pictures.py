@@ -52,12 +52,20 @@ def test_two_pictures_differ_as_the_labels_say(demo):
     assert 0 < len(mx["stored"]) < len(us["stored"])
     assert {t["label"] for t in mx["stored"] + mx["live"]} <= {"PUBLIC", "REL-MX"}
     by_id = {t.id: t for t in stored}
+    per_source = []
     for t in mx["stored"]:
         src = by_id[t["id"]]
-        if src.label == "US-ONLY":  # released by the share rule: radar-only, position only
+        if src.label == "US-ONLY" and t["attrs"].get("release_mode") == "per_source":
+            # an ADS-B / Remote ID broadcast that a U.S. sensor also tracks: what the broadcast justifies
+            assert t["sources"] and set(t["sources"]) <= {"adsb", "remote_id"} & set(src.sources)
+            assert set(t["identities"]) <= {"icao24", "callsign", "remote_id"} and t["sensors"] == []
+            assert all(src.identities[k] == v for k, v in t["identities"].items()) and t["velocity"] is None
+            per_source.append(t["id"])
+        elif src.label == "US-ONLY":  # released by the radar rule: radar-only, position only
             assert set(src.sources) == {"radar"} and t["identities"] == {} and t["velocity"] is None
         else:
             assert t["identities"] == src.identities
+    assert per_source  # ADS-B aircraft the U.S. radar also tracks reach the partner with their identity
     # sensors: the Mexican map has no U.S.-only radar or camera sites
     assert {s["label"] for s in mx["sensors"] if "label" in s} <= {"PUBLIC", "REL-MX"}
     assert any(s.get("label") == "US-ONLY" for s in us["sensors"])

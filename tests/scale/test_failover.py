@@ -64,6 +64,9 @@ async def _acked_ids(prefix: str) -> set[str]:
                         break
                     if not m.subject.startswith("obs.tick."):  # a batch of observations
                         ids.update(r["id"] for r in m.records())
+                    if m.seq == floor:
+                        done = True
+                        break
             await sub.close()
         return ids
     finally:
@@ -86,7 +89,8 @@ def test_sigkill_mid_stream_loses_and_duplicates_nothing(tmp_path, nats_prefix, 
 
     asyncio.run(publish())
     cfg = tmp_path / "lookout.toml"
-    cfg.write_text("[worker]\ncheckpoint_s = 0.3\nidle_flush_s = 0.5\n")
+    # a checkpoint (and acknowledgement) after every step, small pulls: the kill lands mid-stream
+    cfg.write_text("[worker]\ncheckpoint_s = 0\nstore_flush_s = 0\nbatch = 4\nidle_flush_s = 0.5\n")
     env = dict(os.environ, LOOKOUT_BUS_URL=NATS_URL, LOOKOUT_STORE_URL=pg_url, LOOKOUT_BUS_PREFIX=nats_prefix,
                LOOKOUT_CONFIG=str(cfg), PYTHONPATH=str(ROOT / "src"))
     cmd = [sys.executable, "-m", "lookout", "worker", "--sector", "s0", "--max-idle", "1"]

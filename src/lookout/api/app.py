@@ -121,8 +121,8 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
     app.include_router(api)
     app.include_router(sec.auth_router(app))
     for r in routers or []:
-        # extra routers are not filtered per agency: with access control, only agencies cleared
-        # for every label may use them
+        # with access control, an extra router is open only to agencies cleared for every
+        # label, unless its routes are marked as filtering per agency (see security.per_agency)
         app.include_router(r, dependencies=[Depends(sec.require_full_access)] if auth is not None else [])
 
     sdir = static_dir()

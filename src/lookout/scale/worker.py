@@ -107,6 +107,8 @@ class WorkerStats:
     first_message_at: float | None = None  # wall clock (time.time()) of the first message handled
     last_step_at: float | None = None  # wall clock of the end of the last step
     last_write_at: float | None = None  # wall clock of the last store write
+    last_obs_step_at: float | None = None  # wall clock of the end of the last step with observations
+    busy_cpu_s: float = 0.0  # CPU seconds from the first message to the end of the run (start-up excluded)
 
 
 class CheckpointError(RuntimeError):
@@ -216,6 +218,7 @@ class FusionWorker:
         seen = st.last_seq  # highest stream sequence taken in so far
         resume = (st.last_seq + 1, st.part)  # a batch the checkpoint covers in part: skip its first records
         last_msg_at = _time.monotonic()
+        cpu0: float | None = None
         step = self.cfg.step_s
         try:
             while stop is None or not stop.is_set():
@@ -234,6 +237,7 @@ class FusionWorker:
                 last_msg_at = now
                 if self.stats.first_message_at is None:
                     self.stats.first_message_at = _time.time()
+                    cpu0 = _time.process_time()
                 for msg in msgs:
                     self.stats.messages += 1
                     if msg.seq <= seen:  # covered by the checkpoint, or a redelivery of one held in a step
@@ -255,6 +259,8 @@ class FusionWorker:
                                     pending = []
                                 st.window_end = (math.floor(t / step) + 1) * step
                         pending.append((msg, k, n, item))
+                if len(msgs) < self.cfg.batch:
+                    self._flush()  # caught up with the stream: nothing more to gather writes with
                 if max_messages is not None and self.stats.messages >= max_messages:
                     break
             if pending:
@@ -263,6 +269,8 @@ class FusionWorker:
         finally:
             await sub.close()
             self.stats.elapsed_s = _time.monotonic() - t0
+            if cpu0 is not None:
+                self.stats.busy_cpu_s = _time.process_time() - cpu0
         return self.stats
 
     def _reject(self, msg: Message, reason: str, exc: Exception) -> None:
@@ -420,3 +428,5 @@ class FusionWorker:
         s.handoffs_out, s.handoffs_in, s.merged = st.handoffs_out, st.handoffs_in, st.merged
         s.last_seq = st.last_seq
         s.last_step_at = _time.time()
+        if obs:
+            s.last_obs_step_at = s.last_step_at
