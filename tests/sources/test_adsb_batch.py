@@ -197,3 +197,47 @@ def test_standard_input_is_decoded_line_by_line(adsb_data, monkeypatch):
     monkeypatch.setattr(run.decoder, "decode_batch", lambda recs: calls.append(len(recs)) or orig(recs))
     got = list(run)
     assert len(got) == 360 and calls == []
+
+
+@pytest.mark.parametrize("fmt,name", [("raw", "flights.raw.csv"), ("avr", "flights.avr"),
+                                      ("avr", "flights_plain.avr")])
+def test_plain_batches_parsed_at_once_equal_line_by_line(adsb_data, fmt, name, monkeypatch):
+    """A batch of plain lines is parsed in one scan (no per-line parse); the result is what the
+    line-by-line path gives, line endings, extra columns and the other AVR forms included."""
+    lines = [ln for ln in _lines(adsb_data / name) if not ln.startswith(b"timestamp")]
+    if fmt == "raw":
+        lines = [ln + b"\r" if i % 5 == 1 else ln + b",-12.5" if i % 5 == 2 else ln for i, ln in enumerate(lines)]
+    elif name == "flights.avr":
+        # the signal-level form and frames without a counter mixed in
+        lines = [b"<" + ln[1:13] + b"C8" + ln[13:] if i % 4 == 1 else ln for i, ln in enumerate(lines)]
+        lines += [b"*" + ln[13:] for ln in lines[:40] if ln[:1] == b"@"]
+    one = decoder_class(fmt)(reference=REF)
+    obs1 = [o for ln in lines for o in one.decode(ln)]
+    many = decoder_class(fmt)(reference=REF)
+    calls = []
+    orig = many._parse
+    monkeypatch.setattr(many, "_parse", lambda *a: calls.append(1) or orig(*a))
+    obs2 = []
+    for k in range(0, len(lines), 128):
+        obs2 += many.decode_batch(lines[k:k + 128])
+    assert calls == [] and len(obs1) > 20
+    r1, r2 = _rows(obs1, getattr(getattr(one, "clock", None), "_t0", 0.0) or 0.0), \
+        _rows(obs2, getattr(getattr(many, "clock", None), "_t0", 0.0) or 0.0)
+    if fmt == "avr":  # frames without a counter are timed by the wall clock at decoding
+        t1, t2 = [r.pop("time") for r in r1], [r.pop("time") for r in r2]
+        assert max(abs(a - b) for a, b in zip(t1, t2)) < 0.5
+    assert r1 == r2
+    for key in ("accepted", "messages", "rejected", "skipped"):
+        assert one.stats.as_dict()[key] == many.stats.as_dict()[key], key
+
+
+def test_a_batch_with_one_odd_line_is_parsed_line_by_line():
+    good = b"1700000000.5," + encode_velocity("a1b2c3", 300, 90).encode()
+    for odd in (b"1700000000.5, " + good[13:], b"1e9," + good[13:], b"0," + good[13:], b"x\ny", b"\xff"):
+        dec = decoder_class("raw")(reference=REF)
+        dec.decode_batch([good, odd, good])
+        ref = decoder_class("raw")(reference=REF)
+        for ln in (good, odd, good):
+            list(ref.decode(ln))
+        assert dec.stats.as_dict()["rejected"] == ref.stats.as_dict()["rejected"]
+        assert dec.stats.as_dict()["skipped"] == ref.stats.as_dict()["skipped"], odd

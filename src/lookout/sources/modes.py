@@ -714,6 +714,16 @@ class ModeSDecoderBase:
         return out
 
 
+def joined_lines(records: list[bytes]) -> str | None:
+    """The lines of a batch as one text (``\\n`` between them), or None when one is not ASCII or
+    holds a newline itself (the text would not split back into the same lines)."""
+    try:
+        text = b"\n".join(records).decode("ascii")
+    except UnicodeDecodeError:
+        return None
+    return text if text.count("\n") == len(records) - 1 else None
+
+
 class ModeSLineDecoder(ModeSDecoderBase):
     """Mixin for the line formats of Mode S frames (raw ``timestamp,hex``, AVR): a format defines
     :meth:`_parse`; one line and a batch of lines then share the same decoding code."""
@@ -730,10 +740,17 @@ class ModeSLineDecoder(ModeSDecoderBase):
         if frames:
             yield from self.modes.frames(frames, times)
 
+    def _parse_all(self, records: list[bytes], frames: list[str], times: list[float | None]) -> bool:
+        """Parse a whole batch at once when every line has the format's plain form (a format may
+        define it): True when done, False (nothing appended) to parse line by line instead."""
+        return False
+
     def decode_batch(self, records: list[bytes]) -> list[Observation]:
         """Many lines: parse them all, then one rs1090 call for the batch's frames."""
         frames: list[str] = []
         times: list[float | None] = []
+        if records and self._parse_all(records, frames, times):
+            return self._batch_done(len(records), frames, times)
         parse = self._parse
         for rec in records:
             try:
