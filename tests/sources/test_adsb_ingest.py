@@ -205,3 +205,66 @@ def test_http_polled_aircraft_json(adsb_data):
         srv.shutdown()
     assert len(obs) == 4  # the first poll; later polls of the same snapshot are repeats
     assert run.summary.stats.skipped["repeat"] >= 4 and run.summary.transport.connects >= 2
+
+
+def test_live_lines_are_decoded_a_received_chunk_at_a_time(adsb_data):
+    """A live feed of lines: each received chunk's complete lines go to ``decode_batch`` as one
+    batch (one rs1090 call), nothing waits for more; a line split across chunks or cut by a
+    reconnect is still decoded once, and the result equals line-by-line decoding."""
+    lines = [ln for ln in (adsb_data / "flights.raw.csv").read_bytes().split(b"\n") if ln][1:]
+    ref = (31.3, -110.9)
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    blob = b"\n".join(lines) + b"\n"
+    cut = blob.index(b"\n", len(blob) // 2) + 9  # the connection drops in the middle of a line
+    # what arrives: the line cut by the reconnect comes as two partial lines
+    sent = [ln for part in (blob[:cut], blob[cut:]) for ln in part.split(b"\n") if ln]
+    expected = [o for dec in [make_decoder("raw", reference=ref)] for ln in sent for o in dec.decode(ln)]
+
+    def serve():
+        conn, _ = srv.accept()
+        for k in range(0, cut, 3000):  # chunks that end anywhere in a line
+            conn.sendall(blob[k:min(k + 3000, cut)])
+            time.sleep(0.02)
+        conn.close()
+        conn, _ = srv.accept()
+        conn.sendall(blob[cut:])
+        time.sleep(1.0)
+        conn.close()
+        srv.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    run = Ingest("raw", f"tcp://127.0.0.1:{port}", decoder_options={"reference": ref}, max_seconds=4,
+                 max_messages=len(sent),
+                 source_options={"poll_s": 0.05, "backoff_initial_s": 0.05})
+    calls = []
+    orig = run.decoder.decode_batch
+    run.decoder.decode_batch = lambda recs: calls.append(len(recs)) or orig(recs)
+    got = list(run)
+    assert len(sent) == len(lines) + 1 and run.summary.stats.messages == len(sent)
+    assert len(calls) >= 3 and max(calls) > 1 and sum(calls) == len(sent)
+    assert run.summary.stopped_by == f"--max-messages {len(sent)}"
+    assert len(got) > 300
+    assert [(o.time, o.ident, o.position.lat, o.position.lon, o.position.alt_m, o.attrs) for o in got] == \
+        [(o.time, o.ident, o.position.lat, o.position.lon, o.position.alt_m, o.attrs) for o in expected]
+
+
+def test_live_chunks_stop_exactly_at_max_messages():
+    srv = socket.create_server(("127.0.0.1", 0))
+    port = srv.getsockname()[1]
+    t0 = 1_700_000_000.0
+    blob = b"".join((format_line(3, "a1b2c3", t0 + i, alt_ft=5000, lat=31.3 + i * 1e-3, lon=-110.9)
+                     + "\n").encode() for i in range(50))
+
+    def serve():
+        conn, _ = srv.accept()
+        conn.sendall(blob)  # one chunk of 50 lines
+        time.sleep(1.0)
+        conn.close()
+        srv.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    run = Ingest("sbs", f"tcp://127.0.0.1:{port}", max_seconds=3, max_messages=7,
+                 source_options={"poll_s": 0.05})
+    obs = list(run)
+    assert len(obs) == 7 and run.summary.stats.messages == 7

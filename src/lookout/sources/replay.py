@@ -158,10 +158,12 @@ class Ingest:
         seen_msgs = 0
         next_health = 0.0
         # a file of lines is decoded in batches (one library call per batch for the formats
-        # that have a batch path); live sources and standard input (which may be a pipe from a
-        # live feed) record by record, so nothing waits for a batch to fill
+        # that have a batch path); a live source of lines a received chunk at a time (its
+        # complete lines, as one batch, as soon as it arrives); standard input (which may be a
+        # pipe from a live feed) and byte streams record by record: nothing waits to fill a batch
         batching = (isinstance(src, FileSource) and str(src.path) != "-" and not src.live
                     and self.decoder.framing == "lines")
+        chunked = src.live and self.decoder.framing == "lines"
         pending: list[bytes] = []
 
         def emit(dec: Decoder, obs_list) -> Iterator[Observation]:
@@ -173,11 +175,15 @@ class Ingest:
                 yield obs
 
         try:
-            for channel, rec in src.records():
+            for channel, rec in (src.record_chunks() if chunked else src.records()):
                 if rec is not None:
                     dec = self._decoder_for(channel)
                     before = dec.stats.messages
-                    if batching:
+                    if chunked:  # rec: the lines of one received chunk
+                        if max_msgs is not None and len(rec) > max_msgs - seen_msgs:
+                            rec = rec[:max_msgs - seen_msgs]
+                        yield from emit(dec, dec.decode_batch(rec))
+                    elif batching:
                         pending.append(rec)
                         room = BATCH_LINES if max_msgs is None else min(BATCH_LINES, max_msgs - seen_msgs)
                         if len(pending) < room and not src.stopped:

@@ -166,34 +166,53 @@ class Source:
         """Yield (channel, bytes | _EOC | None); None is an idle tick (lets callers check time)."""
         raise NotImplementedError
 
-    def records(self) -> Iterator[tuple[str, bytes | None]]:
-        """(channel, record) pairs; ``record`` None is an idle tick on a quiet live source."""
+    def _framed(self) -> Iterator[tuple[str, list[bytes] | None]]:
+        """(channel, the records one received chunk completes) pairs, None for an idle tick;
+        not counted in :attr:`stats` (the public iterators count what they hand out)."""
         framers: dict[str, LineFramer] = {}
-        st = self.stats
         for channel, chunk in self._chunks():
             if chunk is None:
                 yield channel, None
                 continue
             if self.framing == "bytes":
                 if chunk is not _EOC:
-                    st.records += 1
-                    yield channel, chunk  # type: ignore[misc]
+                    yield channel, [chunk]  # type: ignore[list-item]
                 continue
             fr = framers.get(channel)
             if fr is None:
-                fr = framers[channel] = LineFramer(self.max_line, st)
+                fr = framers[channel] = LineFramer(self.max_line, self.stats)
             lines = fr.flush() if chunk is _EOC else fr.feed(chunk)  # type: ignore[arg-type]
             if chunk is _EOC:
                 framers.pop(channel, None)
-            for line in lines:
-                st.records += 1
-                yield channel, line
+            if lines:
+                yield channel, lines
             if self.stopped:
                 return
         for channel, fr in framers.items():
-            for line in fr.flush():
+            lines = fr.flush()
+            if lines:
+                yield channel, lines
+
+    def records(self) -> Iterator[tuple[str, bytes | None]]:
+        """(channel, record) pairs; ``record`` None is an idle tick on a quiet live source."""
+        st = self.stats
+        for channel, recs in self._framed():
+            if recs is None:
+                yield channel, None
+                continue
+            for rec in recs:
                 st.records += 1
-                yield channel, line
+                yield channel, rec
+
+    def record_chunks(self) -> Iterator[tuple[str, list[bytes] | None]]:
+        """(channel, records) pairs: the records (lines, or one byte chunk) that one received
+        chunk completes, handed out as soon as it arrives, so a decoder can take them as one
+        batch without waiting for more; ``records`` None is an idle tick."""
+        st = self.stats
+        for channel, recs in self._framed():
+            if recs is not None:
+                st.records += len(recs)
+            yield channel, recs
 
     def __iter__(self) -> Iterator[bytes]:
         for _, rec in self.records():
