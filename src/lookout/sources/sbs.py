@@ -20,7 +20,7 @@ import time as _time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from lookout.geo import approx_distance_m
+from lookout.geo import within_m
 from lookout.model import DEFAULT_LABEL, Observation, SourceKind, Velocity
 from lookout.sources.base import Decoder, register
 from lookout.sources.modes import FPM, FT, KT, STATE_MAX_AGE_S, VELOCITY_MAX_AGE_S
@@ -42,6 +42,7 @@ class _State:
     callsign: str | None = None
     velocity: Velocity | None = None
     vel_time: float = 0.0
+    vel_key: tuple | None = None  # the (speed, track, vertical rate) fields ``velocity`` came from
     squawk: str | None = None
 
 
@@ -165,9 +166,13 @@ class SbsDecoder(Decoder):
                 if cs:
                     ac.callsign = cs
             elif kind == b"4":
-                v = self._velocity(f)
-                if v is not None:
-                    ac.velocity, ac.vel_time = v, t
+                key = (f[12], f[13], f[16])
+                if key == ac.vel_key:  # the same fields as the velocity it has: the same velocity
+                    ac.vel_time = t
+                else:
+                    v = self._velocity(f)
+                    if v is not None:
+                        ac.velocity, ac.vel_time, ac.vel_key = v, t, key
             elif kind == b"6":
                 sq = f[17].strip()
                 if sq:
@@ -215,19 +220,19 @@ class SbsDecoder(Decoder):
             attrs["alt_kind"] = "baro"
             attrs["alt_baro_ft"] = alt_ft
         ref = self.reference
-        if approx_distance_m(ref[0], ref[1], lat, lon) > self.max_range_m:
+        if not within_m(ref[0], ref[1], lat, lon, self.max_range_m):
             st.reject("out_of_range", f"{lat},{lon}")
             return None
         if ac.lat is not None:
             dt = abs(t - ac.pos_time)
-            if approx_distance_m(ac.lat, ac.lon, lat, lon) > self.max_speed_mps * (dt + 1.0) + 100.0:
+            if not within_m(ac.lat, ac.lon, lat, lon, self.max_speed_mps * (dt + 1.0) + 100.0):
                 st.reject("implausible_speed", f"{ident} {lat},{lon}")
                 return None
         ac.lat, ac.lon, ac.pos_time = lat, lon, t
         if f[12] and f[13]:
             v = self._velocity(f)
             if v is not None:
-                ac.velocity, ac.vel_time = v, t
+                ac.velocity, ac.vel_time, ac.vel_key = v, t, (f[12], f[13], f[16])
         if ac.squawk:
             attrs["squawk"] = ac.squawk
         vel = ac.velocity if ac.velocity is not None and t - ac.vel_time <= VELOCITY_MAX_AGE_S else None
