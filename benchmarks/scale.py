@@ -126,7 +126,19 @@ def services_cpu_s() -> dict[str, float]:
 def start_worker(sector: str, n: int, prefix: str, store: str, max_idle: float) -> subprocess.Popen:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", sector, "--_sectors", str(n),
            "--_prefix", prefix, "--_store", store, "--_max-idle", str(max_idle)]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def start_together(procs: list) -> None:
+    """Wait until every worker process is ready (imports done, bus and store connected), then
+    let them all go at once."""
+    for _, p in procs:
+        line = p.stdout.readline()
+        if line.strip() != "ready":
+            raise RuntimeError(f"worker did not start: {line!r} {p.stderr.read()[-2000:] if p.poll() is not None else ''}")
+    for _, p in procs:
+        p.stdin.write("go\n")
+        p.stdin.flush()
 
 
 def worker_main(args) -> int:
@@ -146,6 +158,10 @@ def worker_main(args) -> int:
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
         try:
             w = FusionWorker(bus, store, part, args._worker, WorkerConfig(batch=5000, checkpoint_s=5.0))
+            w.load_state()  # the first load imports the rule engine: start-up, not throughput
+            # every worker starts consuming together (start-up is not what is measured)
+            print("ready", flush=True)
+            await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
             return await w.run(stop=stop, max_idle_s=args._max_idle)
         finally:
             await bus.close()
@@ -202,6 +218,7 @@ def throughput(args, n: int, tmp: str) -> dict:
     procs = []
     try:
         procs = [(s, start_worker(s, n, prefix, urls[s], 3.0)) for s in part.ids]
+        start_together(procs)
         stats = []
         for s, p in procs:
             out, err = p.communicate(timeout=600)
@@ -220,7 +237,7 @@ def throughput(args, n: int, tmp: str) -> dict:
                 drop_schema(u)
     # from the first message taken to the last observation tracked and written (a worker's last,
     # observation-free step only closes its sector after the publisher's final tick)
-    span = max(max(s["last_obs_step_at"] or 0.0, s["last_write_at"] or 0.0) for s in stats) \
+    span = max(max(s["last_obs_step_at"] or 0.0, s["last_obs_write_at"] or 0.0) for s in stats) \
         - min(s["first_message_at"] for s in stats)
     done = sum(s["observations"] for s in stats)
     return {"workers": n, "observations": total, "processed": done, "seconds": round(span, 2),
@@ -244,6 +261,7 @@ def soak(args, tmp: str) -> dict:
     # create the streams before the workers subscribe
     asyncio.run(create_ns(prefix))
     procs = [(s, start_worker(s, n, prefix, urls[s], 15.0)) for s in part.ids]
+    start_together(procs)
     samples = []
     published = 0
     t_start = time.monotonic()

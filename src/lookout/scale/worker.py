@@ -108,6 +108,7 @@ class WorkerStats:
     last_step_at: float | None = None  # wall clock of the end of the last step
     last_write_at: float | None = None  # wall clock of the last store write
     last_obs_step_at: float | None = None  # wall clock of the end of the last step with observations
+    last_obs_write_at: float | None = None  # wall clock of the last store write holding observations
     busy_cpu_s: float = 0.0  # CPU seconds from the first message to the end of the run (start-up excluded)
 
 
@@ -190,10 +191,10 @@ class FusionWorker:
 
     def _flush(self) -> None:
         """Write the gathered observations, track states and alerts (each idempotent by id)."""
-        wrote = False
+        wrote = had_obs = False
         if self._pending_obs:
             self.store.write_observations(self._pending_obs)
-            self._pending_obs, wrote = [], True
+            self._pending_obs, wrote, had_obs = [], True, True
         if self._pending_tracks:
             self.store.write_tracks(self._pending_tracks)
             self._pending_tracks, wrote = [], True
@@ -203,6 +204,8 @@ class FusionWorker:
         self._flushed_at = _time.monotonic()
         if wrote:
             self.stats.last_write_at = _time.time()
+            if had_obs:
+                self.stats.last_obs_write_at = self.stats.last_write_at
 
     # -- run -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None, max_idle_s: float | None = None,
