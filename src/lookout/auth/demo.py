@@ -23,15 +23,24 @@ DEMO_AGENCIES: list[tuple[str, str, str, list[str], list[ShareRule], str]] = [
 
 
 def setup_demo_agencies(auth_store: AuthStore, passwords: bool = True) -> list[dict[str, Any]]:
-    """Create (or reuse) the demo agencies and an operator in each; issue a fresh token per
-    operator and, with ``passwords``, set a fresh random password for the web login.
+    """Create the demo agencies, or bring existing ones up to date, and an operator in each;
+    issue a fresh token per operator and, with ``passwords``, set a fresh random password for
+    the web login.
+
+    A demo agency found in the registry (e.g. one an older version of the demo created) gets the
+    demo's current title, country, labels and share rules when they differ (audited as
+    ``agency.update`` by ``demo``). Only the demo's own agencies and operators are touched: other
+    agencies, and the users of the demo agencies other than their operators, are left as they are.
 
     Returns ``[{"agency", "title", "user", "role", "token", "password", "labels", "rules"}, ...]``.
     """
     out = []
     for name, title, country, labels, rules, user in DEMO_AGENCIES:
-        ag = auth_store.agency(name) or auth_store.create_agency(name, labels, rules, title=title, country=country,
-                                                                by="demo")
+        ag = auth_store.agency(name)
+        if ag is None:
+            ag = auth_store.create_agency(name, labels, rules, title=title, country=country, by="demo")
+        elif (ag.labels, ag.rules, ag.title, ag.country) != (frozenset(labels), tuple(rules), title, country):
+            ag = auth_store.update_agency(name, labels=labels, rules=rules, title=title, country=country, by="demo")
         if auth_store.user(user) is None:
             auth_store.create_user(user, name, "operator", by="demo")
         password = None

@@ -187,16 +187,25 @@ class AuthStore:
         return ag
 
     def update_agency(self, name: str, labels: list[str] | None = None, rules: list[ShareRule] | None = None,
-                      by: str = "system") -> Agency:
+                      title: str | None = None, country: str | None = None, by: str = "system") -> Agency:
+        """Replace an agency's labels, rules, title or country (``None``: keep it). Raises
+        ``KeyError`` for an unknown agency, ``ValueError`` for an invalid result (no label, or a
+        rule releasing as a label the agency may not receive)."""
         ag = self.agency(name)
         if ag is None:
             raise KeyError(f"no agency {name!r}")
+        if labels is not None:
+            labels = sorted({str(x).strip() for x in labels if str(x).strip()})
+            if not labels and not ag.all_labels:
+                raise ValueError(f"agency {name}: give at least one label it may receive (e.g. PUBLIC)")
         new = Agency(name=name, labels=frozenset(labels) if labels is not None else ag.labels,
-                     rules=tuple(rules) if rules is not None else ag.rules, title=ag.title, country=ag.country,
-                     all_labels=ag.all_labels)
+                     rules=tuple(rules) if rules is not None else ag.rules,
+                     title=title if title is not None else ag.title,
+                     country=country if country is not None else ag.country, all_labels=ag.all_labels)
         with self._lock:
-            self._db.execute("UPDATE agencies SET labels=?, rules=? WHERE name=?",
-                             (json.dumps(sorted(new.labels)), json.dumps([r.to_dict() for r in new.rules]), name))
+            self._db.execute("UPDATE agencies SET labels=?, rules=?, title=?, country=? WHERE name=?",
+                             (json.dumps(sorted(new.labels)), json.dumps([r.to_dict() for r in new.rules]),
+                              new.title, new.country, name))
             self._cache.clear()
             self.audit(by, name, "agency.update", name, detail=new.to_dict())
         return new

@@ -36,22 +36,111 @@ def _fail(msg: str) -> None:
     raise typer.Exit(2)
 
 
+RULE_SYNTAX = "LABEL:RELEASE_AS[:COARSEN_M[:SOURCE+SOURCE]][:KEY=VALUE...]"
+RULE_HELP = (f"Share rule {RULE_SYNTAX}, keys mode=position_only|per_source, grid=METRES, "
+             "sources=SOURCE+SOURCE, max_age=SECONDS (per_source), alerts=yes|no (position_only). "
+             "E.g. US-ONLY:REL-MX:1000:radar or US-ONLY:REL-MX:250:adsb+remote_id:mode=per_source:max_age=10 "
+             "(repeatable).")
+#: KEY= names -> ShareRule field (``grid`` and ``max_age`` are the documented names)
+_RULE_KEYS = {"mode": "mode", "grid": "coarsen_m", "coarsen_m": "coarsen_m", "sources": "sources",
+              "max_age": "max_age_s", "max_age_s": "max_age_s", "alerts": "alerts"}
+_KEY_NAMES = {"mode": "mode", "coarsen_m": "grid", "sources": "sources", "max_age_s": "max_age", "alerts": "alerts"}
+_YES, _NO = {"yes", "true", "1", "on"}, {"no", "false", "0", "off"}
+
+
 def _parse_rule(text: str):
-    """``LABEL:RELEASE_AS[:COARSEN_M[:SOURCE+SOURCE]]`` -> ShareRule."""
-    from lookout.share.releasability import ShareRule
+    """``LABEL:RELEASE_AS[:COARSEN_M[:SOURCE+SOURCE]][:KEY=VALUE...]`` -> ShareRule.
+
+    The positional form is the original one (a ``position_only`` rule); ``KEY=VALUE`` fields
+    (``mode``, ``grid``, ``sources``, ``max_age``, ``alerts``) follow it or replace its optional
+    parts. ShareRule itself validates the result (e.g. a ``per_source`` rule's sources)."""
+    from lookout.model import SourceKind
+    from lookout.share.releasability import MODES, ShareRule
+
+    def bad(msg: str) -> ValueError:
+        return ValueError(f"share rule {text!r}: {msg}")
 
     parts = text.split(":")
-    if len(parts) < 2 or len(parts) > 4:
-        raise ValueError(f"share rule {text!r} must be LABEL:RELEASE_AS[:COARSEN_M[:SOURCE+SOURCE]] "
-                         "(e.g. US-ONLY:REL-MX:1000:radar)")
-    coarsen = 1000.0
-    if len(parts) >= 3 and parts[2]:
-        try:
-            coarsen = float(parts[2])
-        except ValueError:
-            raise ValueError(f"share rule {text!r}: coarsen metres {parts[2]!r} is not a number") from None
-    sources = frozenset(s for s in parts[3].split("+") if s) if len(parts) == 4 and parts[3] else None
-    return ShareRule(label=parts[0], release_as=parts[1], coarsen_m=coarsen, sources=sources)
+    if len(parts) < 2 or not parts[0].strip() or not parts[1].strip():
+        raise ValueError(f"share rule {text!r} must be {RULE_SYNTAX} (e.g. US-ONLY:REL-MX:1000:radar or "
+                         "US-ONLY:REL-MX:250:adsb+remote_id:mode=per_source:max_age=10)")
+    raw: dict[str, str] = {}
+    positional = ["coarsen_m", "sources"]
+    for field in parts[2:]:
+        if "=" in field:
+            key, _, value = field.partition("=")
+            key = key.strip().lower()
+            if key not in _RULE_KEYS:
+                raise bad(f"unknown key {key!r}; use one of {', '.join(_KEY_NAMES.values())}")
+            name = _RULE_KEYS[key]
+            positional = []  # only KEY=VALUE fields after a KEY=VALUE field
+        else:
+            if not positional:
+                raise bad(f"field {field!r} needs a KEY= (only COARSEN_M and SOURCES are positional, "
+                          "and only before any KEY=VALUE field)")
+            name, value = positional.pop(0), field
+            if not value.strip():  # an empty positional field keeps the default (US-ONLY:REL-MX::radar)
+                continue
+        if name in raw:
+            raise bad(f"{_KEY_NAMES[name]} given twice")
+        raw[name] = value.strip()
+
+    mode = raw.get("mode", "position_only").lower().replace("-", "_")
+    if mode not in MODES:
+        raise bad(f"mode {raw['mode']!r} is unknown; use {' or '.join(MODES)}")
+    kw: dict = {"label": parts[0].strip(), "release_as": parts[1].strip(), "mode": mode}
+    for name in ("coarsen_m", "max_age_s"):
+        if name in raw:
+            try:
+                kw[name] = float(raw[name])
+            except ValueError:
+                raise bad(f"{_KEY_NAMES[name]} {raw[name]!r} is not a number") from None
+    if "max_age_s" in kw and mode != "per_source":
+        raise bad("max_age applies to per_source rules only (add mode=per_source)")
+    if "sources" in raw:
+        srcs = frozenset(x.strip().lower() for x in raw["sources"].split("+") if x.strip())
+        known = {str(k) for k in SourceKind}
+        if srcs - known:
+            raise bad(f"unknown source kind(s) {sorted(srcs - known)}; known: {sorted(known)}")
+        kw["sources"] = srcs or None
+    if "alerts" in raw:
+        v = raw["alerts"].lower()
+        if v not in _YES | _NO:
+            raise bad(f"alerts={raw['alerts']!r}: use yes or no")
+        if v in _YES and mode == "per_source":
+            raise bad("per_source rules never release alerts (an alert's reasons may be the restricted sensors')")
+        kw["alerts"] = v in _YES
+    try:
+        return ShareRule(**kw)
+    except ValueError as exc:
+        raise bad(str(exc)) from None
+
+
+def _num(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else repr(float(x))
+
+
+def _format_rule(r) -> str:
+    """A rule in the ``--rule`` syntax (what ``_parse_rule`` reads back to the same rule)."""
+    s = f"{r.label}:{r.release_as}:{_num(r.coarsen_m)}"
+    if r.sources:
+        s += ":" + "+".join(sorted(r.sources))
+    s += f":mode={r.mode}"
+    if r.mode == "per_source":
+        s += f":max_age={_num(r.max_age_s)}"
+    elif not r.alerts:
+        s += ":alerts=no"
+    return s
+
+
+def _split_labels(text: str) -> list[str]:
+    return [x.strip() for x in text.split(",") if x.strip()]
+
+
+def _agency_summary(ag) -> str:
+    modes = ", ".join(f"{r.mode} {r.label}->{r.release_as}" for r in ag.rules)
+    return (f"agency {ag.name}: labels {', '.join(sorted(ag.labels))}; {len(ag.rules)} share rule(s)"
+            + (f" ({modes})" if modes else ""))
 
 
 def register(app: typer.Typer) -> None:
@@ -64,8 +153,7 @@ def register(app: typer.Typer) -> None:
     def agency_add(
         name: str = typer.Argument(..., help="Agency name, e.g. USBP."),
         labels: str = typer.Option(..., help="Labels it may receive, comma-separated (e.g. PUBLIC,REL-MX)."),
-        rule: list[str] = typer.Option([], help="Share rule LABEL:RELEASE_AS[:COARSEN_M[:SOURCE+SOURCE]], "
-                                                "e.g. US-ONLY:REL-MX:1000:radar (repeatable)."),
+        rule: list[str] = typer.Option([], help=RULE_HELP),
         title: str = typer.Option("", help="Full name."),
         country: str = typer.Option("", help="Country code."),
         auth: str = AUTH_OPT,
@@ -74,24 +162,48 @@ def register(app: typer.Typer) -> None:
         try:
             rules = [_parse_rule(r) for r in rule]
             with _open_auth(auth) as a:
-                ag = a.create_agency(name, [x.strip() for x in labels.split(",")], rules, title=title,
-                                     country=country, by="cli")
+                ag = a.create_agency(name, _split_labels(labels), rules, title=title, country=country, by="cli")
         except ValueError as exc:
             _fail(str(exc))
-        typer.echo(f"agency {ag.name}: labels {', '.join(sorted(ag.labels))}; {len(ag.rules)} share rule(s)")
+        typer.echo(_agency_summary(ag))
+
+    @agency_app.command("update")
+    def agency_update(
+        name: str = typer.Argument(..., help="An existing agency."),
+        labels: str = typer.Option(None, help="Replace the labels it may receive (comma-separated)."),
+        rule: list[str] = typer.Option([], help="Replace its share rules with these. " + RULE_HELP),
+        no_rules: bool = typer.Option(False, "--no-rules", help="Remove all its share rules."),
+        title: str = typer.Option(None, help="Replace its full name."),
+        country: str = typer.Option(None, help="Replace its country code."),
+        auth: str = AUTH_OPT,
+    ) -> None:
+        """Replace an agency's labels, share rules, title or country (what is not given is kept)."""
+        if rule and no_rules:
+            _fail("give --rule or --no-rules, not both")
+        if labels is None and not rule and not no_rules and title is None and country is None:
+            _fail("nothing to change: give --labels, --rule (repeatable), --no-rules, --title or --country")
+        try:
+            rules = [_parse_rule(r) for r in rule] if rule else ([] if no_rules else None)
+            with _open_auth(auth) as a:
+                ag = a.update_agency(name, labels=_split_labels(labels) if labels is not None else None,
+                                     rules=rules, title=title, country=country, by="cli")
+        except KeyError:
+            _fail(f"no agency {name!r} in {_auth_path(auth)} (see lookout agency list)")
+        except ValueError as exc:
+            _fail(str(exc))
+        typer.echo(_agency_summary(ag))
 
     @agency_app.command("list")
     def agency_list(auth: str = AUTH_OPT) -> None:
-        """List agencies, their labels and share rules."""
+        """List agencies, their labels and share rules (in the --rule syntax, with their mode)."""
         from rich.console import Console
-        from rich.table import Table
+        from rich.table import Column, Table
 
-        with _open_auth(auth) as a:
-            t = Table("agency", "title", "labels", "share rules")
+        with _open_auth(auth) as a:  # a rule folds onto more lines rather than being cut short
+            t = Table("agency", "title", "labels", Column("share rules", overflow="fold"))
             for ag in a.agencies():
-                t.add_row(ag.name, ag.title, ", ".join(sorted(ag.labels)),
-                          "; ".join(f"{r.label}->{r.release_as} {r.mode} {r.coarsen_m:g} m"
-                                    + (f" ({'+'.join(sorted(r.sources))} only)" if r.sources else "") for r in ag.rules))
+                t.add_row(ag.name, ag.title, "all" if ag.all_labels else ", ".join(sorted(ag.labels)),
+                          "\n".join(_format_rule(r) for r in ag.rules) or "-")
         Console().print(t)
 
     @users_app.command("add")
