@@ -12,8 +12,8 @@ from lookout.model import DEFAULT_LABEL
 from lookout.sources.base import Decoder, register
 from lookout.sources.modes import ModeSLineDecoder, joined_lines
 
-#: a plain line: decimal seconds, the frame in hex, maybe more columns
-_PLAIN = re.compile(r"^([0-9]+(?:\.[0-9]*)?),([0-9A-Fa-f]*)(?:,[^\n]*)?\r?$", re.M)
+#: the characters of plain lines (no spaces, signs, exponents, NaN): ``seconds,hex``
+_PLAIN_CHARS = re.compile(r"[0-9A-Fa-f.,\n]*")
 
 
 @register("raw")
@@ -30,19 +30,22 @@ class RawDecoder(ModeSLineDecoder, Decoder):
         self._init_modes(reference, max_range_m, max_speed_kt)
 
     def _parse_all(self, records: list[bytes], frames: list[str], times: list[float | None]) -> bool:
-        """A batch whose every line is plain (``seconds,hex``, time in range): two C-level scans
-        instead of a parse per line (the same frames and times as :meth:`_parse`)."""
+        """A batch whose every line is plain (``seconds,hex``: two columns, digits only, time in
+        range): split at once instead of a parse per line (the same frames and times as
+        :meth:`_parse`, which takes any other batch)."""
         text = joined_lines(records)
-        if text is None:
+        if text is None or _PLAIN_CHARS.fullmatch(text) is None:
             return False
-        found = _PLAIN.findall(text)
-        if len(found) != len(records):
+        parts = text.replace("\n", ",").split(",")
+        if len(parts) != 2 * len(records):
             return False
-        stamps, hexes = zip(*found)
-        ts = list(map(float, stamps))
+        try:
+            ts = list(map(float, parts[0::2]))
+        except ValueError:
+            return False
         if not (min(ts) > 0.0 and max(ts) < 1.0e10):
             return False
-        frames.extend(hexes)
+        frames.extend(parts[1::2])
         times.extend(ts)
         return True
 
