@@ -52,6 +52,10 @@ _HEX_RE = re.compile(r"(?:[0-9A-Fa-f]{14}){1,2}")
 #: by type code: an airborne position (its CPR bits change as the aircraft moves: not cached)
 _AIRBORNE_TC = tuple(9 <= tc <= 18 or 20 <= tc <= 22 for tc in range(32))
 _MISS = object()
+#: by type code: a position (surface 5-8, airborne 9-18 and 20-22)
+_POSITION_TC = tuple(5 <= tc <= 18 or 20 <= tc <= 22 for tc in range(32))
+#: two hex digits (any case) -> their value
+_HEX2 = {a + b: int(a + b, 16) for a in "0123456789abcdefABCDEF" for b in "0123456789abcdefABCDEF"}
 #: decoded frames kept per receiver (two generations of up to this many each)
 CACHE_SIZE = 4096
 
@@ -173,20 +177,18 @@ class ModeS:
         dictionaries are shared between frames: nothing here modifies them."""
         st = self.stats
         fullmatch = _HEX_RE.fullmatch
+        hex2 = _HEX2
         cache = self._cache
         old = self._cache_old
         airborne = _AIRBORNE_TC
-        ext_frames: list[str] = []
-        ext_idx: list[int] = []
-        ext_b0: list[int] = []
-        ext_tc: list[int] = []
+        ext: list[tuple[int, str, int, int]] = []  # (index, frame, first byte, type code)
         msgs: list[Any] = []
         need: dict[str, Any] = {}
         for i, f in enumerate(frames):
             if fullmatch(f) is None:
                 st.reject("bad_hex" if len(f) in (14, 28) else "bad_length", f)
                 continue
-            b0 = int(f[0:2], 16)
+            b0 = hex2[f[:2]]
             df = b0 >> 3
             if df != 17 and df != 18:
                 st.skip(_DF_NAMES[df])
@@ -194,7 +196,7 @@ class ModeS:
             if len(f) != 28:
                 st.reject("bad_length", f)
                 continue
-            tc = int(f[8:10], 16) >> 3
+            tc = hex2[f[8:10]] >> 3
             if airborne[tc]:
                 msg = _MISS
                 need[f] = _MISS
@@ -206,12 +208,9 @@ class ModeS:
                         need[f] = _MISS
                     else:
                         cache[f] = msg  # recently used: keep it in the current generation
-            ext_frames.append(f)
-            ext_idx.append(i)
-            ext_b0.append(b0)
-            ext_tc.append(tc)
+            ext.append((i, f, b0, tc))
             msgs.append(msg)
-        if not ext_frames:
+        if not ext:
             return []
         if need:
             todo = list(need)
@@ -223,42 +222,41 @@ class ModeS:
             except BaseException:  # noqa: BLE001 - a Rust panic on one frame: decode them one by one
                 decoded = None
             if decoded is None:
-                for k, f in enumerate(ext_frames):
+                for k, e in enumerate(ext):
                     if msgs[k] is _MISS:
-                        msgs[k] = _safe_decode(f, None, st)
+                        msgs[k] = _safe_decode(e[1], None, st)
             else:
                 self.decoded += len(todo)
                 for f, msg in zip(todo, decoded):
                     need[f] = msg
-                    if msg and not airborne[int(f[8:10], 16) >> 3]:
+                    if msg and not airborne[hex2[f[8:10]] >> 3]:
                         cache[f] = msg
-                for k, f in enumerate(ext_frames):
+                for k, e in enumerate(ext):
                     if msgs[k] is _MISS:
-                        msgs[k] = need[f]
+                        msgs[k] = need[e[1]]
                 if len(cache) > self.cache_size:
                     self._cache_old = cache
                     self._cache = {}
-        self.cache_hits += len(ext_frames) - len(need)
+        self.cache_hits += len(ext) - len(need)
         out: list[Observation] = []
         now = None
-        for k, msg in enumerate(msgs):
-            i = ext_idx[k]
-            f = ext_frames[k]
+        position = _POSITION_TC
+        next_prune = self._next_prune
+        for (i, f, b0, tc), msg in zip(ext, msgs):
             t = times[i]
             if t is None:
                 if now is None:
                     now = _time.time()
                 t = now
             try:
-                if t >= self._next_prune:
+                if t >= next_prune:
                     self._prune(t)
+                    next_prune = self._next_prune
                 if not msg:
                     if msg is None:
                         st.reject("bad_crc", f)
                     continue
-                tc = ext_tc[k]
-                if 5 <= tc <= 18 or 20 <= tc <= 22:
-                    b0 = ext_b0[k]
+                if position[tc]:
                     obs = self._position(f, t, tc, f[2:8].lower(), b0 >> 3, b0 & 7,
                                          attrs[i] if attrs is not None else None, msg)
                     if obs is not None:
