@@ -93,7 +93,8 @@ class ShareRule:
         if self.mode == "per_source":
             if not self.sources or not self.sources <= set(SOURCE_IDENTITIES):
                 raise ValueError(f"a per_source share rule needs sources, a subset of {sorted(SOURCE_IDENTITIES)} "
-                                 f"(the source kinds that carry an identity), got {self.sources!r}")
+                                 f"(the source kinds that carry an identity), got "
+                                 f"{'+'.join(sorted(self.sources)) if self.sources else 'none'}")
             object.__setattr__(self, "alerts", False)  # an alert's reasons may be the restricted sensors'
 
     def applies(self, label: str, sources: Iterable[str] | None, source_times: dict[str, float] | None = None,
