@@ -7,9 +7,11 @@ ADS-B: a generated busy-receiver mix (200 aircraft around the Nogales sector: 50
 positions alternating even/odd, 25 % velocities, 5 % identifications, 20 % DF11 all-call
 replies) is written in each ADS-B form (raw ``t,hex`` lines, AVR ``@counter`` lines, one Beast
 byte stream, SBS-1 lines for the same traffic) and decoded through Lookout's decoders (CRC,
-per-aircraft CPR state, sanity checks, Observation records): raw, AVR and SBS lines both in
-batches of 512 through ``decode_batch`` (how ``lookout ingest`` reads a file) and one by one
-through ``decode`` (a live feed); Beast in 64 KiB chunks. The peer is rs1090's own batch
+per-aircraft CPR state, sanity checks, Observation records): raw, AVR and SBS lines in
+batches of 512 through ``decode_batch`` (how ``lookout ingest`` reads a file), in chunks of 32
+lines through ``decode_batch`` (how ``lookout ingest`` decodes a live TCP/UDP feed: the lines
+of each received chunk) and one by one through ``decode``; Beast in 64 KiB chunks. The share of
+extended squitters served from the decoded-frame cache instead of rs1090 is printed. The peer is rs1090's own batch
 decode (``rs1090.decode(list, timestamps, reference=...)``) of the same frames, run with one
 Rust thread (``RAYON_NUM_THREADS=1``) so both sides use one core, and measured alternately with
 each format (best of 3 each) so that a change in the machine's load does not skew the ratio;
@@ -138,13 +140,17 @@ def run_lines(fmt: str, lines: list[bytes], reference) -> tuple[int, int]:
     return n, dec.stats.rejected_total
 
 
-def run_batches(fmt: str, lines: list[bytes], reference) -> tuple[int, int]:
-    """In batches of BATCH lines through ``decode_batch`` (what a file or replay gets)."""
+def run_batches(fmt: str, lines: list[bytes], reference, batch: int = BATCH) -> tuple[int, int]:
+    """In batches of ``batch`` lines through ``decode_batch`` (what a file or replay gets; a live
+    feed's received chunks with a small ``batch``)."""
     dec = decoder_class(fmt)(reference=reference)
     n = 0
-    for k in range(0, len(lines), BATCH):
-        n += len(dec.decode_batch(lines[k:k + BATCH]))
+    for k in range(0, len(lines), batch):
+        n += len(dec.decode_batch(lines[k:k + batch]))
     return n, dec.stats.rejected_total
+
+
+LIVE_CHUNK = 32  # lines per received chunk of a live feed (a busy receiver, ~10 ms of traffic)
 
 
 def main() -> int:
@@ -200,12 +206,24 @@ def main() -> int:
     def batch_peer():
         rs1090.decode(frames, times, reference=ref)
 
+    probe = decoder_class("raw")(reference=ref)
+    for k in range(0, n, BATCH):
+        probe.decode_batch(raw_lines[k:k + BATCH])
+    cache = {"decoded_by_rs1090": probe.modes.decoded, "served_from_cache": probe.modes.cache_hits}
+    ext = probe.modes.decoded + probe.modes.cache_hits
+    print(f"extended squitters: {ext}, decoded by rs1090 {probe.modes.decoded}, from the cache "
+          f"{probe.modes.cache_hits} ({probe.modes.cache_hits / max(ext, 1):.0%})", flush=True)
+
     s, sp, (obs, rej) = paired(lambda: run_batches("raw", raw_lines, ref), batch_peer, repeat)
     add("raw", f"timestamp,hex lines, batches of {BATCH}", n, s, obs, "rs1090 batch", n / sp, rej)
+    s, sp, (obs, rej) = paired(lambda: run_batches("raw", raw_lines, ref, LIVE_CHUNK), batch_peer, repeat)
+    add("raw", f"timestamp,hex lines, chunks of {LIVE_CHUNK}", n, s, obs, "rs1090 batch", n / sp, rej)
     s, sp, (obs, rej) = paired(lambda: run_lines("raw", raw_lines, ref), batch_peer, repeat)
     add("raw", "timestamp,hex lines, one by one", n, s, obs, "rs1090 batch", n / sp, rej)
     s, sp, (obs, rej) = paired(lambda: run_batches("avr", avr_lines, ref), batch_peer, repeat)
     add("avr", f"@counter AVR lines, batches of {BATCH}", n, s, obs, "rs1090 batch", n / sp, rej)
+    s, sp, (obs, rej) = paired(lambda: run_batches("avr", avr_lines, ref, LIVE_CHUNK), batch_peer, repeat)
+    add("avr", f"@counter AVR lines, chunks of {LIVE_CHUNK}", n, s, obs, "rs1090 batch", n / sp, rej)
     s, sp, (obs, rej) = paired(lambda: run_lines("avr", avr_lines, ref), batch_peer, repeat)
     add("avr", "@counter AVR lines, one by one", n, s, obs, "rs1090 batch", n / sp, rej)
 
@@ -222,6 +240,8 @@ def main() -> int:
 
     s, sp, (obs, rej) = paired(lambda: run_batches("sbs", sbs_lines, ref), split_peer, repeat)
     add("sbs", f"SBS-1 lines, batches of {BATCH}", n, s, obs, "bytes.split", n / sp, rej)
+    s, sp, (obs, rej) = paired(lambda: run_batches("sbs", sbs_lines, ref, LIVE_CHUNK), split_peer, repeat)
+    add("sbs", f"SBS-1 lines, chunks of {LIVE_CHUNK}", n, s, obs, "bytes.split", n / sp, rej)
     s, sp, (obs, rej) = paired(lambda: run_lines("sbs", sbs_lines, ref), split_peer, repeat)
     add("sbs", "SBS-1 lines, one by one", n, s, obs, "bytes.split", n / sp, rej)
 
@@ -297,6 +317,7 @@ def main() -> int:
         "load_average_1_5_15min": {"start": [round(x, 2) for x in load_before],
                                    "end": [round(x, 2) for x in os.getloadavg()]},
         "rs1090": getattr(rs1090, "__version__", "0.7.0"),
+        "modes_cache_raw_batches": cache,
         "rows": rows,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
