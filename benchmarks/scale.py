@@ -315,15 +315,32 @@ def soak(args, tmp: str) -> dict:
         if not args.sqlite:
             drop_schema(urls["s0"])
     done = sum(s["observations"] for s in stats)
-    span = max(s["last_step_at"] for s in stats) - min(s["first_message_at"] for s in stats)
-    rss = [x["rss_mb"] for x in samples if all(v == v for v in x["rss_mb"])]
+    span = max(max(s["last_obs_step_at"] or 0.0, s["last_obs_write_at"] or 0.0) for s in stats) \
+        - min(s["first_message_at"] for s in stats)
+    rss = [(x["t"], sum(x["rss_mb"])) for x in samples if all(v == v for v in x["rss_mb"])]
     half = len(rss) // 2
-    growth = (float(np.mean([sum(r) for r in rss[half:]])) - float(np.mean([sum(r) for r in rss[:half]]))) \
+    growth = (float(np.mean([r for _, r in rss[half:]])) - float(np.mean([r for _, r in rss[:half]]))) \
         if half else float("nan")
+    # memory after warm-up (the first fifth of the run, at least a minute: tracks, buffers and
+    # connections reach their working size): growth from its start to the end, and its trend
+    warm = max(60.0, 0.2 * args.soak_minutes * 60)
+    steady = [(t, r) for t, r in rss if t >= warm]
+    if len(steady) >= 3:
+        slope = float(np.polyfit([t for t, _ in steady], [r for _, r in steady], 1)[0]) * 60.0
+        steady_growth = steady[-1][1] - steady[0][1]
+        flat = bool(steady_growth <= 0.05 * steady[0][1])
+    else:
+        slope = steady_growth = float("nan")
+        flat = False
     return {"minutes": args.soak_minutes, "target_rate": args.rate, "published": published,
             "publish_rate": round(published / pub_s, 1), "processed": done, "processed_rate": round(done / span, 1),
-            "drain_s_after_publisher": round(max(span - pub_s, 0.0), 1), "rss_growth_mb_second_half_vs_first": round(growth, 1),
-            "samples": samples}
+            "drain_s_after_publisher": round(max(span - pub_s, 0.0), 1),
+            "max_backlog": max((x["backlog"] for x in samples), default=0),
+            "rss_growth_mb_second_half_vs_first": round(growth, 1),
+            "rss_after_warmup_mb": round(steady[0][1], 1) if steady else None,
+            "rss_end_mb": round(rss[-1][1], 1) if rss else None,
+            "rss_growth_after_warmup_mb": round(steady_growth, 1), "rss_trend_after_warmup_mb_per_min": round(slope, 2),
+            "memory_flat": flat, "warmup_s": warm, "samples": samples}
 
 
 async def create_ns(prefix: str) -> None:
@@ -375,8 +392,14 @@ def main() -> int:
             result["soak"] = r
             print(f"published {r['published']} ({r['publish_rate']}/s), processed {r['processed']} "
                   f"({r['processed_rate']}/s), drain after publisher {r['drain_s_after_publisher']} s, "
-                  f"RSS growth (2nd half vs 1st) {r['rss_growth_mb_second_half_vs_first']} MB")
-            result["soak_target_met"] = bool(r["processed_rate"] >= TARGET_SOAK_RATE * 0.98)
+                  f"backlog at most {r['max_backlog']} messages")
+            print(f"workers' resident memory (sum): {r['rss_after_warmup_mb']} MB after the {r['warmup_s']:.0f}-s "
+                  f"warm-up, {r['rss_end_mb']} MB at the end ({r['rss_growth_after_warmup_mb']:+} MB, trend "
+                  f"{r['rss_trend_after_warmup_mb_per_min']:+} MB/min); 2nd half vs 1st "
+                  f"{r['rss_growth_mb_second_half_vs_first']:+} MB")
+            result["soak_target_met"] = bool(r["processed_rate"] >= TARGET_SOAK_RATE * 0.98 and r["memory_flat"]
+                                             and r["minutes"] >= 10)
+            print(f"target (10,000 obs/s for 10 min, flat memory): {'met' if result['soak_target_met'] else 'NOT met'}")
         else:
             rows = [throughput(args, 1, tmp), throughput(args, 2, tmp)]
             speedup = rows[1]["obs_per_s"] / rows[0]["obs_per_s"]
