@@ -136,11 +136,22 @@ class PostgresStore(SQLStore):
     def _insert_many(self, cur: Any, table: str, cols: Sequence[str], rows: list[tuple], conflict: str) -> int:
         if len(rows) < self.copy_threshold:
             return super()._insert_many(cur, table, cols, rows, conflict)
+        collist = ", ".join(cols)
+        if conflict.endswith("DO NOTHING"):
+            # the usual case has no row stored yet: COPY straight into the table (inside a
+            # savepoint); a conflict (a replay, a repeated id) rolls it back and the rows go
+            # through the staging table, which inserts only the new ones
+            try:
+                with self._conn.transaction(), cur.copy(f"COPY {table} ({collist}) FROM STDIN") as cp:
+                    for r in rows:
+                        cp.write_row(r)
+                return len(rows)
+            except psycopg.errors.UniqueViolation:
+                pass
         stage = f"_lookout_stage_{table}"
         if stage not in self._staged:
             cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {table}) ON COMMIT DELETE ROWS")
             self._staged.add(stage)
-        collist = ", ".join(cols)
         with cur.copy(f"COPY {stage} ({collist}) FROM STDIN") as cp:
             for r in rows:
                 cp.write_row(r)
