@@ -58,6 +58,9 @@ _POSITION_TC = tuple(5 <= tc <= 18 or 20 <= tc <= 22 for tc in range(32))
 _HEX2 = {a + b: int(a + b, 16) for a in "0123456789abcdefABCDEF" for b in "0123456789abcdefABCDEF"}
 #: decoded frames kept per receiver (two generations of up to this many each)
 CACHE_SIZE = 4096
+#: frames per rs1090 call (its pickled result costs more per frame to build and read in
+#: calls of thousands)
+DECODE_BATCH = 512
 
 #: 95 % horizontal position accuracy (EPU) by NACp, metres
 _NACP_EPU = {11: 3.0, 10: 10.0, 9: 30.0, 8: 92.6, 7: 185.2, 6: 555.6, 5: 926.0, 4: 1852.0, 3: 3704.0,
@@ -215,8 +218,12 @@ class ModeS:
         if need:
             todo = list(need)
             try:
-                # one frame (a live feed, line by line): rs1090's single-message call, cheaper
-                decoded = rs1090.decode(todo) if len(todo) > 1 else [rs1090.decode(todo[0])]
+                if len(todo) == 1:  # a live feed, line by line: rs1090's single-message call, cheaper
+                    decoded = [rs1090.decode(todo[0])]
+                else:  # calls of at most DECODE_BATCH frames: larger ones cost more per frame
+                    decoded = []
+                    for k in range(0, len(todo), DECODE_BATCH):
+                        decoded += rs1090.decode(todo[k:k + DECODE_BATCH])
             except (KeyboardInterrupt, SystemExit, GeneratorExit):
                 raise
             except BaseException:  # noqa: BLE001 - a Rust panic on one frame: decode them one by one
