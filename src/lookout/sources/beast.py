@@ -20,6 +20,8 @@ from lookout.sources.modes import ModeSDecoderBase, TickClock
 ESC = 0x1A
 _LENGTHS = {0x31: 2, 0x32: 7, 0x33: 14}  # '1', '2', '3': message bytes after counter + signal
 MAX_BUFFER = 1 << 20
+#: frames decoded together (as a file's batch of lines): smaller working sets are faster
+FRAMES_PER_CALL = 512
 #: signal level byte -> dBFS (rounded to 0.1 dB), as ``attrs["rssi_dbfs"]``
 _RSSI_DBFS = [0.0] + [round(20 * math.log10(s / 255.0), 1) for s in range(1, 256)]
 #: the attributes a frame's signal level gives its Observations (shared: they are only read)
@@ -154,7 +156,11 @@ class BeastDecoder(ModeSDecoderBase, Decoder):
             self._garbage(len(buf))
             buf.clear()
         if hexes:
-            yield from self.modes.frames(hexes, self.clock.to_unix_many(ticks), attrs)
+            times = self.clock.to_unix_many(ticks)
+            frames = self.modes.frames
+            for k in range(0, len(hexes), FRAMES_PER_CALL):  # a chunk may hold thousands
+                yield from frames(hexes[k:k + FRAMES_PER_CALL], times[k:k + FRAMES_PER_CALL],
+                                  attrs[k:k + FRAMES_PER_CALL])
 
     def _flush(self) -> Iterator[Observation]:
         if self._buf:
