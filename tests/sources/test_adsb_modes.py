@@ -183,6 +183,21 @@ def test_tick_clock_keeps_spacing_and_reanchors():
     assert t3 == 2000.0
 
 
+def test_tick_clock_many_equals_one_by_one(monkeypatch):
+    from lookout.sources import modes
+
+    wall = iter(range(1000, 2000, 7))
+    monkeypatch.setattr(modes._time, "time", lambda: float(next(wall)))
+    ticks = [12_000_000, 18_000_000, 18_000_000, 5, 60_000_000, 5 + 3700 * 12_000_000, 7 + 3700 * 12_000_000]
+    one = TickClock()
+    expected = [one.to_unix(tk) for tk in ticks[:3]] + [one.to_unix(tk) for tk in ticks[3:]]
+    wall = iter(range(1000, 2000, 7))
+    many = TickClock()
+    got = many.to_unix_many(ticks[:3]) + many.to_unix_many(ticks[3:])
+    assert got == expected and (many._t0, many._c0, many._last) == (one._t0, one._c0, one._last)
+    assert expected[3] == 1007.0 and expected[5] == 1014.0  # re-anchored: backwards, then a jump of > 1 h
+
+
 def test_state_is_pruned():
     m = ModeS("rx", reference=(31.33, -110.95))
     m.frame(IDENT, T)

@@ -682,10 +682,10 @@ class TickClock:
         out: list[float | None] = []
         append = out.append
         hz = self.HZ
-        max_ticks = self.max_jump_s * hz
+        max_jump = self.max_jump_s
         t0, c0, last = self._t0, self._c0, self._last
         for tk in ticks:
-            if t0 is None or tk < last or tk - last > max_ticks:
+            if t0 is None or tk < last or (tk - last) / hz > max_jump:
                 t0, c0 = _time.time(), tk
             last = tk
             append(t0 + (tk - c0) / hz)
