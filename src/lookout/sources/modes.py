@@ -58,7 +58,10 @@ _POSITION_TC = tuple(5 <= tc <= 18 or 20 <= tc <= 22 for tc in range(32))
 _HEX2 = {a + b: int(a + b, 16) for a in "0123456789abcdefABCDEF" for b in "0123456789abcdefABCDEF"}
 #: decoded frames kept per receiver (two generations of up to this many each)
 CACHE_SIZE = 4096
-#: frames per rs1090 call (its pickled result costs more per frame to build and read in
+#: fewer frames to decode than this go to rs1090 one by one: its batch call has a fixed cost
+#: (a hand-over to its thread pool) that only ~100 frames outweigh
+BATCH_CALL_FROM = 128
+#: frames per rs1090 batch call (its pickled result costs more per frame to build and read in
 #: calls of thousands)
 DECODE_BATCH = 512
 
@@ -167,10 +170,11 @@ class ModeS:
         """Decode frames (hex) received at ``times`` (UNIX s; None = now), in order.
 
         Frames are checked (hex, length, downlink format) first; the DF17/DF18 extended
-        squitters of the batch that are not in the decoded-frame cache then go to rs1090 in ONE
-        batch call (CRC, fields, raw CPR values), and the results are applied to the
-        per-aircraft state in reception order (CPR pairing and local decoding, sanity checks),
-        exactly as frame by frame.
+        squitters of the batch that are not in the decoded-frame cache then go to rs1090 (CRC,
+        fields, raw CPR values: batch calls of up to :data:`DECODE_BATCH` frames, or one call
+        per frame when fewer than :data:`BATCH_CALL_FROM` need decoding), and the results are
+        applied to the per-aircraft state in reception order (CPR pairing and local decoding,
+        sanity checks), exactly as frame by frame.
 
         rs1090 decodes a frame from its bits alone, so a frame seen recently decodes as it did
         then: velocity, identification, status and surface-position frames repeat verbatim
@@ -218,8 +222,9 @@ class ModeS:
         if need:
             todo = list(need)
             try:
-                if len(todo) == 1:  # a live feed, line by line: rs1090's single-message call, cheaper
-                    decoded = [rs1090.decode(todo[0])]
+                if len(todo) < BATCH_CALL_FROM:  # a live feed's line or chunk: single-message calls
+                    decode = rs1090.decode
+                    decoded = [decode(f) for f in todo]
                 else:  # calls of at most DECODE_BATCH frames: larger ones cost more per frame
                     decoded = []
                     for k in range(0, len(todo), DECODE_BATCH):
@@ -751,7 +756,7 @@ class ModeSLineDecoder(ModeSDecoderBase):
         return False
 
     def decode_batch(self, records: list[bytes]) -> list[Observation]:
-        """Many lines: parse them all, then one rs1090 call for the batch's frames."""
+        """Many lines: parse them all, then decode the batch's frames together (:meth:`ModeS.frames`)."""
         frames: list[str] = []
         times: list[float | None] = []
         if records and self._parse_all(records, frames, times):
