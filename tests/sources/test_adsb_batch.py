@@ -232,11 +232,13 @@ def test_plain_batches_parsed_at_once_equal_line_by_line(adsb_data, fmt, name, m
 def test_a_batch_with_one_odd_line_is_parsed_line_by_line():
     good = b"1700000000.5," + encode_velocity("a1b2c3", 300, 90).encode()
     for odd in (b"1700000000.5, " + good[13:], b"1e9," + good[13:], b"0," + good[13:], b"x\ny", b"1\n2", b"\xff",
-                good + b"\r", good + b",-12.5", b"1700000000.5,", b",", b"1.5", b"A,B", b"."):
-        dec = decoder_class("raw")(reference=REF)
-        got = dec.decode_batch([good, odd, good])
-        ref = decoder_class("raw")(reference=REF)
-        want = [o for ln in (good, odd, good) for o in ref.decode(ln)]
-        assert _rows(got) == _rows(want)
-        assert dec.stats.as_dict()["rejected"] == ref.stats.as_dict()["rejected"]
-        assert dec.stats.as_dict()["skipped"] == ref.stats.as_dict()["skipped"], odd
+                good + b"\r", good + b",-12.5", b"1700000000.5,", b",", b"1.5", b"A,B", b".",
+                b"1700000000.6,1700000000.7," + good[13:]):  # with b"1.5" before it: columns shifted
+        for batch in ([good, odd, good], [good, b"1.5", odd, good]):
+            dec = decoder_class("raw")(reference=REF)
+            got = dec.decode_batch(batch)
+            ref = decoder_class("raw")(reference=REF)
+            want = [o for ln in batch for o in ref.decode(ln)]
+            assert _rows(got) == _rows(want)
+            assert dec.stats.as_dict()["rejected"] == ref.stats.as_dict()["rejected"]
+            assert dec.stats.as_dict()["skipped"] == ref.stats.as_dict()["skipped"], odd
