@@ -152,7 +152,7 @@ def dumps(record: Any) -> str:
         check = [getattr(record, f) for f in free]
     else:
         d, check = record, [record]
-    if all(_finite(v) for v in check):
+    if all(not v or _finite(v) for v in check):
         try:
             b = orjson.dumps(d, default=_default, option=_ORJSON_OPTS)
         except (orjson.JSONEncodeError, TypeError):
