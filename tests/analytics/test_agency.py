@@ -26,6 +26,8 @@ from lookout.sector import load_sector
 from lookout.share.releasability import OPEN, Agency, ShareRule
 from lookout.store.sqlite import SQLiteStore
 
+from share.agencies import viewer_tokens
+
 DAY = 86400.0
 T0 = 1_767_225_600.0  # 2026-01-01
 START, END = T0 + 14 * DAY, T0 + 28 * DAY
@@ -135,11 +137,7 @@ def world(tmp_path_factory, sector):
     public = SQLiteStore(d / "public.db")
     build(public, sector, {"PUBLIC"})
     auth = AuthStore(d / "auth.db")
-    tokens = {}
-    for name, (labels, rules) in AGENCIES.items():
-        auth.create_agency(name, labels, rules)
-        auth.create_user(f"{name.lower()}-viewer", name, "viewer")
-        tokens[name] = auth.issue_token(f"{name.lower()}-viewer")
+    tokens = viewer_tokens(auth, AGENCIES)
     app = create_app(full, hub=LiveHub(), sector=sector, auth=auth, routers=[analytics_router])
     with TestClient(app) as client:
         yield {"full": full, "public": public, "auth": auth, "tokens": tokens, "client": client, "app": app}

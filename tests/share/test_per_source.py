@@ -28,6 +28,8 @@ from lookout.share.releasability import (Agency, ShareRule, filter_points, filte
 from lookout.share.transport import CotSender
 from lookout.store.sqlite import SQLiteStore
 
+from share.agencies import viewer_tokens
+
 T0 = 1_790_000_000.0
 SECTOR = load_sector()
 RADAR = ShareRule("US-ONLY", "REL-MX", coarsen_m=1000.0, sources=frozenset({"radar"}), alerts=False)
@@ -168,11 +170,7 @@ def world(tmp_path_factory):
     for k in range(6):
         store.write_tracks(tracks_at(T0 + k))
     auth = AuthStore(d / "auth.db")
-    tokens = {}
-    for name, (labels, rules) in AGENCIES.items():
-        auth.create_agency(name, labels, rules)
-        auth.create_user(f"{name.lower()}-viewer", name, "viewer")
-        tokens[name] = auth.issue_token(f"{name.lower()}-viewer")
+    tokens = viewer_tokens(auth, AGENCIES)
     hub = LiveHub(queue_size=64)
     app = create_app(store, hub=hub, sector=SECTOR, auth=auth, routers=[analytics_router])
     hub.publish(T0 + 5, tracks_at(T0 + 5), [], [])
