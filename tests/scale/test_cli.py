@@ -68,9 +68,14 @@ def test_bridge_relays_live_tracks_and_alerts():
         await bus.publish("tracks.s0", gone, None)
         await bus.publish("tracks.s0", b"not json", None)  # logged and skipped
         await bus.publish("alerts", a, None)
+        # a worker's step: one message with the step's track states; a bad record in a batch
+        # is skipped, the others are relayed
+        t3 = Track(id="s1-bb00-T000003", time=11.0, position=GeoPoint(31.3, -110.8))
+        t4 = Track(id="s1-bb00-T000004", time=11.0, position=GeoPoint(31.3, -110.7))
+        await bus.publish("tracks.s1", [t3, {"id": "broken"}, t4], None)
         for _ in range(50):
             await asyncio.sleep(0.1)
-            if hub.calls:
+            if sum(len(c[1]) for c in hub.calls) >= 3:
                 break
         stop.set()
         await asyncio.wait_for(task, 5)
@@ -78,6 +83,6 @@ def test_bridge_relays_live_tracks_and_alerts():
 
     asyncio.run(main())
     ids = [i for c in hub.calls for i in c[1]]
-    assert ids == ["s0-aa00-T000001"]
+    assert ids == ["s0-aa00-T000001", "s1-bb00-T000003", "s1-bb00-T000004"]
     assert [d for c in hub.calls for d in c[2]] == ["s0-aa00-T000002"]
     assert [x for c in hub.calls for x in c[3]] == ["a-1"]
