@@ -8,6 +8,7 @@ and delivery semantics, ``docs/scale-out.md`` for deployment.
 from __future__ import annotations
 
 from lookout.bus.base import (
+    AGENT,
     ALERTS_SUBJECT,
     HANDOFF,
     TICK,
@@ -15,6 +16,7 @@ from lookout.bus.base import (
     BusError,
     Message,
     Subscription,
+    agent_subject,
     batch_id,
     decode,
     encode,
@@ -25,7 +27,7 @@ from lookout.bus.base import (
     tracks_subject,
 )
 
-__all__ = ["ALERTS_SUBJECT", "HANDOFF", "TICK", "Bus", "BusError", "Message", "Subscription", "batch_id", "decode", "encode",
+__all__ = ["AGENT", "ALERTS_SUBJECT", "HANDOFF", "TICK", "Bus", "BusError", "Message", "Subscription", "agent_subject", "batch_id", "decode", "encode",
            "handoff_subject", "obs_subject", "open_bus", "subject_matches", "tick_subject", "tracks_subject"]
 
 

@@ -5,6 +5,9 @@ Subjects (logical; an implementation may add a namespace prefix):
 * ``obs.<source>.<sector>`` -- raw observations of one source kind routed to one fusion sector;
 * ``obs.handoff.<sector>`` -- a track handed to ``<sector>`` by its neighbour (same stream as
   the observations, so a worker sees handoffs and observations in one total order);
+* ``obs.agent.<sector>`` -- copies of the agent position fixes (blue-force positions, field
+  reports' reporter positions) routed to *other* sectors, for their rules only (a drone closing on
+  an agent just across a sector boundary); the sector holding the fix gets the original;
 * ``obs.tick.<sector>`` -- ``{"time": t}``: the publisher's observation time reached ``t``
   (once a second of data time), so a sector with no observations still steps its tracks
   forward (coasting, deletion, handoff of tracks leaving it);
@@ -36,6 +39,7 @@ import orjson
 
 HANDOFF = "handoff"  # pseudo source of obs.handoff.<sector>
 TICK = "tick"  # pseudo source of obs.tick.<sector>: observation time advanced (a clock for quiet sectors)
+AGENT = "agent"  # pseudo source of obs.agent.<sector>: agent fixes from other sectors (for rules only)
 
 
 class BusError(RuntimeError):
@@ -48,6 +52,10 @@ def obs_subject(source: str, sector: str) -> str:
 
 def handoff_subject(sector: str) -> str:
     return f"obs.{HANDOFF}.{sector}"
+
+
+def agent_subject(sector: str) -> str:
+    return f"obs.{AGENT}.{sector}"
 
 
 def tick_subject(sector: str) -> str:

@@ -81,19 +81,10 @@ class RuleContext:
         """Take agent positions from observations; returns how many fixes were taken."""
         n = 0
         for o in observations:
-            if o.source == SourceKind.BLUE_FORCE and o.position is not None:
-                v = o.velocity
-                self.update_agent(o.ident or o.sensor, o.time, o.position.lat, o.position.lon,
-                                  v.east if v else 0.0, v.north if v else 0.0, o.position.alt_m)
+            fix = agent_fix(o)
+            if fix is not None:
+                self.update_agent(*fix)
                 n += 1
-            elif o.source == SourceKind.REPORT and o.attrs:
-                rep = o.attrs.get("reporter") if isinstance(o.attrs.get("reporter"), dict) else {}
-                rid = rep.get("id", o.attrs.get("reporter_id"))
-                lat = rep.get("lat", o.attrs.get("reporter_lat"))
-                lon = rep.get("lon", o.attrs.get("reporter_lon"))
-                if rid is not None and _finite(lat) and _finite(lon):
-                    self.update_agent(str(rid), o.time, float(lat), float(lon))
-                    n += 1
         return n
 
     def agents(self, now: float | None = None, max_age_s: float = math.inf) -> list[AgentFix]:
@@ -110,6 +101,24 @@ class RuleContext:
         arr = np.array([(a.east, a.north, np.nan if a.alt_m is None else a.alt_m, a.v_east, a.v_north)
                         for a in fixes], dtype=float)
         return [a.id for a in fixes], arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3], arr[:, 4]
+
+
+def agent_fix(o: Observation) -> tuple | None:
+    """The agent position an observation carries, as the arguments of
+    :meth:`RuleContext.update_agent` -- a blue-force fix, or a field report's reporter position
+    -- or None."""
+    if o.source == SourceKind.BLUE_FORCE and o.position is not None:
+        v = o.velocity
+        return (o.ident or o.sensor, o.time, o.position.lat, o.position.lon,
+                v.east if v else 0.0, v.north if v else 0.0, o.position.alt_m)
+    if o.source == SourceKind.REPORT and o.attrs:
+        rep = o.attrs.get("reporter") if isinstance(o.attrs.get("reporter"), dict) else {}
+        rid = rep.get("id", o.attrs.get("reporter_id"))
+        lat = rep.get("lat", o.attrs.get("reporter_lat"))
+        lon = rep.get("lon", o.attrs.get("reporter_lon"))
+        if rid is not None and _finite(lat) and _finite(lon):
+            return (str(rid), o.time, float(lat), float(lon))
+    return None
 
 
 def _finite(v) -> bool:

@@ -6,9 +6,13 @@ import math
 from collections import Counter
 from collections.abc import Iterable
 
-from lookout.bus import Bus, batch_id, obs_subject, tick_subject
-from lookout.model import Observation
+from lookout.bus import Bus, agent_subject, batch_id, obs_subject, tick_subject
+from lookout.model import Observation, SourceKind
+from lookout.rules.context import agent_fix
 from lookout.scale.partition import Partition
+
+
+_AGENT_SOURCES = (SourceKind.BLUE_FORCE, SourceKind.REPORT)
 
 
 class Publisher:
@@ -21,7 +25,12 @@ class Publisher:
     observation id). A batch's message id is a digest of its observation ids, so re-publishing
     the same input is dropped by the bus; the store writes observations idempotently by id
     whatever the batching. Every batch is published before the tick that follows it, so a
-    worker sees a sector's data in tick order."""
+    worker sees a sector's data in tick order.
+
+    An observation carrying an agent's position (a blue-force fix, a field report's reporter
+    position) also goes to every other sector as ``obs.agent.<sector>``: their rules then see
+    agents across the boundary (a drone closing on an agent in the next sector), while only
+    the sector holding the fix stores and tracks it."""
 
     def __init__(self, bus: Bus, partition: Partition, tick_s: float = 1.0, chunk: int = 2000,
                  batch: int = 500) -> None:
@@ -32,6 +41,7 @@ class Publisher:
         self.next_tick: float | None = None
         self.ticks = 0
         self.messages = 0
+        self.agent_copies = 0
 
     def _ticks(self, t: float) -> list:
         out = []
@@ -45,9 +55,11 @@ class Publisher:
         return out
 
     def _item(self, subject: str, obs: list[Observation]) -> tuple:
+        # message ids name the subject too: an agent fix's copies for other sectors carry the
+        # same observation and must not be dropped as duplicates of the original
         if len(obs) == 1 and self.batch == 1:
-            return (subject, obs[0], obs[0].id)
-        return (subject, obs, batch_id("obs", (o.id for o in obs)))
+            return (subject, obs[0], obs[0].id if not subject.startswith("obs.agent.") else f"{obs[0].id}@{subject}")
+        return (subject, obs, batch_id(subject, (o.id for o in obs)))
 
     async def publish(self, observations: Iterable[Observation]) -> Counter:
         counts: Counter = Counter()
@@ -55,6 +67,8 @@ class Publisher:
         open_: dict[str, list[Observation]] = {}  # subject -> the batch being filled
         size = self.batch
         route = self.partition.route
+        ids = self.partition.ids
+        many = len(ids) > 1
 
         def close_all() -> None:
             for subj, obs in open_.items():
@@ -68,14 +82,19 @@ class Publisher:
                 out += ticks
             sec = route(o)
             counts[sec] += 1
-            subj = obs_subject(str(o.source), sec)
-            b = open_.get(subj)
-            if b is None:
-                b = open_[subj] = []
-            b.append(o)
-            if len(b) >= size:
-                out.append(self._item(subj, b))
-                del open_[subj]
+            subjects = [obs_subject(str(o.source), sec)]
+            if many and o.source in _AGENT_SOURCES and agent_fix(o) is not None:
+                # the other sectors' rules need the agent's position too (a copy, not stored there)
+                subjects += [agent_subject(s) for s in ids if s != sec]
+                self.agent_copies += len(ids) - 1
+            for subj in subjects:
+                b = open_.get(subj)
+                if b is None:
+                    b = open_[subj] = []
+                b.append(o)
+                if len(b) >= size:
+                    out.append(self._item(subj, b))
+                    del open_[subj]
             if len(out) >= self.chunk:
                 await self._send(out)
                 out = []

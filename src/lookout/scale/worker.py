@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 
-from lookout.bus import HANDOFF, TICK, Bus, Message, batch_id, handoff_subject, tracks_subject
+from lookout.bus import AGENT, HANDOFF, TICK, Bus, Message, batch_id, handoff_subject, tracks_subject
 from lookout.bus.base import ALERTS_SUBJECT
 from lookout.config import WorkerConfig
 from lookout.model import Alert, GeoPoint, Observation, Track, TrackUpdates, Velocity
@@ -97,6 +97,7 @@ class WorkerStats:
     handoffs_out: int = 0
     handoffs_in: int = 0
     merged: int = 0
+    agent_fixes_in: int = 0  # agent fixes from other sectors, given to the rules
     tracks_written: int = 0
     alerts_written: int = 0
     last_seq: int = 0
@@ -252,7 +253,8 @@ class FusionWorker:
                     for k in range(resume[1] if msg.seq == resume[0] else 0, n):
                         item = items[k]
                         t = item.time if isinstance(item, Observation) else (
-                            item[1] if isinstance(item, tuple) and item[0] == "tick" else None)
+                            item[1] if isinstance(item, tuple) and item[0] == "tick" else
+                            item[1].time if isinstance(item, tuple) and item[0] == "agent" else None)
                         if t is not None:  # steps are half-open windows [end - step_s, end)
                             if st.window_end is None:
                                 st.window_end = (math.floor(t / step) + 1) * step
@@ -299,6 +301,10 @@ class FusionWorker:
                     if not isinstance(rec, dict) or "id" not in rec:
                         raise ValueError("handoff without a track id")
                     out.append(("handoff", rec))
+                elif kind == AGENT:  # another sector's agent fix: for the rules only
+                    if not isinstance(rec, dict):
+                        raise ValueError("not a JSON object")
+                    out.append(("agent", Observation.from_dict(rec)))
                 elif not isinstance(rec, dict):
                     raise ValueError("not a JSON object")
                 else:
@@ -350,6 +356,7 @@ class FusionWorker:
         tracker = st.tracker
         obs = [it for *_, it in items if isinstance(it, Observation)]
         handoffs = [it[1] for *_, it in items if isinstance(it, tuple) and it[0] == "handoff"]
+        agents = [it[1] for *_, it in items if isinstance(it, tuple) and it[0] == "agent"]
         if st.window_end is None:  # no observation or tick yet: a handoff's time starts the clock
             ts = [h["t"] for h in handoffs if isinstance(h.get("t"), (int, float)) and math.isfinite(h["t"])]
             if ts:
@@ -374,7 +381,7 @@ class FusionWorker:
         updates = tracker.update(T, obs) if T is not None else TrackUpdates(time=0.0)
         events = []
         if st.rules is not None:
-            st.rules.observe(obs)
+            st.rules.observe(agents + obs if agents else obs)
             events = list(st.rules.evaluate(updates))
         # 3. hand off the confirmed tracks that moved into another sector
         handed: list[tuple[str, dict]] = []
@@ -426,6 +433,7 @@ class FusionWorker:
         s = self.stats
         s.steps += 1
         s.observations += len(obs)
+        s.agent_fixes_in += len(agents)
         s.tracks_written += len(tracks_out)
         s.alerts_written += len(alerts)
         s.handoffs_out, s.handoffs_in, s.merged = st.handoffs_out, st.handoffs_in, st.merged
