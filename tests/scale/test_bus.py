@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from lookout.bus import BusError, open_bus, subject_matches
+from lookout.bus import BusError, encode, open_bus, subject_matches
 from lookout.model import GeoPosition, Observation, SourceKind
 
 
@@ -127,5 +127,50 @@ def test_memory_bus_retention_keeps_sequences():
         assert [Observation.from_dict(m.record()).id for m in (await (await bus.subscribe(
             "obs.>", start_seq=19)).fetch(10, 0.2))] == ["o-18", "o-19"]
         await bus.delete()
+
+    run(main())
+
+
+def test_batches_round_trip_and_an_oversized_batch_is_split(bus_url):
+    """A batch is one message whose records come back in order; re-publishing the same batch is
+    dropped; a batch over the NATS server's maximum payload goes out in parts that fit."""
+    from lookout.bus import batch_id
+
+    url, prefix = bus_url
+
+    async def main():
+        bus = open_bus(url, prefix)
+        await bus.connect()
+        try:
+            small = [_obs(i) for i in range(5)]
+            bid = batch_id("obs.radar.s0", (o.id for o in small))
+            assert await bus.publish_many([("obs.radar.s0", small, bid)]) == 1
+            assert await bus.publish_many([("obs.radar.s0", small, bid)]) == 0  # same batch: dropped
+            sub = await bus.subscribe("obs.>", start_seq=1)
+            (m,) = await sub.fetch(10, 1.0)
+            assert [Observation.from_dict(r).id for r in m.records()] == [o.id for o in small]
+            assert isinstance(m.record(), list)
+            await sub.close()
+            if url.startswith("nats"):
+                limit = bus.nc.max_payload
+                per = len(encode(_obs(0)))
+                big = [_obs(i) for i in range(int(2.5 * limit / per))]  # ~2.5 times the limit
+                new = await bus.publish_many([("obs.radar.s1", big, "big")])
+                assert new >= 3
+                sub = await bus.subscribe("obs.*.s1", start_seq=1)
+                got, ids = [], []
+                while len(got) < len(big):
+                    msgs = await sub.fetch(100, 1.0)
+                    assert msgs
+                    for mm in msgs:
+                        assert len(mm.data) <= limit
+                        ids.append(mm.msg_id)
+                        got += [r["id"] for r in mm.records()]
+                assert got == [o.id for o in big]  # every record, in order
+                assert all(i.startswith("big/") for i in ids)
+                await sub.close()
+        finally:
+            await bus.delete()
+            await bus.close()
 
     run(main())
