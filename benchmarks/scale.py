@@ -9,7 +9,8 @@ no identity) once a second for D seconds, are published to a fresh NATS namespac
 alert rules and write everything to PostgreSQL (a throw-away schema; ``--sqlite``: one SQLite
 file per worker). Observations/s = all observations / (last step end - first message) over
 the workers. Target: 2 workers >= 1.7x one worker (on a 2-core machine that also runs NATS and
-PostgreSQL; timings on a shared machine are noisy -- the table shows the workers' CPU seconds
+PostgreSQL; the peer is the machine itself: the speed-up of a CPU-bound loop run in two processes
+against one, measured before and after, bounds what any two processes can gain here; timings on a shared machine are noisy -- the table shows the workers' CPU seconds
 too, and the CPU-normalised projection 2 x (obs per worker-CPU-second with 2 workers) / (obs per
 worker-CPU-second with 1), i.e. the speed-up with a free core per worker).
 
@@ -89,6 +90,26 @@ def rss_mb(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+_SPIN = "import sys\nx = 0\nfor i in range(int(sys.argv[1])):\n    x += i * i % 7\n"
+
+
+def parallel_ceiling(n_loop: int = 12_000_000) -> dict:
+    """The machine's own speed-up for two CPU-bound processes against one: a pure-Python loop run
+    in one process, then in two at once (wall clock). On real, idle cores this is ~2.0; virtual
+    CPUs that share a physical core or its caches give less, and no two-process workload can
+    scale better than this on the same machine."""
+    def wall(k: int) -> float:
+        t = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN, str(n_loop)]) for _ in range(k)]
+        for p in procs:
+            p.wait()
+        return time.perf_counter() - t
+
+    one = min(wall(1) for _ in range(2))
+    two = min(wall(2) for _ in range(2))
+    return {"one_process_s": round(one, 3), "two_processes_s": round(two, 3), "speedup": round(2 * one / two, 2)}
 
 
 def services_cpu_s() -> dict[str, float]:
@@ -358,6 +379,7 @@ def main() -> int:
     ap.add_argument("--sqlite", action="store_true", help="one SQLite file per worker instead of PostgreSQL")
     ap.add_argument("--soak-minutes", type=float, default=0.0, help="run the soak (not the throughput runs)")
     ap.add_argument("--rate", type=int, default=TARGET_SOAK_RATE, help="soak observations/s")
+    ap.add_argument("--repeat", type=int, default=None, help="throughput repeats (default 3; --quick: 1)")
     for a in ("--_worker", "--_prefix", "--_store"):
         ap.add_argument(a, help=argparse.SUPPRESS)
     ap.add_argument("--_sectors", type=int, help=argparse.SUPPRESS)
@@ -367,6 +389,7 @@ def main() -> int:
         return worker_main(args)
     args.objects = args.objects or (120 if args.quick else 300)
     args.seconds = args.seconds or (40 if args.quick else 120)
+    args.repeat = args.repeat or (1 if args.quick else 3)
     from lookout.bus import BusError
 
     try:
@@ -401,23 +424,41 @@ def main() -> int:
                                              and r["minutes"] >= 10)
             print(f"target (10,000 obs/s for 10 min, flat memory): {'met' if result['soak_target_met'] else 'NOT met'}")
         else:
-            rows = [throughput(args, 1, tmp), throughput(args, 2, tmp)]
-            speedup = rows[1]["obs_per_s"] / rows[0]["obs_per_s"]
-            # with each worker on a core of its own, throughput would follow the workers' CPU efficiency
-            cpu_proj = 2 * rows[1]["obs_per_cpu_s"] / rows[0]["obs_per_cpu_s"]
-            result.update(cpu_projected_speedup=round(cpu_proj, 2))
-            result.update(objects=args.objects, seconds=args.seconds, runs=rows, speedup=round(speedup, 2),
+            # the host's speed varies from minute to minute: each repeat measures the machine's
+            # ceiling and then one and two workers back to back; the medians are reported
+            repeats = []
+            for k in range(args.repeat):
+                ceiling = parallel_ceiling()
+                rows = [throughput(args, 1, tmp), throughput(args, 2, tmp)]
+                sp = rows[1]["obs_per_s"] / rows[0]["obs_per_s"]
+                repeats.append({"machine_parallel": ceiling, "runs": rows, "speedup": round(sp, 2),
+                                "share_of_machine": round(sp / ceiling["speedup"], 2),
+                                "cpu_projected_speedup": round(2 * rows[1]["obs_per_cpu_s"] / rows[0]["obs_per_cpu_s"], 2)})
+            order = sorted(range(len(repeats)), key=lambda i: repeats[i]["speedup"])
+            mid = repeats[order[len(order) // 2]]
+            speedup = mid["speedup"]
+            machine = float(np.median([r["machine_parallel"]["speedup"] for r in repeats]))
+            result.update(objects=args.objects, seconds=args.seconds, repeats=repeats, runs=mid["runs"],
+                          speedup=speedup, speedups=[r["speedup"] for r in repeats],
+                          machine_parallel_speedup=round(machine, 2),
+                          speedup_share_of_machine=round(float(np.median([r["share_of_machine"] for r in repeats])), 2),
+                          cpu_projected_speedup=mid["cpu_projected_speedup"],
                           target_speedup=TARGET_SPEEDUP, target_met=bool(speedup >= TARGET_SPEEDUP))
             print(f"{args.objects} objects x {args.seconds} s, radar positions 1 Hz, store: {result['store']}")
-            print(f"{'workers':>8} {'observations':>13} {'seconds':>8} {'obs/s':>9} {'worker CPU s':>13} "
-                  f"{'PG CPU s':>9} {'NATS CPU s':>11}  per worker")
-            for r in rows:
-                print(f"{r['workers']:>8} {r['processed']:>13} {r['seconds']:>8} {r['obs_per_s']:>9} "
-                      f"{r['worker_cpu_s']:>13} {r['postgresql_cpu_s']:>9} {r['nats_cpu_s']:>11}  {r['per_worker']}")
-            print(f"speed-up 1 -> 2 workers: {speedup:.2f}x (target >= {TARGET_SPEEDUP}x: "
-                  f"{'met' if result['target_met'] else 'NOT met'}; load average {os.getloadavg()[0]:.1f} "
-                  f"on {os.cpu_count()} CPUs)")
-            print(f"CPU-normalised projection (2 x obs per worker-CPU-second, 2 workers vs 1): {cpu_proj:.2f}x")
+            print(f"{'repeat':>6} {'machine 2/1':>11} {'workers':>8} {'observations':>13} {'seconds':>8} {'obs/s':>9} "
+                  f"{'worker CPU s':>13} {'PG CPU s':>9} {'NATS CPU s':>11}")
+            for k, rep in enumerate(repeats):
+                for r in rep["runs"]:
+                    print(f"{k + 1:>6} {rep['machine_parallel']['speedup']:>10}x {r['workers']:>8} {r['processed']:>13} "
+                          f"{r['seconds']:>8} {r['obs_per_s']:>9} {r['worker_cpu_s']:>13} {r['postgresql_cpu_s']:>9} "
+                          f"{r['nats_cpu_s']:>11}")
+                print(f"{'':>6} speed-up {rep['speedup']:.2f}x = {rep['share_of_machine']:.0%} of the machine's; "
+                      f"CPU-normalised projection {rep['cpu_projected_speedup']:.2f}x")
+            print(f"speed-up 1 -> 2 workers, median of {len(repeats)}: {speedup:.2f}x (target >= {TARGET_SPEEDUP}x: "
+                  f"{'met' if result['target_met'] else 'NOT met'}); the machine's own 2-process speed-up "
+                  f"(a CPU-bound loop), median {machine:.2f}x: the workers reach "
+                  f"{result['speedup_share_of_machine']:.0%} of it; load average {os.getloadavg()[0]:.1f} "
+                  f"on {os.cpu_count()} CPUs")
     result["machine"]["load_avg_end"] = os.getloadavg()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     # throughput and soak runs are kept side by side: each replaces only its own part
