@@ -45,6 +45,13 @@ def _mutate(data: bytes, edits: list[tuple[int, int]]) -> bytes:
 edits = st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), min_size=1, max_size=6)
 
 
+def _feed(dec, data: bytes, cut: int) -> None:
+    """Decode ``data`` in chunks of ``cut`` bytes, then flush (nothing may raise)."""
+    for i in range(0, len(data), cut):
+        list(dec.decode(data[i:i + cut]))
+    list(dec.flush())
+
+
 @FUZZ
 @given(fmt=st.sampled_from(sorted(LINE_DECODERS)), data=st.binary(max_size=300))
 def test_line_decoders_random_bytes(fmt, data):
@@ -76,9 +83,7 @@ def test_line_decoders_plausible_alphabet(text):
 @given(data=st.binary(max_size=2000), cut=st.integers(1, 64))
 def test_beast_random_bytes(data, cut):
     dec = BeastDecoder()
-    for i in range(0, len(data), cut):
-        list(dec.decode(data[i:i + cut]))
-    list(dec.flush())
+    _feed(dec, data, cut)
     assert len(dec._buf) == 0
 
 
@@ -87,9 +92,7 @@ def test_beast_random_bytes(data, cut):
 def test_beast_mutated_stream(edits, cut):
     dec = BeastDecoder()
     data = _mutate(BEAST, edits)
-    for i in range(0, len(data), cut):
-        list(dec.decode(data[i:i + cut]))
-    list(dec.flush())
+    _feed(dec, data, cut)
     assert dec.stats.messages > 0
 
 
@@ -97,9 +100,7 @@ def test_beast_mutated_stream(edits, cut):
 @given(data=st.binary(max_size=2000), cut=st.integers(1, 300))
 def test_aircraft_json_random_bytes(data, cut):
     dec = AircraftJsonDecoder()
-    for i in range(0, len(data), cut):
-        list(dec.decode(data[i:i + cut]))
-    list(dec.flush())
+    _feed(dec, data, cut)
     if data.strip():
         assert dec.stats.rejected_total + dec.stats.accepted + sum(dec.stats.skipped.values()) >= 1
 
@@ -109,9 +110,7 @@ def test_aircraft_json_random_bytes(data, cut):
 def test_aircraft_json_mutated(edits, cut):
     dec = AircraftJsonDecoder()
     data = _mutate(AJSON, edits)
-    for i in range(0, len(data), cut):
-        list(dec.decode(data[i:i + cut]))
-    list(dec.flush())
+    _feed(dec, data, cut)
     assert dec.stats.messages >= 1
 
 
