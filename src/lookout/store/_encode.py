@@ -140,19 +140,35 @@ def _free_form(t: type) -> tuple[str, ...]:
 _FREE: dict[type, tuple[str, ...]] = {}
 
 
+_PLANS: dict[type, tuple[Callable[[Any], dict], tuple[str, ...]]] = {}
+
+
+def _plan(t: type) -> tuple[Callable[[Any], dict], tuple[str, ...]]:
+    plan = _PLANS[t] = (encoder(t), _free_form(t))
+    return plan
+
+
 def dumps(record: Any) -> str:
     """The record's ``to_dict()`` as compact ASCII JSON.
 
     Written by orjson when the result is plain ASCII and every free-form value (``attrs``,
     ``evidence``, ...) is finite; otherwise by the standard library's encoder, which escapes
     non-ASCII text and lone surrogates and writes NaN and infinity -- the same JSON in meaning."""
-    if is_dataclass(record):
-        d = encoder(type(record))(record)
-        free = _free_form(type(record))
-        check = [getattr(record, f) for f in free]
+    t = type(record)
+    plan = _PLANS.get(t)
+    if plan is None and is_dataclass(record) and not isinstance(record, type):
+        plan = _plan(t)
+    if plan is not None:
+        d = plan[0](record)
+        ok = True
+        for f in plan[1]:
+            v = getattr(record, f)
+            if v and not _finite(v):
+                ok = False
+                break
     else:
-        d, check = record, [record]
-    if all(not v or _finite(v) for v in check):
+        d, ok = record, _finite(record)
+    if ok:
         try:
             b = orjson.dumps(d, default=_default, option=_ORJSON_OPTS)
         except (orjson.JSONEncodeError, TypeError):

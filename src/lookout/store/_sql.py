@@ -305,27 +305,39 @@ class SQLStore(Store):
 
     # -- tracks ------------------------------------------------------------------------------
     def write_tracks(self, tracks: Iterable[Track]) -> None:
-        latest: dict[str, tuple[Track, tuple]] = {}
-        points: list[tuple] = []
+        # every state is a history point; only each track's newest state is encoded as its
+        # record (a gathered write holds many states of one track). A state whose record cannot
+        # be encoded is rejected with its point, and the next newest state of the track is used.
+        states: dict[str, list[Track]] = {}
         for i, t in enumerate(tracks):
             if type(t) is not Track:
                 raise TypeError(f"write_tracks: item {i} is a {type(t).__name__}, not a Track")
             try:
-                row = _track_row(t)
-            except (TypeError, ValueError, RecursionError) as exc:
+                _key(t.id, "track id")
+            except ValueError as exc:
                 self._reject("track", t.id, exc)
                 continue
-            prev = latest.get(t.id)
-            if prev is None or t.time >= prev[0].time:
-                latest[t.id] = (t, row)
-            points.append(_point_row(t))
+            states.setdefault(t.id, []).append(t)
+        rows: list[tuple] = []
+        points: list[tuple] = []
+        for seq in states.values():
+            order = sorted(range(len(seq)), key=lambda k: (seq[k].time, k), reverse=True)  # ties: the later state
+            bad: set[int] = set()
+            for k in order:
+                try:
+                    rows.append(_track_row(seq[k]))
+                    break
+                except (TypeError, ValueError, RecursionError) as exc:
+                    self._reject("track", seq[k].id, exc)
+                    bad.add(k)
+            points.extend(_point_row(t) for k, t in enumerate(seq) if k not in bad)
         if not points:
             return
-        rows = [row for _, row in latest.values()]
         upd = ", ".join(f"{c} = excluded.{c}" for c in TRACK_COLS[1:])
         with self._transaction() as cur:
-            self._insert_many(cur, "tracks", TRACK_COLS, rows,
-                              f"ON CONFLICT (id) DO UPDATE SET {upd} WHERE excluded.time >= tracks.time")
+            if rows:
+                self._insert_many(cur, "tracks", TRACK_COLS, rows,
+                                  f"ON CONFLICT (id) DO UPDATE SET {upd} WHERE excluded.time >= tracks.time")
             self._insert_many(cur, "track_points", POINT_COLS, points, "ON CONFLICT (track_id, time) DO NOTHING")
 
     def track(self, track_id: str) -> Track | None:
