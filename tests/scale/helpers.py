@@ -45,3 +45,17 @@ def border_crossers(n_objects: int = 8, t0: float = 1_750_000_000.0, seconds: in
                 for i, (ti, la, lo) in enumerate(zip(t, lat, lon))]
     out.sort(key=lambda o: (o.time, o.id))
     return out
+
+
+def boundary_line(part) -> tuple[float, float]:
+    """A west-east line of the sector's frame crossing from s0 into s1 of ``part`` exactly once:
+    (its north coordinate, the easting where it crosses)."""
+    frame = part.sector.frame
+    for north in np.arange(-8000.0, 8000.0, 500.0):
+        east = np.arange(part.edges[0] - 4000.0, part.edges[0] + 4000.0, 20.0)
+        lat, lon, _ = frame.to_geodetic(east, np.full(len(east), north), np.zeros(len(east)))
+        secs = [part.sector_of(float(a), float(b)) for a, b in zip(lat, lon)]
+        changes = [i for i in range(1, len(secs)) if secs[i] != secs[i - 1]]
+        if len(changes) == 1 and secs[0] == "s0":
+            return float(north), float(east[changes[0]])
+    raise AssertionError("no simple crossing of the s0/s1 boundary found")

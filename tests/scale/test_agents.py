@@ -4,34 +4,21 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
-
 from lookout.bus import open_bus
 from lookout.config import WorkerConfig
 from lookout.model import GeoPosition, ObjectClass, Observation, SourceKind
 from lookout.scale import FusionWorker, Partition, Publisher
 from lookout.store import open_store
 
+from scale.helpers import boundary_line
+
 T0 = 1_750_000_000.0
-
-
-def _boundary(part: Partition):
-    """A west-east line crossing from s0 into s1 once: (north, easting of the crossing)."""
-    frame = part.sector.frame
-    for north in np.arange(-8000.0, 8000.0, 500.0):
-        east = np.arange(part.edges[0] - 4000.0, part.edges[0] + 4000.0, 20.0)
-        lat, lon, _ = frame.to_geodetic(east, np.full(len(east), north), np.zeros(len(east)))
-        secs = [part.sector_of(float(a), float(b)) for a, b in zip(lat, lon)]
-        changes = [i for i in range(1, len(secs)) if secs[i] != secs[i - 1]]
-        if len(changes) == 1 and secs[0] == "s0":
-            return float(north), float(east[changes[0]])
-    raise AssertionError("no simple crossing of the s0/s1 boundary found")
 
 
 def test_a_drone_closing_on_an_agent_across_the_boundary_raises_the_alert(tmp_path):
     part = Partition(n=2)
     frame = part.sector.frame
-    north, cross = _boundary(part)
+    north, cross = boundary_line(part)
     geo = lambda e, n: frame.to_geodetic(e, n, 0.0)[:2]  # noqa: E731
     # the agent stands 150 m into s1; its blue-force tracker reports every 5 s
     a_lat, a_lon = geo(cross + 150.0, north)

@@ -151,3 +151,55 @@ def test_handoff_arriving_first_is_adopted_without_a_merge(tmp_path):
         hist = st.track_history(trk.id)
         assert {part.sector_of(p.lat, p.lon) for p in hist} == {"s0", "s1"}
         assert hist[-1].time == obs[-1].time
+
+
+def test_alerts_and_rule_state_follow_a_handed_over_track(tmp_path):
+    """A dark drone's alert raised in the west sector goes on in the east one under the same id
+    (one alert in the store, not one ended at the boundary and a second one raised after the
+    dark-drone timer), including across a restart of the workers from their checkpoints."""
+    from lookout.model import GeoPosition, ObjectClass, Observation, SourceKind
+    from lookout.scale import Publisher
+
+    from scale.helpers import boundary_line
+
+    part = Partition(n=2)
+    frame = part.sector.frame
+    north, cross = boundary_line(part)
+    t0 = 1_750_000_000.0
+    obs = []
+    for i in range(200):  # east at 8 m/s, seen by radar only (no Remote ID): crosses after ~75 s
+        lat, lon, _ = frame.to_geodetic(cross - 600.0 + 8.0 * i, north, 200.0)
+        obs.append(Observation(time=t0 + i, source=SourceKind.RADAR, sensor="radar-x", id=f"o-d{i:04d}",
+                               position=GeoPosition(float(lat), float(lon), None, sigma_h_m=10.0),
+                               cls=ObjectClass.UAS, cls_confidence=0.9))
+    k = next(i for i, o in enumerate(obs) if part.route(o) == "s1")
+    url = f"sqlite:///{tmp_path}/alerts.db"
+
+    async def main():
+        bus = open_bus("memory://handoff-alerts")
+        await bus.connect()
+        pub = Publisher(bus, part)
+        try:
+            stats = []
+            for phase, tick in ((obs[:k], obs[k - 1].time + 1.0), (obs[k:], obs[-1].time + 4.0)):
+                await pub.publish(phase)
+                await pub.tick(tick)
+                workers = [FusionWorker(bus, open_store(url), part, s, WorkerConfig(idle_flush_s=0.2))
+                           for s in part.ids]
+                stats.append(await asyncio.wait_for(asyncio.gather(*[w.run(max_idle_s=0.8) for w in workers]), 40))
+                for w in workers:
+                    w.store.close()
+            return stats
+        finally:
+            await bus.delete()
+
+    (a0, b0), (a1, b1) = asyncio.run(main())
+    assert a0.handoffs_out == 1 and b0.handoffs_in == 1 and b1.observations == len(obs) - k
+    with open_store(url) as st:
+        (trk,) = st.tracks()
+        dark = [a for a in st.alerts() if a.rule == "dark_drone"]
+        assert len(dark) == 1, [(a.id, a.start, a.end, a.evidence.get("ended")) for a in dark]
+        (a,) = dark
+        assert a.track_ids == [trk.id] and a.end is None  # still open: the drone is still there, still dark
+        assert a.evidence["raised_at"] < obs[k].time < a.updated  # raised in the west, updated in the east
+        assert a.evidence["dark_for_s"] >= obs[-1].time - obs[0].time - 5.0  # timer kept from the west

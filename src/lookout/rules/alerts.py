@@ -217,6 +217,47 @@ class AlertManager:
         for a in closed[: len(self._alerts) - self.max_closed - len(open_ids)]:
             del self._alerts[a.id]
 
+    # -- a track moving to another engine ----------------------------------------------------
+    def export_track(self, track_id: str) -> list[dict[str, Any]]:
+        """The open episodes of track ``track_id`` (its primary track) as JSON-able data."""
+        return [{"key": list(k), "alert": ep.alert.to_dict(), "primary": ep.primary, "last_hit": ep.last_hit,
+                 "false_since": ep.false_since, "last_sent": ep.last_sent}
+                for k, ep in self._open.items() if ep.primary == track_id]
+
+    def release_track(self, track_id: str) -> list[Alert]:
+        """Drop the open episodes of track ``track_id`` without ending them (they continue in
+        another engine); returns their alerts."""
+        out = []
+        for k in [k for k, ep in self._open.items() if ep.primary == track_id]:
+            a = self._open.pop(k).alert
+            self._alerts.pop(a.id, None)
+            out.append(a)
+        self._kept = {k for k in self._kept if k in self._open}
+        return out
+
+    def adopt_episodes(self, track_id: str, episodes: Any) -> list[Alert]:
+        """Continue episodes exported by another engine (:meth:`export_track`) under their alert
+        ids; an episode whose key is already open here, or that is malformed, is left out (logged)."""
+        out = []
+        for e in episodes if isinstance(episodes, list) else []:
+            try:
+                key = tuple(e["key"])
+                a = Alert.from_dict(e["alert"])
+                ep = _Episode(alert=a, primary=str(e.get("primary") or track_id), last_hit=float(e["last_hit"]),
+                              false_since=None if e.get("false_since") is None else float(e["false_since"]),
+                              last_sent=float(e.get("last_sent") or 0.0))
+                if not key or any(isinstance(x, (list, dict)) for x in key):
+                    raise ValueError(f"bad episode key {e['key']!r}")
+            except Exception as exc:  # noqa: BLE001 - the track is adopted either way
+                log.warning("episode of handed-over track %s not adopted: %r", track_id, exc)
+                continue
+            if key in self._open or a.id in self._alerts:
+                continue
+            self._open[key] = ep
+            self._alerts[a.id] = a
+            out.append(a)
+        return out
+
     def end_all(self, time: float, why: str = "engine stopped") -> list[AlertEvent]:
         events = [self._end(k, time, why) for k in list(self._open)]
         self._emit(events)

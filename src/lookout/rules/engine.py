@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from lookout.model import GeoPoint, ObjectClass, Observation, Severity, Track, TrackUpdates, Zone
+from lookout.model import Alert, GeoPoint, ObjectClass, Observation, Severity, Track, TrackUpdates, Zone
 from lookout.rules.alerts import AlertEvent, AlertManager, Hit
 from lookout.rules.config import (
     ApproachRule,
@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 CLASSES = list(ObjectClass)
 CLASS_CODE = {c: i for i, c in enumerate(CLASSES)}
 NONCOOP = frozenset({"radar", "camera"})
+#: version of :meth:`RuleEngine.export_track` state
+HANDOFF_VERSION = 1
 
 _NOUN = {
     ObjectClass.UAS: "drone", ObjectClass.FIXED_WING: "aircraft", ObjectClass.ROTORCRAFT: "helicopter",
@@ -202,6 +204,41 @@ def _num(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
 
 
+def _out(v: Any) -> float | None:
+    """A float for exported rule state: None for NaN/infinity (state travels as JSON)."""
+    v = float(v)
+    return v if math.isfinite(v) else None
+
+
+def _in(v: Any, default: float = math.nan) -> float:
+    """An exported float back: ``default`` for None or anything not a finite number."""
+    return float(v) if _num(v) else default
+
+
+def _geo_out(ctx: "RuleContext", x: np.ndarray, y: np.ndarray) -> list[list[float] | None]:
+    """ENU points as ``[lat, lon]`` (None where not finite): frame-free, for exported state."""
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+    ok = np.isfinite(x) & np.isfinite(y)
+    out: list[list[float] | None] = [None] * len(x)
+    if ok.any():
+        lat, lon = ctx.to_geodetic(x[ok], y[ok])
+        for k, a, b in zip(np.flatnonzero(ok).tolist(), np.atleast_1d(lat).tolist(), np.atleast_1d(lon).tolist()):
+            out[k] = [a, b]
+    return out
+
+
+def _geo_in(ctx: "RuleContext", pts: Any, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``[lat, lon]`` points (None allowed) back to ENU arrays of length ``n`` (NaN where none)."""
+    x, y = np.full(n, np.nan), np.full(n, np.nan)
+    if not isinstance(pts, list) or len(pts) != n:
+        return x, y
+    idx = [k for k, p in enumerate(pts) if isinstance(p, list) and len(p) == 2 and _num(p[0]) and _num(p[1])]
+    if idx:
+        e, nn = ctx.to_enu(np.array([pts[k][0] for k in idx], dtype=float), np.array([pts[k][1] for k in idx], dtype=float))
+        x[idx], y[idx] = e, nn
+    return x, y
+
+
 class Step:
     """Per-step shared work (computed once, used by every rule)."""
 
@@ -248,6 +285,14 @@ class Rule:
 
     def forget(self, slots: list[int], ids: list[str]) -> None:
         """Tracks deleted: drop their state."""
+
+    def export(self, s: int, tid: str) -> dict | None:
+        """This rule's state of track ``tid`` (slot ``s``) as JSON-able data, positions as
+        latitude/longitude; None when the rule holds none (see :meth:`RuleEngine.export_track`)."""
+        return None
+
+    def adopt(self, s: int, tid: str, state: dict) -> None:
+        """Take over what :meth:`export` gave for ``tid``, now in slot ``s`` of this engine."""
 
     def kept(self, key_extra: tuple, t: float, severity: Severity | None = None) -> bool:
         """True when the open episode ``key_extra`` was just kept alive (no update due): the rule
@@ -384,6 +429,22 @@ class ZoneRuleImpl(Rule):
         for k in [k for k in self.exits if k[0] in gone]:
             del self.exits[k]
 
+    def export(self, s: int, tid: str) -> dict | None:
+        zs = self.ctx.zones.zones
+        inside = {zs[z].id: t for z, t in self.state.get(tid, {}).items()}
+        exits = {zs[z].id: at for (x, z), at in self.exits.items() if x == tid}
+        return {"inside": inside, "exits": exits} if inside or exits else None
+
+    def adopt(self, s: int, tid: str, state: dict) -> None:
+        index = {z.id: i for i, z in enumerate(self.ctx.zones.zones)}  # zones are matched by id
+        inside = {index[z]: float(t) for z, t in dict(state.get("inside") or {}).items()
+                  if z in index and self.zone_mask[index[z]] and _num(t)}
+        if inside:
+            self.state[tid] = inside
+        for z, at in dict(state.get("exits") or {}).items():
+            if z in index and _num(at):
+                self.exits[(tid, index[z])] = float(at)
+
 
 # -- border crossing -------------------------------------------------------------------------------
 
@@ -485,6 +546,30 @@ class BorderCrossingImpl(Rule):
         for s in slots:
             self.crossings.pop(s, None)
 
+    def export(self, s: int, tid: str) -> dict | None:
+        self._ensure()
+        if self._gen[s] != self.table.generation[s]:
+            return None  # never evaluated here
+        last, zero = _geo_out(self.ctx, [self.last_x[s], self.zero_x[s]], [self.last_y[s], self.zero_y[s]])
+        return {"side": int(self.side[s]), "n": int(self.n_cross[s]), "last_off": _out(self.last_off[s]),
+                "last_t": _out(self.last_t[s]), "last": last, "zero_t": _out(self.zero_t[s]), "zero": zero,
+                "crossing": self.crossings.get(s)}
+
+    def adopt(self, s: int, tid: str, state: dict) -> None:
+        self._ensure()
+        self._gen[s] = self.table.generation[s]
+        side = state.get("side")
+        self.side[s] = side if side in (-1, 0, 1) else 0
+        self.n_cross[s] = state["n"] if isinstance(state.get("n"), int) and state["n"] >= 0 else 0
+        self.last_off[s], self.last_t[s], self.zero_t[s] = (_in(state.get(k)) for k in ("last_off", "last_t", "zero_t"))
+        x, y = _geo_in(self.ctx, [state.get("last"), state.get("zero")], 2)
+        self.last_x[s], self.zero_x[s], self.last_y[s], self.zero_y[s] = x[0], x[1], y[0], y[1]
+        c = state.get("crossing")
+        if isinstance(c, dict) and {"n", "direction", "time", "lat", "lon", "detected"} <= set(c):
+            self.crossings[s] = dict(c)
+        else:
+            self.crossings.pop(s, None)
+
 
 # -- drones closing on personnel -------------------------------------------------------------------
 
@@ -556,6 +641,13 @@ class ApproachImpl(Rule):
 
     def forget(self, slots: list[int], ids: list[str]) -> None:
         self.active.difference_update(ids)
+
+    def export(self, s: int, tid: str) -> dict | None:
+        return {"active": True} if tid in self.active else None
+
+    def adopt(self, s: int, tid: str, state: dict) -> None:
+        if state.get("active") is True:
+            self.active.add(tid)
 
 
 # -- loitering / orbiting ---------------------------------------------------------------------------
@@ -678,6 +770,33 @@ class LoiterImpl(Rule):
         for s in slots:
             self.active.pop(s, None)
 
+    def export(self, s: int, tid: str) -> dict | None:
+        self._ensure()
+        if self._gen[s] != self.table.generation[s]:
+            return None
+        a = self.active.get(s)
+        return {"n": self.n, "head": int(self.head[s]), "last_sample": _out(self.last_sample[s]),
+                "points": _geo_out(self.ctx, self.hx[s], self.hy[s]),
+                "t": [_out(v) for v in self.ht[s].tolist()], "course": [_out(v) for v in self.hc[s].tolist()],
+                "active": None if a is None else dict(a, centre=list(a["centre"]))}
+
+    def adopt(self, s: int, tid: str, state: dict) -> None:
+        self._ensure()
+        self._gen[s] = self.table.generation[s]
+        n = self.n
+        t, course = state.get("t"), state.get("course")
+        if state.get("n") != n or not (isinstance(t, list) and isinstance(course, list) and len(t) == len(course) == n):
+            return  # another window or sampling: the history starts afresh
+        self.hx[s], self.hy[s] = _geo_in(self.ctx, state.get("points"), n)
+        self.ht[s] = [_in(v) for v in t]
+        self.hc[s] = [_in(v) for v in course]
+        head = state.get("head")
+        self.head[s] = head if isinstance(head, int) and 0 <= head < n else 0
+        self.last_sample[s] = _in(state.get("last_sample"), -np.inf)
+        a = state.get("active")
+        if isinstance(a, dict) and isinstance(a.get("centre"), list) and len(a["centre"]) == 2:
+            self.active[s] = dict(a, centre=(float(a["centre"][0]), float(a["centre"][1])))
+
 
 # -- Remote ID compliance ----------------------------------------------------------------------------
 
@@ -721,6 +840,14 @@ class RemoteIdMissingImpl(Rule):
     def forget(self, slots: list[int], ids: list[str]) -> None:
         for i in ids:
             self.dark_since.pop(i, None)
+
+    def export(self, s: int, tid: str) -> dict | None:
+        since = self.dark_since.get(tid)
+        return None if since is None else {"dark_since": since}
+
+    def adopt(self, s: int, tid: str, state: dict) -> None:
+        if _num(state.get("dark_since")):
+            self.dark_since[tid] = float(state["dark_since"])
 
 
 class RemoteIdSpoofImpl(Rule):
@@ -922,6 +1049,36 @@ class RemoteIdSpoofImpl(Rule):
         for k in [k for k in self.pairs if k[0] in gone or k[1] in gone]:
             del self.pairs[k]
 
+    def export(self, s: int, tid: str) -> dict | None:
+        out: dict[str, Any] = {}
+        if tid in self.inconsistent_since:
+            out["inconsistent_since"] = self.inconsistent_since[tid]
+        pairs = [[a, b, dict(p, off=list(p["off"]))] for (a, b), p in self.pairs.items() if tid in (a, b)]
+        if pairs:
+            out["pairs"] = pairs
+        serial = self.table.track(s).identities.get("remote_id")
+        last = self.last_rid.get(serial) if serial else None
+        if last is not None:
+            (pos,) = _geo_out(self.ctx, [last[1]], [last[2]])
+            out["last_rid"] = [serial, last[0], pos]
+        return out or None
+
+    def adopt(self, s: int, tid: str, state: dict) -> None:
+        if _num(state.get("inconsistent_since")):
+            self.inconsistent_since[tid] = float(state["inconsistent_since"])
+        for item in state.get("pairs") or []:
+            if (isinstance(item, list) and len(item) == 3 and isinstance(item[2], dict)
+                    and {"first", "last", "off", "matches", "confirmed"} <= set(item[2])):
+                p = dict(item[2])
+                p["off"] = (float(p["off"][0]), float(p["off"][1]))
+                self.pairs.setdefault((str(item[0]), str(item[1])), p)
+        last = state.get("last_rid")
+        if isinstance(last, list) and len(last) == 3 and _num(last[1]):
+            x, y = _geo_in(self.ctx, [last[2]], 1)
+            prev = self.last_rid.get(str(last[0]))
+            if np.isfinite(x[0]) and (prev is None or prev[0] < last[1]):
+                self.last_rid[str(last[0])] = (float(last[1]), float(x[0]), float(y[0]))
+
 
 _IMPLS = {
     "zone": ZoneRuleImpl, "border_crossing": BorderCrossingImpl, "approach": ApproachImpl, "loiter": LoiterImpl,
@@ -997,6 +1154,78 @@ class RuleEngine:
     def subscribe(self, fn) -> Any:
         return self.alerts.subscribe(fn)
 
+    # -- a track moving to another engine (sector handoff) ----------------------------------------
+    def export_track(self, track_id: str) -> dict[str, Any]:
+        """What this engine knows of one track, as JSON-able data (positions as latitude/longitude):
+        its counters, each rule's state (zone entry times, border side and crossing count, loiter
+        history, Remote ID timers) and its open alert episodes. Another engine takes it over with
+        :meth:`adopt_track`, so the track's alerts and half-built findings continue there instead
+        of ending here and starting afresh there. The track stays here (see :meth:`release_track`)."""
+        out: dict[str, Any] = {"version": HANDOFF_VERSION, "episodes": self.alerts.export_track(track_id)}
+        tb = self.table
+        s = tb.slot.get(track_id)
+        if s is not None:
+            out["table"] = {"updates": int(tb.updates[s]), "rid_last": _out(tb.rid_last[s]),
+                            "noncoop_last": _out(tb.noncoop_last[s])}
+            rules: dict[str, Any] = {}
+            for r in self.rules:
+                try:
+                    st = r.export(s, track_id)
+                except Exception:  # noqa: BLE001 - the track moves on without this rule's state
+                    log.exception("rule %s: state of %s not exported", r.name, track_id)
+                    continue
+                if st is not None:
+                    rules[r.name] = st
+            out["rules"] = rules
+        return out
+
+    def release_track(self, track_id: str) -> None:
+        """Drop a track that continues in another engine: its state and open episodes go without
+        ending them (no ``end`` event)."""
+        self.__dict__.get("_adopted", {}).pop(track_id, None)
+        self.alerts.release_track(track_id)
+        freed = self.table.remove([track_id])
+        for r in self.rules:
+            r.forget(freed, [track_id])
+
+    def adopt_track(self, track_id: str, state: Any) -> list[Alert]:
+        """Take over a track's state from :meth:`export_track` of another engine; returns the
+        alerts of the episodes taken over (they continue here under their ids). The rules' state
+        is restored when the track first reaches :meth:`evaluate`. A malformed state is logged
+        and left out, whole or in part (never raised: the track is tracked either way)."""
+        if not isinstance(state, dict) or state.get("version") != HANDOFF_VERSION:
+            log.warning("rule state of handed-over track %s not adopted: not a version-%d state",
+                        track_id, HANDOFF_VERSION)
+            return []
+        alerts = self.alerts.adopt_episodes(track_id, state.get("episodes"))
+        if isinstance(state.get("table"), dict) or isinstance(state.get("rules"), dict):
+            self.__dict__.setdefault("_adopted", {})[track_id] = state
+        return alerts
+
+    def _restore(self, tracks: list[Track], slots: np.ndarray) -> None:
+        """Apply the adopted state of tracks now in the table (fresh slots)."""
+        adopted = self._adopted
+        tb = self.table
+        for tr, s in zip(tracks, slots.tolist()):
+            st = adopted.pop(tr.id, None)
+            if st is None:
+                continue
+            t = st.get("table")
+            if isinstance(t, dict):
+                if isinstance(t.get("updates"), int) and t["updates"] > 0:
+                    tb.updates[s] += t["updates"]
+                tb.rid_last[s] = np.fmax(tb.rid_last[s], _in(t.get("rid_last")))
+                tb.noncoop_last[s] = np.fmax(tb.noncoop_last[s], _in(t.get("noncoop_last")))
+            rules = st.get("rules") if isinstance(st.get("rules"), dict) else {}
+            for r in self.rules:
+                rs = rules.get(r.name)
+                if not isinstance(rs, dict):
+                    continue
+                try:
+                    r.adopt(s, tr.id, rs)
+                except Exception:  # noqa: BLE001 - a bad state restarts this rule for the track
+                    log.exception("rule %s: state of handed-over track %s not adopted", r.name, tr.id)
+
     def close(self, timeout_s: float = 5.0) -> None:
         """Flush and stop the webhook senders."""
         for w in self.webhooks:
@@ -1024,6 +1253,12 @@ class RuleEngine:
             by_id.pop(tid, None)
         tracks = list(by_id.values())
         slots = self.table.upsert(tracks) if tracks else np.empty(0, dtype=np.intp)
+        adopted = self.__dict__.get("_adopted")
+        if adopted:
+            for tid in deleted:
+                adopted.pop(tid, None)
+            if tracks:
+                self._restore(tracks, slots)
         step = Step(self, t, slots)
         hits: list[Hit] = []
         for r in self.rules:

@@ -363,8 +363,11 @@ class FusionWorker:
                 st.window_end = (math.floor(max(ts) / self.cfg.step_s) + 1) * self.cfg.step_s
         T = None if st.window_end is None else float(st.window_end)
         tracks_out: list[Track] = []
-        # 1. adopt tracks handed to this sector (before the step's observations gate on them)
+        merged: list[Track] = []
+        # 1. adopt tracks handed to this sector (before the step's observations gate on them),
+        #    with their rule state and open alert episodes
         for h in handoffs:
+            held = isinstance(h.get("id"), str) and tracker.has_track(h["id"])
             try:
                 tid, replaced = tracker.adopt_track(h)
             except ValueError as exc:
@@ -373,30 +376,45 @@ class FusionWorker:
                 continue
             st.handoffs_in += 1
             st.merged += len(replaced)
+            if st.rules is not None and not held and "rules" in h:
+                published = {e["alert"].get("id"): e.get("published_id")
+                             for e in (h["rules"].get("episodes") or [] if isinstance(h["rules"], dict) else [])
+                             if isinstance(e, dict) and isinstance(e.get("alert"), dict)}
+                for a in st.rules.adopt_track(tid, h["rules"]):
+                    if isinstance(published.get(a.id), str):
+                        st.alert_ids[a.id] = published[a.id]  # the episode keeps its published alert id
             for old in replaced:  # this sector's own track on the object: its points join the handed id
                 tracks_out.extend(self._history_as(old, tid))
             tracks_out.extend(replaced)
+            merged.extend(replaced)
         # 2. store the observations (gathered, see _flush), track them, run the rules
         self._pending_obs += obs
         updates = tracker.update(T, obs) if T is not None else TrackUpdates(time=0.0)
         events = []
         if st.rules is not None:
             st.rules.observe(agents + obs if agents else obs)
-            events = list(st.rules.evaluate(updates))
-        # 3. hand off the confirmed tracks that moved into another sector
+            seen = updates
+            if merged:  # tracks merged into a handed-over one end here (their episodes with them)
+                seen = TrackUpdates(time=updates.time, confirmed=updates.confirmed, updated=updates.updated,
+                                    deleted=list(updates.deleted) + merged)
+            events = list(st.rules.evaluate(seen))
+        alerts = [self._alert_copy(ev.alert) for ev in events]  # before a handoff takes their ids along
+        # 3. hand off the confirmed tracks that moved into another sector, with their rule state
+        #    and open alert episodes (they continue there under the same alert ids)
         handed: list[tuple[str, dict]] = []
-        gone: list[Track] = []
         for tid, dest in (self._leaving(T) if T is not None else []):
             p = tracker.export_track(tid)
+            if st.rules is not None:
+                rs = st.rules.export_track(tid)
+                for e in rs["episodes"]:
+                    e["published_id"] = st.alert_ids.pop(e["alert"]["id"], None)
+                st.rules.release_track(tid)
+                p["rules"] = rs
             handed.append((dest, p))
-            gone.append(Track.from_dict(p["track"]))
         if handed:
             tracker.release_tracks([p["id"] for _, p in handed])
             st.handoffs_out += len(handed)
-            if st.rules is not None:  # this sector's rules stop following them
-                events += list(st.rules.evaluate(TrackUpdates(time=T, deleted=gone)))
         tracks_out += list(updates.updated) + list(updates.deleted)
-        alerts = [self._alert_copy(ev.alert) for ev in events]
         self._pending_tracks += tracks_out
         self._pending_alerts += alerts
         if (_time.monotonic() - self._flushed_at >= self.cfg.store_flush_s

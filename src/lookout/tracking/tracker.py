@@ -284,6 +284,10 @@ class Tracker:
             "track": self._tracks([k])[0].to_dict(),
         }
 
+    def has_track(self, track_id: str) -> bool:
+        """True when this tracker holds a track with this id."""
+        return self._index(track_id) is not None
+
     def release_tracks(self, track_ids) -> int:
         """Remove tracks without reporting them deleted (they continue in another tracker);
         returns how many were removed. Unknown ids are ignored."""
