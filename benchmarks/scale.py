@@ -379,7 +379,7 @@ def main() -> int:
     ap.add_argument("--sqlite", action="store_true", help="one SQLite file per worker instead of PostgreSQL")
     ap.add_argument("--soak-minutes", type=float, default=0.0, help="run the soak (not the throughput runs)")
     ap.add_argument("--rate", type=int, default=TARGET_SOAK_RATE, help="soak observations/s")
-    ap.add_argument("--repeat", type=int, default=None, help="throughput repeats (default 3; --quick: 1)")
+    ap.add_argument("--repeat", type=int, default=None, help="throughput repeats (default 5; --quick: 1)")
     for a in ("--_worker", "--_prefix", "--_store"):
         ap.add_argument(a, help=argparse.SUPPRESS)
     ap.add_argument("--_sectors", type=int, help=argparse.SUPPRESS)
@@ -389,7 +389,7 @@ def main() -> int:
         return worker_main(args)
     args.objects = args.objects or (120 if args.quick else 300)
     args.seconds = args.seconds or (40 if args.quick else 120)
-    args.repeat = args.repeat or (1 if args.quick else 3)
+    args.repeat = args.repeat or (1 if args.quick else 5)
     from lookout.bus import BusError
 
     try:
