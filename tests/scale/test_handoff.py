@@ -114,35 +114,39 @@ def test_two_workers_hand_a_crossing_track_over(deployment):
                 assert t.status == TrackStatus.DELETED and t.attrs.get("merged_into") == trk.id
 
 
+async def _in_two_phases(part: Partition, obs: list, k: int, url: str, rules: bool) -> list:
+    """Live order: ``obs[:k]`` (the last of them still in s0), then the rest, each phase published
+    with a closing tick and run by fresh workers of both sectors (the second phase's resume from
+    the first's checkpoints); returns each phase's worker statistics."""
+    from lookout.scale import Publisher
+
+    bus = open_bus("memory://handoff-live")
+    await bus.connect()
+    pub = Publisher(bus, part)
+    try:
+        stats = []
+        for phase, tick in ((obs[:k], obs[k - 1].time + 1.0), (obs[k:], obs[-1].time + 4.0)):
+            await pub.publish(phase)
+            await pub.tick(tick)
+            workers = [FusionWorker(bus, open_store(url), part, s, WorkerConfig(idle_flush_s=0.2), rules=rules)
+                       for s in part.ids]
+            stats.append(await asyncio.wait_for(asyncio.gather(*[w.run(max_idle_s=0.8) for w in workers]), 40))
+            for w in workers:
+                w.store.close()
+        return stats
+    finally:
+        await bus.delete()
+
+
 def test_handoff_arriving_first_is_adopted_without_a_merge(tmp_path):
     """Live order: the west worker hands the track over before the east worker sees the object;
     the east worker adopts it (no merge) and continues it after a restart from its checkpoint."""
-    from lookout.scale import Publisher
-
     part = Partition(n=2)
     obs = crossing_object(speed=40.0)
     k = next(i for i, o in enumerate(obs) if part.route(o) == "s1")
     url = f"sqlite:///{tmp_path}/live.db"
 
-    async def main():
-        bus = open_bus("memory://handoff-live")
-        await bus.connect()
-        pub = Publisher(bus, part)
-        cfg = WorkerConfig(idle_flush_s=0.2)
-        try:
-            stats = []
-            for phase in (obs[:k], obs[k:]):
-                await pub.publish(phase)
-                await pub.tick(phase[-1].time + 1.0 + (0 if phase is obs[:k] else 3.0))
-                workers = [FusionWorker(bus, open_store(url), part, s, cfg, rules=False) for s in part.ids]
-                stats.append(await asyncio.wait_for(asyncio.gather(*[w.run(max_idle_s=0.8) for w in workers]), 40))
-                for w in workers:
-                    w.store.close()
-            return stats
-        finally:
-            await bus.delete()
-
-    (a0, b0), (a1, b1) = asyncio.run(main())
+    (a0, b0), (a1, b1) = asyncio.run(_in_two_phases(part, obs, k, url, rules=False))
     assert a0.handoffs_out == 1 and b0.handoffs_in == 1 and b0.merged == 0 and b0.observations == 0
     assert b1.resumed_from > 0 and b1.observations == len(obs) - k and b1.merged == 0
     with open_store(url) as st:
@@ -158,7 +162,6 @@ def test_alerts_and_rule_state_follow_a_handed_over_track(tmp_path):
     (one alert in the store, not one ended at the boundary and a second one raised after the
     dark-drone timer), including across a restart of the workers from their checkpoints."""
     from lookout.model import GeoPosition, ObjectClass, Observation, SourceKind
-    from lookout.scale import Publisher
 
     from scale.helpers import boundary_line
 
@@ -175,25 +178,7 @@ def test_alerts_and_rule_state_follow_a_handed_over_track(tmp_path):
     k = next(i for i, o in enumerate(obs) if part.route(o) == "s1")
     url = f"sqlite:///{tmp_path}/alerts.db"
 
-    async def main():
-        bus = open_bus("memory://handoff-alerts")
-        await bus.connect()
-        pub = Publisher(bus, part)
-        try:
-            stats = []
-            for phase, tick in ((obs[:k], obs[k - 1].time + 1.0), (obs[k:], obs[-1].time + 4.0)):
-                await pub.publish(phase)
-                await pub.tick(tick)
-                workers = [FusionWorker(bus, open_store(url), part, s, WorkerConfig(idle_flush_s=0.2))
-                           for s in part.ids]
-                stats.append(await asyncio.wait_for(asyncio.gather(*[w.run(max_idle_s=0.8) for w in workers]), 40))
-                for w in workers:
-                    w.store.close()
-            return stats
-        finally:
-            await bus.delete()
-
-    (a0, b0), (a1, b1) = asyncio.run(main())
+    (a0, b0), (a1, b1) = asyncio.run(_in_two_phases(part, obs, k, url, rules=True))
     assert a0.handoffs_out == 1 and b0.handoffs_in == 1 and b1.observations == len(obs) - k
     with open_store(url) as st:
         (trk,) = st.tracks()
