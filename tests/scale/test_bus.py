@@ -174,3 +174,66 @@ def test_batches_round_trip_and_an_oversized_batch_is_split(bus_url):
             await bus.close()
 
     run(main())
+
+
+def test_nats_fetches_are_bounded_in_bytes_and_lose_nothing(nats_prefix):
+    """A backlog of large batches comes in fetches of at most ``fetch_bytes`` (nats-py would drop
+    what overflows a subscription's pending queue), every message once, in order; the
+    subscription's pending queue has no limits, so the client never drops a delivery."""
+    from lookout.bus.jetstream import JetStreamSubscription
+
+    async def main():
+        bus = open_bus("nats://127.0.0.1:4222", nats_prefix)
+        await bus.connect()
+        try:
+            batches = [[_obs(1000 * b + i) for i in range(400)] for b in range(30)]  # ~80 KB each
+            assert await bus.publish_many([("obs.radar.s0", x, f"b{k}") for k, x in enumerate(batches)]) == 30
+            sub = await bus.subscribe("obs.*.s0", durable="w-s0", ack_all=True)
+            assert isinstance(sub, JetStreamSubscription)
+            assert sub.psub._sub._pending_bytes_limit == 0 and sub.psub._sub._pending_msgs_limit == 0
+            size = len(encode(batches[0]))
+            sub.fetch_bytes = 3 * size + size // 2  # room for three batches a fetch
+            got, asked = [], []
+            while len(got) < 30:
+                msgs = await sub.fetch(1000, 1.0)
+                assert msgs
+                asked.append(sub.asked)
+                assert len(msgs) <= sub.asked
+                got += msgs
+            assert asked[0] == 16 and set(asked[1:]) == {3}  # the first fetch learns the size
+            assert [m.msg_id for m in got] == [f"b{k}" for k in range(30)]
+            assert [r["id"] for m in got for r in m.records()] == [o.id for x in batches for o in x]
+            assert await sub.fetch(1000, 0.5) == [] and sub.asked == 3
+            await got[-1].ack()
+            await sub.close()
+        finally:
+            await bus.delete()
+            await bus.close()
+
+    run(main())
+
+
+def test_a_delivery_lost_in_the_client_stops_the_subscription_before_anything_after_it():
+    """Acknowledging a message after a lost delivery would acknowledge the lost one too: a gap
+    in the consumer's delivery sequence raises before the later message is handed out."""
+    from types import SimpleNamespace
+
+    from lookout.bus.jetstream import DeliveryGap, JetStreamSubscription
+
+    def msg(cseq: int, sseq: int):
+        md = SimpleNamespace(sequence=SimpleNamespace(consumer=cseq, stream=sseq), consumer="fusion-s0",
+                             num_delivered=1)
+        return SimpleNamespace(subject="obs.radar.s0", data=b"[]", metadata=md, headers=None, ack_sync=None)
+
+    class Fake:
+        def __init__(self, batches):
+            self.batches = list(batches)
+
+        async def fetch(self, batch, timeout):
+            return self.batches.pop(0)
+
+    sub = JetStreamSubscription(Fake([[msg(7, 70), msg(8, 75)], [msg(9, 80)], [msg(11, 90)]]), "")
+    assert [m.seq for m in run(sub.fetch(10, 1.0))] == [70, 75]
+    assert [m.seq for m in run(sub.fetch(10, 1.0))] == [80]
+    with pytest.raises(DeliveryGap, match="deliveries 10-10 of consumer 'fusion-s0' were lost"):
+        run(sub.fetch(10, 1.0))

@@ -146,7 +146,13 @@ class Message:
 
 
 class Subscription(ABC):
-    """Messages of one subject filter, in stream order; iterate or :meth:`fetch` batches."""
+    """Messages of one subject filter, in stream order; iterate or :meth:`fetch` batches.
+
+    ``asked``: how many messages the last :meth:`fetch` asked for (an implementation may ask for
+    fewer than ``max_messages`` to bound its memory); fewer received means the subscriber has
+    caught up with the stream."""
+
+    asked: int = 0
 
     @abstractmethod
     async def fetch(self, max_messages: int = 256, timeout: float = 1.0) -> list[Message]:

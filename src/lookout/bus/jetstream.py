@@ -25,23 +25,68 @@ from lookout.bus.base import Bus, BusError, Message, Subscription, encode, subje
 log = logging.getLogger(__name__)
 
 STREAMS = {"OBS": ("obs.>",), "TRACKS": ("tracks.>",), "ALERTS": ("alerts", "alerts.>")}
+#: a subscription's pending queue without limits (0: off), so the client never drops a delivery;
+#: its size is bounded by what each fetch asks for instead (see JetStreamSubscription)
+_NO_DROP = {"pending_msgs_limit": 0, "pending_bytes_limit": 0}
+
+
+#: bytes one fetch may ask the server for (estimated from the messages seen so far): a worker
+#: works through them in a few seconds, well within the consumers' acknowledgement wait
+FETCH_BYTES = 8 * 1024 * 1024
+
+
+class DeliveryGap(BusError):
+    """Messages the server delivered never reached this subscription (dropped in the client).
+    Acknowledging anything after them would acknowledge them too: the consumer must restart
+    from its last acknowledged position."""
 
 
 class JetStreamSubscription(Subscription):
-    def __init__(self, psub: Any, prefix: str) -> None:
+    """A pull subscription that never loses a delivery in the client.
+
+    nats-py drops messages arriving at a subscription whose pending queue is over its limits
+    (256 MB by default: a backlog of large batches exceeds it) and only reports it to the error
+    callback; with acknowledge-all consumers, the next acknowledgement would then cover the lost
+    messages. So the queue limits are off (see :meth:`JetStreamBus.subscribe`), each fetch asks
+    for at most ``fetch_bytes`` (from the mean size of the messages so far), and a gap in the
+    consumer's delivery sequence raises :class:`DeliveryGap` before any later message is handed
+    out."""
+
+    def __init__(self, psub: Any, prefix: str, fetch_bytes: int = FETCH_BYTES) -> None:
         self.psub = psub
         self.cut = len(prefix) + 1 if prefix else 0
+        self.fetch_bytes = fetch_bytes
+        self._bytes = 0  # payload bytes and messages received so far (for the mean size)
+        self._count = 0
+        self._consumer_seq: int | None = None  # delivery sequence of the last message handed out
+
+    def batch_for(self, max_messages: int) -> int:
+        """How many messages one fetch asks for: ``max_messages``, fewer when that many messages
+        of the mean size so far would exceed ``fetch_bytes``."""
+        if not self._count:
+            return max(1, min(max_messages, 16))  # the first fetch learns the size
+        mean = max(self._bytes / self._count, 1.0)
+        return max(1, min(max_messages, int(self.fetch_bytes // mean)))
 
     async def fetch(self, max_messages: int = 256, timeout: float = 1.0) -> list[Message]:
         import nats.errors
 
         try:
-            msgs = await self.psub.fetch(batch=max_messages, timeout=timeout)
+            self.asked = self.batch_for(max_messages)
+            msgs = await self.psub.fetch(batch=self.asked, timeout=timeout)
         except (nats.errors.TimeoutError, asyncio.TimeoutError):
             return []
         out = []
         for m in msgs:
             md = m.metadata
+            cseq = md.sequence.consumer
+            if self._consumer_seq is not None and cseq > self._consumer_seq + 1:
+                raise DeliveryGap(f"deliveries {self._consumer_seq + 1}-{cseq - 1} of consumer {md.consumer!r} "
+                                  f"were lost in the client (before stream sequence {md.sequence.stream}); "
+                                  f"restart the consumer from its last acknowledged position")
+            self._consumer_seq = max(cseq, self._consumer_seq or 0)
+            self._bytes += len(m.data)
+            self._count += 1
             out.append(Message(m.subject[self.cut:], m.data, md.sequence.stream,
                                (m.headers or {}).get("Nats-Msg-Id"), md.num_delivered, m.ack_sync))
         return out
@@ -215,14 +260,14 @@ class JetStreamBus(Bus):
             else:
                 try:
                     await js.consumer_info(stream, durable)
-                    psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
+                    psub = await js.pull_subscribe_bind(durable=durable, stream=stream, **_NO_DROP)
                     return JetStreamSubscription(psub, self.prefix)
                 except NotFoundError:
                     pass
             await js.add_consumer(stream, cfg)
-            psub = await js.pull_subscribe_bind(durable=durable, stream=stream)
+            psub = await js.pull_subscribe_bind(durable=durable, stream=stream, **_NO_DROP)
         else:
-            psub = await js.pull_subscribe(self._subj(subject), stream=stream, config=cfg)
+            psub = await js.pull_subscribe(self._subj(subject), stream=stream, config=cfg, **_NO_DROP)
         return JetStreamSubscription(psub, self.prefix)
 
     async def delete(self) -> None:

@@ -81,6 +81,7 @@ class MemorySubscription(Subscription):
         return ack
 
     async def fetch(self, max_messages: int = 256, timeout: float = 1.0) -> list[Message]:
+        self.asked = max_messages
         st = self.stream
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout

@@ -264,7 +264,7 @@ class FusionWorker:
                                     pending = []
                                 st.window_end = (math.floor(t / step) + 1) * step
                         pending.append((msg, k, n, item))
-                if len(msgs) < self.cfg.batch:
+                if len(msgs) < sub.asked:
                     self._flush()  # caught up with the stream: nothing more to gather writes with
                 if max_messages is not None and self.stats.messages >= max_messages:
                     break
