@@ -214,18 +214,16 @@ def main() -> int:
     print(f"extended squitters: {ext}, decoded by rs1090 {probe.modes.decoded}, from the cache "
           f"{probe.modes.cache_hits} ({probe.modes.cache_hits / max(ext, 1):.0%})", flush=True)
 
-    s, sp, (obs, rej) = paired(lambda: run_batches("raw", raw_lines, ref), batch_peer, repeat)
-    add("raw", f"timestamp,hex lines, batches of {BATCH}", n, s, obs, "rs1090 batch", n / sp, rej)
-    s, sp, (obs, rej) = paired(lambda: run_batches("raw", raw_lines, ref, LIVE_CHUNK), batch_peer, repeat)
-    add("raw", f"timestamp,hex lines, chunks of {LIVE_CHUNK}", n, s, obs, "rs1090 batch", n / sp, rej)
-    s, sp, (obs, rej) = paired(lambda: run_lines("raw", raw_lines, ref), batch_peer, repeat)
-    add("raw", "timestamp,hex lines, one by one", n, s, obs, "rs1090 batch", n / sp, rej)
-    s, sp, (obs, rej) = paired(lambda: run_batches("avr", avr_lines, ref), batch_peer, repeat)
-    add("avr", f"@counter AVR lines, batches of {BATCH}", n, s, obs, "rs1090 batch", n / sp, rej)
-    s, sp, (obs, rej) = paired(lambda: run_batches("avr", avr_lines, ref, LIVE_CHUNK), batch_peer, repeat)
-    add("avr", f"@counter AVR lines, chunks of {LIVE_CHUNK}", n, s, obs, "rs1090 batch", n / sp, rej)
-    s, sp, (obs, rej) = paired(lambda: run_lines("avr", avr_lines, ref), batch_peer, repeat)
-    add("avr", "@counter AVR lines, one by one", n, s, obs, "rs1090 batch", n / sp, rej)
+    def three_ways(fmt, lines, what, peer, peer_name):
+        """A line format decoded in batches, in live-feed chunks and one line at a time."""
+        for how, fn in ((f"batches of {BATCH}", lambda: run_batches(fmt, lines, ref)),
+                        (f"chunks of {LIVE_CHUNK}", lambda: run_batches(fmt, lines, ref, LIVE_CHUNK)),
+                        ("one by one", lambda: run_lines(fmt, lines, ref))):
+            s, sp, (obs, rej) = paired(fn, peer, repeat)
+            add(fmt, f"{what}, {how}", n, s, obs, peer_name, n / sp, rej)
+
+    three_ways("raw", raw_lines, "timestamp,hex lines", batch_peer, "rs1090 batch")
+    three_ways("avr", avr_lines, "@counter AVR lines", batch_peer, "rs1090 batch")
 
     def beast_run():
         dec = decoder_class("beast")(reference=ref)
@@ -238,12 +236,7 @@ def main() -> int:
     def split_peer():
         [ln.split(b",") for ln in sbs_lines]
 
-    s, sp, (obs, rej) = paired(lambda: run_batches("sbs", sbs_lines, ref), split_peer, repeat)
-    add("sbs", f"SBS-1 lines, batches of {BATCH}", n, s, obs, "bytes.split", n / sp, rej)
-    s, sp, (obs, rej) = paired(lambda: run_batches("sbs", sbs_lines, ref, LIVE_CHUNK), split_peer, repeat)
-    add("sbs", f"SBS-1 lines, chunks of {LIVE_CHUNK}", n, s, obs, "bytes.split", n / sp, rej)
-    s, sp, (obs, rej) = paired(lambda: run_lines("sbs", sbs_lines, ref), split_peer, repeat)
-    add("sbs", "SBS-1 lines, one by one", n, s, obs, "bytes.split", n / sp, rej)
+    three_ways("sbs", sbs_lines, "SBS-1 lines", split_peer, "bytes.split")
 
     # aircraft.json: snapshots of 200 aircraft, one per second
     snaps = []
