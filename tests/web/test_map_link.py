@@ -10,7 +10,7 @@ import time as _time
 import pytest
 
 from lookout.model import LABELS, Alert, GeoPoint, Severity
-from web.conftest import DemoServer, open_map, shot
+from web.conftest import Console, DemoServer, open_map, shot
 
 pytestmark = pytest.mark.browser
 
@@ -77,9 +77,7 @@ def _banner(page) -> str | None:
 def restartable(tmp_path_factory, scenario):
     srv = RestartableServer(tmp_path_factory.mktemp("restart"), scenario).start()
     yield srv
-    if not srv.server.started or srv.server.should_exit:
-        srv.resume()
-    srv.stop()
+    srv.stop()  # stopped or not, the feed and the store close
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +130,6 @@ def test_session_expired_banner_when_the_token_is_revoked_and_recovery(browser, 
     ctx.add_cookies([{"name": "lookout_token", "value": token, "url": signed_in.url}])
     try:
         page = ctx.new_page()
-        from web.conftest import Console
-
         page.console_log = Console(page)
         page.goto(signed_in.url + "/")
         page.wait_for_function("() => window.lookout && window.lookout.state.wsOpen && "
