@@ -1,7 +1,7 @@
 """The Lookout HTTP API (FastAPI): REST over the store, the live WebSocket stream, the web map.
 
 ``create_app(store, hub=...)`` builds the app; ``lookout serve`` and ``lookout demo`` run it with
-uvicorn. OpenAPI docs are at ``/docs``. Every list endpoint filters by time window
+uvicorn. OpenAPI docs are at ``/docs`` and ``/redoc`` (served offline, see :mod:`lookout.api.docs`). Every list endpoint filters by time window
 (``start``/``end``: UNIX seconds or ISO 8601) and area (``bbox=min_lon,min_lat,max_lon,max_lat``);
 bad input gets a 4xx JSON response ``{"detail": "..."}`` that names what is wrong.
 """
@@ -24,6 +24,7 @@ import orjson
 from lookout import __version__
 from lookout.api import serialize as ser
 from lookout.api import security as sec
+from lookout.api.docs import add_docs_routes
 from lookout.api.live import LiveHub, parse_classes
 from lookout.api.security import WHO, Principal
 from lookout.api.params import (ApiError, bad_request, check_limit, not_found, parse_bbox, parse_bbox_list,
@@ -93,7 +94,9 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
     """
     app = FastAPI(title="Lookout API", version=__version__,
                   description="Common operating picture of a border sector: tracks, history, observations, "
-                              "alerts, zones, sensors; live WebSocket stream at /api/ws; GeoJSON/KML export.")
+                              "alerts, zones, sensors; live WebSocket stream at /api/ws; GeoJSON/KML export.",
+                  docs_url=None, redoc_url=None)
+    add_docs_routes(app)
     app.state.store = store
     app.state.hub = hub
     app.state.sector = sector if sector is not None else load_sector()
@@ -111,7 +114,7 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
     async def _value_error(_request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
-    api = APIRouter(prefix="/api", dependencies=[WHO])
+    api = APIRouter(prefix="/api", dependencies=[WHO, *sec.credentials(auth)])
     _add_status_routes(api, app)
     _add_track_routes(api, app)
     _add_alert_routes(api, app)
@@ -123,7 +126,8 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
     for r in routers or []:
         # with access control, an extra router is open only to agencies cleared for every
         # label, unless its routes are marked as filtering per agency (see security.per_agency)
-        app.include_router(r, dependencies=[Depends(sec.require_full_access)] if auth is not None else [])
+        app.include_router(r, dependencies=[Depends(sec.require_full_access), *sec.credentials(auth)]
+                           if auth is not None else [])
 
     sdir = static_dir()
     if sdir.is_dir():

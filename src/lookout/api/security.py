@@ -17,8 +17,10 @@ import logging
 from html import escape
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, WebSocket
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security, WebSocket
+from fastapi.params import Depends as DependsParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import APIKeyCookie, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from lookout.api.params import ApiError, parse_window
@@ -124,6 +126,25 @@ def _first_view(app: FastAPI, user: str, obj: str) -> bool:
 
 
 WHO = Depends(principal)
+
+#: how the OpenAPI schema says to authenticate (Swagger UI's *Authorize* dialog): an API token
+#: as a bearer token, or the session cookie the login sets. Either one is enough.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearerToken", bearerFormat="lkt_<id>_<secret>",
+                    description="An API token (`lookout users token NAME`) or the session token "
+                                "`POST /api/auth/login` returns: `Authorization: Bearer <token>`.")
+SESSION_COOKIE = APIKeyCookie(name=COOKIE, auto_error=False, scheme_name="sessionCookie",
+                              description="The session cookie `POST /api/auth/login` (or the /login page) "
+                                          "sets; a browser sends it by itself on same-origin requests.")
+
+
+def _declared_credentials(_bearer: Any = Security(BEARER), _cookie: Any = Security(SESSION_COOKIE)) -> None:
+    """Only declares the security schemes on the routes (the check itself is :func:`principal`)."""
+
+
+def credentials(auth: AuthStore | None) -> list[DependsParam]:
+    """Route dependencies that declare the security schemes in ``/openapi.json``: one when
+    access control is on (``auth`` given), none when it is off (the API is open)."""
+    return [Depends(_declared_credentials)] if auth is not None else []
 
 
 def require(role: str):
@@ -363,7 +384,10 @@ def auth_router(app: FastAPI) -> APIRouter:
                         max_age=12 * 3600)
         return resp
 
-    @r.post("/api/auth/logout", summary="End the session (revokes a session token, clears the cookie)", tags=["auth"])
+    creds = credentials(auth_of(app))
+
+    @r.post("/api/auth/logout", summary="End the session (revokes a session token, clears the cookie)", tags=["auth"],
+            dependencies=creds)
     def logout(request: Request, who: Principal | None = WHO) -> Response:
         auth = auth_of(app)
         if auth is not None and who is not None and who.token_id:
@@ -375,12 +399,13 @@ def auth_router(app: FastAPI) -> APIRouter:
         resp.delete_cookie(COOKIE)
         return resp
 
-    @r.get("/api/auth/me", summary="Who am I: user, role, agency and the labels it may receive", tags=["auth"])
+    @r.get("/api/auth/me", summary="Who am I: user, role, agency and the labels it may receive", tags=["auth"],
+           dependencies=creds)
     def me(who: Principal | None = WHO) -> dict[str, Any]:
         return _me(who or OPEN_PRINCIPAL) | {"access_control": auth_of(app) is not None}
 
     @r.get("/api/audit", summary="The audit log (admins; an admin sees their own agency's entries unless the "
-                                 "agency is cleared for every label)", tags=["auth"])
+                                 "agency is cleared for every label)", tags=["auth"], dependencies=creds)
     def audit(conn: HTTPConnection, start: str | None = Query(None), end: str | None = Query(None),
               actor: str | None = Query(None), agency: str | None = Query(None),
               action: str | None = Query(None, description="Action, or a prefix with a trailing * (auth.*)"),
@@ -423,5 +448,5 @@ def signed_in(conn: HTTPConnection) -> bool:
     return True
 
 
-__all__ = ["AgencyViews", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen",
+__all__ = ["AgencyViews", "BEARER", "SESSION_COOKIE", "credentials", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen",
            "ws_principal"]
