@@ -27,9 +27,9 @@ from lookout.api import security as sec
 from lookout.api.docs import add_docs_routes
 from lookout.api.live import LiveHub, parse_classes
 from lookout.api.security import WHO, Principal
-from lookout.api.params import (ApiError, bad_request, check_limit, not_found, parse_bbox, parse_bbox_list,
-                                parse_window)
-from lookout.api.zones import zone_feature, zone_from_body
+from lookout.api.params import (ApiError, BodyLimit, bad_request, check_limit, not_found, parse_bbox,
+                                parse_bbox_list, parse_window)
+from lookout.api.zones import MAX_ZONE_BODY, zone_feature, zone_from_body
 from lookout.model import Alert, AlertState, SourceKind, TrackStatus
 from lookout.sector import Sector, load_sector
 from lookout.share import releasability as rel
@@ -97,6 +97,8 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
                               "alerts, zones, sensors; live WebSocket stream at /api/ws; GeoJSON/KML export.",
                   docs_url=None, redoc_url=None)
     add_docs_routes(app)
+    app.add_middleware(BodyLimit, prefix="/api/zones", max_bytes=MAX_ZONE_BODY, what="zone body",
+                       hint="simplify the geometry or split the zone into several")
     app.state.store = store
     app.state.hub = hub
     app.state.sector = sector if sector is not None else load_sector()
@@ -401,6 +403,13 @@ def _add_alert_routes(api: APIRouter, app: FastAPI) -> None:
 
 
 # -- zones ------------------------------------------------------------------------------------
+ZONE_RULES = (f"Only zones the rules can load are stored: a Point needs `properties.radius_m`, a line "
+              f"`properties.buffer_m` (metres, > 0); valid polygons; WGS-84 coordinates; valid Unicode text; "
+              f"finite numbers; a body of at most {MAX_ZONE_BODY} bytes. Anything else gets 422 and nothing is "
+              "stored. A zone belongs to the agency that made it: only that agency's operators (or an admin of "
+              "an agency cleared for every label) may change or delete it.")
+
+
 def _add_zone_routes(api: APIRouter, app: FastAPI) -> None:
     @api.get("/zones", summary="Zones (latest versions) as a GeoJSON FeatureCollection")
     def zones(kind: str | None = Query(None, description="Zone kind."), who: Principal = WHO) -> JSONResponse:
@@ -415,40 +424,57 @@ def _add_zone_routes(api: APIRouter, app: FastAPI) -> None:
             raise not_found(f"no zone with id {zone_id!r}" + (f" and version {version}" if version else ""))
         return zone_feature(z)
 
-    @api.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature or {name, kind, geometry}")
+    @api.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature or {name, kind, geometry}",
+              description=ZONE_RULES)
     def create_zone(body: Any = Body(..., examples=[{
             "type": "Feature", "properties": {"name": "Ridge OP", "kind": "protected_site"},
             "geometry": {"type": "Polygon", "coordinates": [[[-110.95, 31.33], [-110.94, 31.33],
                                                              [-110.94, 31.34], [-110.95, 31.33]]]}}]),
                     who: Principal = Depends(sec.require("operator"))) -> dict:
-        z = zone_from_body(body)
-        _zone_writable(z, who)
+        z = zone_from_body(body, sector=app.state.sector)
+        _label_allowed(z, who)
         if z.id and app.state.store.zone(z.id) is not None:
             raise ApiError(409, f"zone {z.id!r} exists; update it with PUT /api/zones/{z.id}")
+        z.agency = _maker(who)
         out = zone_feature(app.state.store.put_zone(z))
         sec.record(app, who, "zone.create", z.id, detail={"name": z.name, "kind": str(z.kind), "label": z.label})
         return out
 
-    def _zone_writable(z, who: Principal) -> None:
+    def _maker(who: Principal) -> str | None:
+        return who.agency.name if app.state.auth is not None else None
+
+    def _label_allowed(z, who: Principal) -> None:
         if not who.agency.may_see(z.label):
             raise ApiError(403, f"agency {who.agency.name} may not create a zone labelled {z.label!r}")
-        old = app.state.store.zone(z.id) if z.id else None
-        if old is not None and not who.agency.may_see(old.label):
-            raise not_found(f"no zone with id {z.id!r}")
 
-    @api.put("/zones/{zone_id}", summary="Create or update a zone (a new version; operator)")
+    def _changeable(zone_id: str, action: str, who: Principal):
+        """The current zone (None when there is none) when ``who`` may change or delete it; 404
+        when ``who`` may not see it, 403 (audited) when it belongs to another agency."""
+        old = app.state.store.zone(zone_id)
+        if old is None:
+            return None
+        if not who.agency.may_see(old.label):
+            raise not_found(f"no zone with id {zone_id!r}")
+        if not sec.may_change_zone(who, old):
+            owner = f"agency {old.agency}" if old.agency else "the host (it was loaded, not made through the API)"
+            sec.record(app, who, f"zone.{action}", zone_id, outcome="denied", detail={"owner": old.agency})
+            raise ApiError(403, f"zone {zone_id!r} belongs to {owner}; {who.agency.name}'s users may not "
+                                f"{action} it (see docs/sharing.md, 'Zones')")
+        return old
+
+    @api.put("/zones/{zone_id}", summary="Create or update a zone (a new version; operator)", description=ZONE_RULES)
     def put_zone(zone_id: str, body: Any = Body(...), who: Principal = Depends(sec.require("operator"))) -> dict[str, Any]:
-        z = zone_from_body(body, zone_id)
-        _zone_writable(z, who)
+        z = zone_from_body(body, zone_id, sector=app.state.sector)
+        old = _changeable(zone_id, "update", who)
+        _label_allowed(z, who)
+        z.agency = old.agency if old is not None else _maker(who)
         out = zone_feature(app.state.store.put_zone(z))
         sec.record(app, who, "zone.update", zone_id, detail={"name": z.name, "label": z.label})
         return out
 
     @api.delete("/zones/{zone_id}", status_code=204, summary="Delete a zone (operator)")
     def delete_zone(zone_id: str, who: Principal = Depends(sec.require("operator"))) -> Response:
-        z = app.state.store.zone(zone_id)
-        if z is not None and not who.agency.may_see(z.label):
-            z = None
+        z = _changeable(zone_id, "delete", who)
         if z is None or not app.state.store.delete_zone(zone_id):
             raise not_found(f"no zone with id {zone_id!r}")
         sec.record(app, who, "zone.delete", zone_id)

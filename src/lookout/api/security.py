@@ -180,7 +180,7 @@ def require_full_access(conn: HTTPConnection, who: Principal | None = WHO) -> Pr
         raise ApiError(401, "authentication required")
     if getattr(conn.scope.get("endpoint"), "lookout_per_agency", False):
         return who
-    if not (who.agency.all_labels or set(LABELS) <= who.agency.labels):
+    if not cleared_for_everything(who.agency):
         auth = auth_of(conn.app)
         if auth is not None:
             auth.audit(who.user, who.agency.name, "auth.forbidden", conn.url.path, outcome="denied",
@@ -188,6 +188,25 @@ def require_full_access(conn: HTTPConnection, who: Principal | None = WHO) -> Pr
         raise ApiError(403, f"{conn.url.path} is not filtered by releasability; agency {who.agency.name} "
                             f"(labels {sorted(who.agency.labels)}) may not use it")
     return who
+
+
+def cleared_for_everything(agency: Agency) -> bool:
+    """Whether an agency may receive every label (the host agency of a sector): its admins read
+    every agency's audit entries, it may use routes not filtered per agency, and it holds the
+    zones no agency made."""
+    return agency.all_labels or set(LABELS) <= agency.labels
+
+
+def may_change_zone(who: Principal, zone: Any) -> bool:
+    """Whether ``who`` (an operator or higher) may change or delete ``zone``: a zone belongs to
+    the agency that made it (``zone.agency``), whose operators may; a zone no agency made (from
+    a file, the command line or the rules' defaults) belongs to the host, the agencies cleared
+    for every label. An admin of such an agency may change any zone."""
+    if zone.agency is not None and zone.agency == who.agency.name:
+        return True
+    if not cleared_for_everything(who.agency):
+        return False
+    return zone.agency is None or who.has_role("admin")
 
 
 def record(app: FastAPI, who: Principal, action: str, obj: str, outcome: str = "ok",
@@ -416,8 +435,7 @@ def auth_router(app: FastAPI) -> APIRouter:
         if auth is None:
             raise ApiError(404, "access control is off on this server; there is no audit log")
         s, e = parse_window(start, end)
-        everything = who.agency.all_labels or set(LABELS) <= who.agency.labels
-        if not everything:
+        if not cleared_for_everything(who.agency):
             if agency is not None and agency != who.agency.name:
                 raise ApiError(403, f"an admin of {who.agency.name} may read only {who.agency.name}'s audit entries")
             agency = who.agency.name
@@ -448,5 +466,5 @@ def signed_in(conn: HTTPConnection) -> bool:
     return True
 
 
-__all__ = ["AgencyViews", "BEARER", "SESSION_COOKIE", "credentials", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen",
+__all__ = ["AgencyViews", "BEARER", "SESSION_COOKIE", "cleared_for_everything", "credentials", "may_change_zone", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen",
            "ws_principal"]
