@@ -591,7 +591,7 @@ def _add_websocket(api: APIRouter, app: FastAPI) -> None:
                 sub.event.set()
 
         reader = asyncio.create_task(receive())
-        watcher = asyncio.create_task(sec.ws_watch(websocket, sub))  # revoked/expired credentials end the stream
+        watcher = asyncio.create_task(sec.ws_watch(websocket, sub, who))  # revoked credentials end the stream
         try:
             while not sub.closed:
                 await sub.event.wait()
@@ -603,4 +603,10 @@ def _add_websocket(api: APIRouter, app: FastAPI) -> None:
         finally:
             hub.unsubscribe(sub)
             reader.cancel()
+            refused = watcher.done() and not watcher.cancelled() and watcher.exception() is None and watcher.result()
             watcher.cancel()
+            if refused:
+                try:
+                    await websocket.close(code=1008)
+                except (WebSocketDisconnect, RuntimeError, ConnectionError):
+                    pass

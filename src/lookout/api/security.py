@@ -230,29 +230,42 @@ async def ws_principal(websocket: WebSocket) -> Principal | None:
         return None
 
 
-#: how often an open WebSocket's credentials are checked again (seconds)
-WS_RECHECK_S = 30.0
+#: how often an open WebSocket's credentials are checked again (seconds): each check reads the
+#: registry (one indexed query), so a revoked token or a disabled user ends the stream within this
+WS_RECHECK_S = 1.0
 
 
-async def ws_watch(websocket: WebSocket, sub: Any, interval: float | None = None) -> None:
-    """Re-check an open WebSocket's credentials every ``interval`` seconds; when the token was
-    revoked or expired (or the user disabled), queue an error message and end the stream."""
+def _end_stream(sub: Any, detail: str) -> None:
+    sub.queue.clear()
+    sub.offer(json.dumps({"type": "error", "detail": detail}))
+    sub.closed = True
+    sub.event.set()
+
+
+async def ws_watch(websocket: WebSocket, sub: Any, who: Principal | None = None, interval: float | None = None) -> bool:
+    """Re-check an open WebSocket's credentials every ``interval`` seconds (:data:`WS_RECHECK_S`)
+    against the registry. When the token was revoked or expired, the user disabled, or the
+    user's agency or its clearance changed from ``who`` (the stream was filtered for that),
+    queue an error message, end the stream and return True (the handler then closes the
+    socket with code 1008)."""
     import asyncio
 
     from starlette.concurrency import run_in_threadpool
 
     if auth_of(websocket.app) is None:
-        return
+        return False
     while not sub.closed:
         await asyncio.sleep(WS_RECHECK_S if interval is None else interval)
         try:
-            await run_in_threadpool(authenticate, websocket, True)
+            now = await run_in_threadpool(authenticate, websocket, True)
         except AuthError as exc:
-            sub.queue.clear()
-            sub.offer(json.dumps({"type": "error", "detail": f"{exc.detail}; stream closed"}))
-            sub.closed = True
-            sub.event.set()
-            return
+            _end_stream(sub, f"{exc.detail}; stream closed")
+            return True
+        if who is not None and now.agency != who.agency:
+            _end_stream(sub, f"the access of user {now.user} changed (agency {now.agency.name}); stream closed, "
+                             "connect again")
+            return True
+    return False
 
 
 # -- the live picture per agency -------------------------------------------------------------
