@@ -107,9 +107,9 @@ def test_zone_file_reload_keeps_the_owner(world, tmp_path):
     c, store, _, h = world
     zid = c.post("/api/zones", json=body("MX post"), headers=h["mx-op"]).json()["id"]
     path = tmp_path / "zones.geojson"
-    path.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"id": zid, "name": "MX post (file)", "kind": "no_drone"}, "geometry": SQUARE},
-        {"type": "Feature", "properties": {"id": "z-file", "name": "file zone", "kind": "custom"}, "geometry": SQUARE}]}))
+    feats = [{"type": "Feature", "properties": {"id": i, "name": name, "kind": "no_drone"}, "geometry": SQUARE}
+             for i, name in ((zid, "MX post (file)"), ("z-file", "file zone"))]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}))
     r = CliRunner().invoke(cli, ["zones", "load", str(path), "--db", str(tmp_path / "s.db")], catch_exceptions=False)
     assert r.exit_code == 0, r.output
     assert store.zone(zid).name == "MX post (file)" and store.zone(zid).agency == "GN-MX"
@@ -123,5 +123,6 @@ def test_open_mode_zones_have_no_owner():
         r = c.post("/api/zones", json=body("anyone's"))
         assert r.status_code == 201 and "agency" not in r.json()["properties"]
         assert c.put(f"/api/zones/{r.json()['id']}", json=body("still")).status_code == 200
-    assert store.zones()[0].agency is None and Zone(id="z", name="z", kind=ZoneKind.CUSTOM, geometry=SQUARE).agency is None
+    assert store.zones()[0].agency is None
+    assert Zone(id="z", name="z", kind=ZoneKind.CUSTOM, geometry=SQUARE).agency is None
     store.close()

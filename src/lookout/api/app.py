@@ -1,9 +1,10 @@
 """The Lookout HTTP API (FastAPI): REST over the store, the live WebSocket stream, the web map.
 
 ``create_app(store, hub=...)`` builds the app; ``lookout serve`` and ``lookout demo`` run it with
-uvicorn. OpenAPI docs are at ``/docs`` and ``/redoc`` (served offline, see :mod:`lookout.api.docs`). Every list endpoint filters by time window
-(``start``/``end``: UNIX seconds or ISO 8601) and area (``bbox=min_lon,min_lat,max_lon,max_lat``);
-bad input gets a 4xx JSON response ``{"detail": "..."}`` that names what is wrong.
+uvicorn. OpenAPI docs are at ``/docs`` and ``/redoc``, served offline (:mod:`lookout.api.docs`).
+Every list endpoint filters by time window (``start``/``end``: UNIX seconds or ISO 8601) and area
+(``bbox=min_lon,min_lat,max_lon,max_lat``); bad input gets a 4xx JSON response
+``{"detail": "..."}`` that names what is wrong.
 """
 
 from __future__ import annotations
@@ -459,7 +460,7 @@ def _add_zone_routes(api: APIRouter, app: FastAPI) -> None:
             owner = f"agency {old.agency}" if old.agency else "the host (it was loaded, not made through the API)"
             sec.record(app, who, f"zone.{action}", zone_id, outcome="denied", detail={"owner": old.agency})
             raise ApiError(403, f"zone {zone_id!r} belongs to {owner}; {who.agency.name}'s users may not "
-                                f"{action} it (see docs/sharing.md, 'Zones')")
+                                f"{action} it (see docs/sharing.md, 'Zones belong to their agency')")
         return old
 
     @api.put("/zones/{zone_id}", summary="Create or update a zone (a new version; operator)", description=ZONE_RULES)
