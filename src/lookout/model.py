@@ -462,7 +462,10 @@ class ZoneKind(StrEnum):
 
 @dataclass(slots=True)
 class Zone:
-    """A named area or line (GeoJSON geometry in WGS-84), versioned in the store."""
+    """A named area or line (GeoJSON geometry in WGS-84), versioned in the store.
+
+    ``agency``: the agency that made the zone through the API (its operators may change it);
+    None for zones from files, the command line or the rules' defaults."""
 
     id: str
     name: str
@@ -471,6 +474,7 @@ class Zone:
     version: int = 1
     label: str = DEFAULT_LABEL
     properties: dict[str, Any] = field(default_factory=dict)
+    agency: str | None = None
 
     def __post_init__(self) -> None:
         self.kind = ZoneKind(self.kind)
