@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lookout.model import Alert, AlertState, GeoPoint, Severity, most_restrictive
+from lookout.stages import AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ Subscriber = Callable[[AlertEvent], None]
 class AlertManager:
     """Episode state (dedup, hysteresis), the lifecycle and the subscribers."""
 
-    def __init__(self, store: Any | None = None, max_closed: int = 10_000) -> None:
+    def __init__(self, store: AlertStore | None = None, max_closed: int = 10_000) -> None:
         #: a :class:`lookout.store.base.Store`; acknowledge/resolve write through to it
         self.store = store
         self.max_closed = max_closed

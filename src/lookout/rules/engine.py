@@ -27,6 +27,7 @@ from lookout.rules.handoff import RuleHandoff
 from lookout.rules.kinds import RULE_KINDS, OperatorLocator, ZoneRuleImpl
 from lookout.rules.rule import Rule, Step
 from lookout.rules.table import TrackTable
+from lookout.stages import ZoneSource
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class RuleEngine:
         self.rule_errors: Counter = Counter()  # rule name -> evaluations that raised (logged)
         self.webhooks: list = []  # WebhookSenders subscribed from the rules file (close() them)
         #: a store whose zones the engine follows (see :meth:`sync_zones`)
-        self.zone_store: Any | None = None
+        self.zone_store: ZoneSource | None = None
         self.zone_refresh_s = 10.0
         self._zone_sig = {(z.id, z.version) for z in context.zones.zones}
         self._zones_checked = -math.inf
