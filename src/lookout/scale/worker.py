@@ -35,6 +35,7 @@ from lookout.bus.base import ALERTS_SUBJECT
 from lookout.config import WorkerConfig
 from lookout.model import Alert, Observation, Track, TrackPoint
 from lookout.pipeline import Pipeline
+from lookout.rules import RuleEngine, build_default_engine
 from lookout.scale.checkpoint import CheckpointError, WorkerState, checkpoint_json, checkpoint_key, load_checkpoint
 from lookout.scale.coordinator import HandoffCoordinator
 from lookout.scale.partition import Partition
@@ -168,9 +169,7 @@ class FusionWorker:
         self._checkpointed_at = _time.monotonic()
 
     # -- state ---------------------------------------------------------------------------
-    def _rules(self) -> Any:
-        from lookout.rules import build_default_engine
-
+    def _rules(self) -> RuleEngine:
         return build_default_engine(self.partition.sector)
 
     def _fresh(self) -> WorkerState:
