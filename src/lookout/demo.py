@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from lookout.model import track_name
 from lookout.pipeline import Pipeline
 
 console = Console()
@@ -245,8 +246,7 @@ def print_summary(pipe: Pipeline, store, scenario, wire=None, end: float | None 
     for cls, n in by_cls.most_common():
         ex = [tr for tr in confirmed if str(tr.cls) == cls][:3]
         names = ", ".join(
-            (tr.identities.get("callsign") or tr.identities.get("icao24") or tr.identities.get("remote_id") or tr.id)
-            + f" ({'+'.join(sorted(set(tr.sources)))})" for tr in ex)
+            track_name(tr) + f" ({'+'.join(sorted(set(tr.sources)))})" for tr in ex)
         t.add_row(cls, str(n), names)
     console.print(t)
     cmp = compare_with_truth(scenario, store, confirmed, t0, end)

@@ -410,6 +410,16 @@ class Track:
         )
 
 
+def track_name(t: Track) -> str:
+    """A short human name: callsign, then transponder / Remote ID / AIS identity, agent id, then
+    the track id."""
+    ids = t.identities or {}
+    for key in ("callsign", "icao24", "remote_id", "mmsi", "agent"):
+        if ids.get(key):
+            return str(ids[key])
+    return t.id
+
+
 @dataclass(slots=True)
 class Alert:
     """An alert episode raised by a rule about one or more tracks."""
