@@ -1,8 +1,9 @@
 """Loitering and orbiting (rule type ``loiter``): a track staying within ``radius_m`` for
 ``window_s``, optionally turning ``min_turn_deg`` (an orbit).
 
-Each slot keeps a ring buffer of samples taken every ``sample_s`` of track time, on a per-slot
-phase so that many tracks spread their judging over the steps of a period.
+Each slot keeps a ring buffer of samples taken every ``sample_s`` of track time, counted from the
+slot's first sample (so a scenario shifted in time samples, and judges, exactly alike), on a
+per-slot phase so that many tracks spread their judging over the steps of a period.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ _ACTIVE = {"centre", "radius_m", "turn_deg", "since", "duration_s"}
 class LoiterImpl(SlotRule):
     cfg: LoiterRule
     _arrays = {"hx": (np.nan, float), "hy": (np.nan, float), "ht": (np.nan, float), "hc": (np.nan, float),
-               "head": (0, np.int64), "last_sample": (-np.inf, float)}
+               "head": (0, np.int64), "last_sample": (-np.inf, float), "anchor": (np.nan, float)}
 
     def __init__(self, cfg: LoiterRule, engine: Any) -> None:
         self.n = int(math.ceil(cfg.window_s / cfg.sample_s)) + 1
@@ -41,11 +42,15 @@ class LoiterImpl(SlotRule):
             return []
         for s in self._fresh(sel).tolist():
             self.active.pop(s, None)
-        # sample every sample_s of track time on a per-slot phase (golden-ratio spread), so a few
-        # tracks are judged together and many tracks spread over the steps of a period
+        # sample every sample_s of track time since the slot's first sample, on a per-slot phase
+        # (golden-ratio spread), so a few tracks are judged together and many tracks spread over
+        # the steps of a period; relative times (not absolute ones) keep a time-shifted run alike
+        new = sel[np.isnan(self.anchor[sel])]
+        self.anchor[new] = tb.t[new]
         phase = ((sel * 0.6180339887) % 1.0) * cfg.sample_s
-        tick = np.floor((tb.t[sel] + phase) / cfg.sample_s + 1e-9)
-        due = sel[tick > np.floor((self.last_sample[sel] + phase) / cfg.sample_s + 1e-9)]
+        base = self.anchor[sel]
+        tick = np.floor((tb.t[sel] - base + phase) / cfg.sample_s + 1e-6)
+        due = sel[tick > np.floor((self.last_sample[sel] - base + phase) / cfg.sample_s + 1e-6)]
         if len(due):
             h = self.head[due]
             self.hx[due, h], self.hy[due, h], self.ht[due, h] = tb.x[due], tb.y[due], tb.t[due]
@@ -121,6 +126,7 @@ class LoiterImpl(SlotRule):
             return None
         a = self.active.get(s)
         return {"n": self.n, "head": int(self.head[s]), "last_sample": float_out(self.last_sample[s]),
+                "anchor": float_out(self.anchor[s]),
                 "points": geo_out(self.ctx, self.hx[s], self.hy[s]),
                 "t": [float_out(v) for v in self.ht[s].tolist()], "course": [float_out(v) for v in self.hc[s].tolist()],
                 "active": None if a is None else dict(a, centre=list(a["centre"]))}
@@ -138,6 +144,7 @@ class LoiterImpl(SlotRule):
         head = state.get("head")
         self.head[s] = head if isinstance(head, int) and 0 <= head < n else 0
         self.last_sample[s] = float_in(state.get("last_sample"), -np.inf)
+        self.anchor[s] = float_in(state.get("anchor"), np.nan)
         a = state.get("active")
         if isinstance(a, dict) and isinstance(a.get("centre"), list) and len(a["centre"]) == 2:
             self.active[s] = dict(a, centre=(float(a["centre"][0]), float(a["centre"][1])))
