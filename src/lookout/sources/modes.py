@@ -32,6 +32,7 @@ import math
 import re
 import time as _time
 from bisect import bisect_right
+from math import floor as _floor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,11 @@ SURFACE_LOCAL_LIMIT_M = 45 * 1852.0  # half a surface CPR zone
 #: or longitude, ~1 km) disagree: correct decodes give the same position, a wrong one is off by
 #: a whole CPR zone (degrees)
 CPR_AGREE_DEG = 0.01
+#: a global decode this close to the local decode's reference is the local decode too (the
+#: local one is the solution within half a zone of its reference: ~333 km airborne, ~83 km on
+#: the surface, at any latitude)
+SAME_DECODE_M = 250_000.0
+SURFACE_SAME_DECODE_M = 60_000.0
 LOCAL_MAX_AGE_S = 300.0  # aircraft-relative local CPR needs a position at most this old
 VELOCITY_MAX_AGE_S = 15.0
 STATE_MAX_AGE_S = 600.0
@@ -385,20 +391,39 @@ class ModeS:
                     else:
                         pos = cpr_global_surface(ycpr, xcpr, other[3], other[4], False, ref[0], ref[1])
         vmax = self.max_surface_speed_mps if surface else self.max_speed_mps
+        own = alat is not None and ac.reliable >= 2 and -LOCAL_MAX_AGE_S <= t - ac.pos_time <= LOCAL_MAX_AGE_S
         checked = False  # the speed check against the aircraft's last position is done
-        if alat is not None and ac.reliable >= 2 and -LOCAL_MAX_AGE_S <= t - ac.pos_time <= LOCAL_MAX_AGE_S:
-            # local, against the aircraft's own reliable, recent position: an implausible result
-            # means this frame is corrupt (dropped; the pair partner stays)
-            how = "local"
-            lat, lon = cpr_local(ycpr, xcpr, odd, surface, alat, ac.lon)
-            if not within_m(alat, ac.lon, lat, lon, vmax * (abs(t - ac.pos_time) + 1.0) + 100.0):  # _plausible
-                ac.reliable = 0
-                st.reject("implausible_speed", frame)
-                return None
-            checked = True
+        lla = None  # a local decode to check the global one against
+        if own:
+            reach = vmax * (abs(t - ac.pos_time) + 1.0) + 100.0  # see _plausible
+            if pos is not None:
+                # a fresh pair and a reliable, recent position: the global decode, checked against
+                # the local one. A local decode is the solution within half a zone of its
+                # reference, so a global one within ``reach`` of it (less than half a zone) is the
+                # local one too: only a global decode out of reach needs the local one computed
+                lat, lon = pos
+                how = "global"
+                if within_m(alat, ac.lon, lat, lon, reach):
+                    checked = reach <= (SURFACE_SAME_DECODE_M if surface else SAME_DECODE_M)
+                if not checked:
+                    lla, llo = cpr_local(ycpr, xcpr, odd, surface, alat, ac.lon)
+            else:
+                how = "local"
+                lat, lon = lla, llo = cpr_local(ycpr, xcpr, odd, surface, alat, ac.lon)
+            if not checked:
+                if not within_m(alat, ac.lon, lla, llo, reach):
+                    # the local decode is implausible: this frame is corrupt (dropped; the pair
+                    # partner stays)
+                    ac.reliable = 0
+                    st.reject("implausible_speed", frame)
+                    return None
+                checked = True
         elif self.reference is not None and (self.receiver_relative or surface):
             how = "local_receiver"  # a receiver the user placed, close enough to be unambiguous
-            lat, lon = cpr_local(ycpr, xcpr, odd, surface, self.reference[0], self.reference[1])
+            lat, lon = lla, llo = cpr_local(ycpr, xcpr, odd, surface, self.reference[0], self.reference[1])
+            if pos is not None:
+                how = "global"
+                lat, lon = pos
         elif pos is None:
             if odd:
                 ac.odd = kept
@@ -410,23 +435,21 @@ class ModeS:
         else:
             how = "global"
             lat, lon = pos
-        if pos is not None and how != "global":
-            # both decodes of the frame are possible: right ones agree (a wrong one is off by a
-            # whole zone). Either the stored frame of the pair, this frame or the position
-            # decoded against is wrong: drop the stored frame (the next one pairs with this
-            # one) and decode globally until two global decodes agree again
-            dlat = pos[0] - lat
-            dlon = (pos[1] - lon + 180.0) % 360.0 - 180.0
+        if lla is not None and how == "global":
+            # both a global and a local decode of the frame: right ones agree (a wrong one is off
+            # by a whole zone). The stored frame of the pair, this frame or the position decoded
+            # against is wrong: drop the stored frame (the next one pairs with this one) and
+            # decode globally until two global decodes agree again
+            dlat = lat - lla
+            dlon = (lon - llo + 180.0) % 360.0 - 180.0
             if not (-CPR_AGREE_DEG <= dlat <= CPR_AGREE_DEG and -CPR_AGREE_DEG <= dlon <= CPR_AGREE_DEG):
                 if odd:
                     ac.odd, ac.even = kept, None
                 else:
                     ac.even, ac.odd = kept, None
                 ac.reliable = 0
-                st.reject("cpr_inconsistent", f"{frame} {how} {lat:.4f},{lon:.4f} global {pos[0]:.4f},{pos[1]:.4f}")
+                st.reject("cpr_inconsistent", f"{frame} local {lla:.4f},{llo:.4f} global {lat:.4f},{lon:.4f}")
                 return None
-            how = "global"
-            lat, lon = pos
         if not (-90.0 <= lat <= 90.0):
             st.reject("bad_position", frame)
             return None
@@ -570,15 +593,15 @@ def cpr_nl(lat: float) -> int:
 def cpr_local(lat_cpr: int, lon_cpr: int, odd: bool, surface: bool, ref_lat: float, ref_lon: float
               ) -> tuple[float, float]:
     """Locally unambiguous CPR decode against a reference within half a zone (airborne: 180 NM,
-    surface: 45 NM). Longitude is not wrapped (a result outside +-180 is rejected by the caller)."""
+    surface: 45 NM). Longitude is not wrapped (the caller brings a result outside +-180 back)."""
     span = 90.0 if surface else 360.0
     cy, cx = lat_cpr / _CPR_MAX, lon_cpr / _CPR_MAX
     d_lat = span / 59.0 if odd else span / 60.0
-    j = math.floor(ref_lat / d_lat) + math.floor(0.5 + ref_lat % d_lat / d_lat - cy)
+    j = _floor(ref_lat / d_lat) + _floor(0.5 + ref_lat % d_lat / d_lat - cy)
     lat = d_lat * (j + cy)
     ni = cpr_nl(lat) - (1 if odd else 0)
     d_lon = span / ni if ni > 0 else span
-    m = math.floor(ref_lon / d_lon) + math.floor(0.5 + ref_lon % d_lon / d_lon - cx)
+    m = _floor(ref_lon / d_lon) + _floor(0.5 + ref_lon % d_lon / d_lon - cx)
     return lat, d_lon * (m + cx)
 
 
@@ -589,22 +612,21 @@ def cpr_global(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, latest_
     zones (NL differs: no consistent solution)."""
     ye, xe = lat_even / _CPR_MAX, lon_even / _CPR_MAX
     yo, xo = lat_odd / _CPR_MAX, lon_odd / _CPR_MAX
-    j = math.floor(59.0 * ye - 60.0 * yo + 0.5)
-    lat_e = _D_LAT_EVEN * (j % 60.0 + ye)
-    lat_o = _D_LAT_ODD * (j % 59.0 + yo)
+    j = _floor(59.0 * ye - 60.0 * yo + 0.5)
+    lat_e = _D_LAT_EVEN * (j % 60 + ye)
+    lat_o = _D_LAT_ODD * (j % 59 + yo)
     if lat_e >= 270.0:
         lat_e -= 360.0
     if lat_o >= 270.0:
         lat_o -= 360.0
-    nl = cpr_nl(lat_e)
-    if nl != cpr_nl(lat_o):
+    nl = 59 - bisect_right(_NL_EDGES, -lat_e if lat_e < 0.0 else lat_e)  # cpr_nl, inlined
+    if nl != 59 - bisect_right(_NL_EDGES, -lat_o if lat_o < 0.0 else lat_o):
         return None
     if latest_odd:
-        lat, ni, c = lat_o, float(max(nl - 1, 1)), xo
+        lat, ni, c = lat_o, (nl - 1 if nl > 1 else 1), xo
     else:
-        lat, ni, c = lat_e, float(max(nl, 1)), xe
-    m = math.floor(xe * (nl - 1) - xo * nl + 0.5)
-    lon = (360.0 / ni) * (m % ni + c)
+        lat, ni, c = lat_e, nl, xe
+    lon = (360.0 / ni) * (_floor(xe * (nl - 1) - xo * nl + 0.5) % ni + c)
     if lon >= 180.0:
         lon -= 360.0
     return lat, lon
@@ -620,7 +642,7 @@ def cpr_global_surface(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int,
     returned. None when the two frames lie in different longitude zones (NL differs)."""
     ye, xe = lat_even / _CPR_MAX, lon_even / _CPR_MAX
     yo, xo = lat_odd / _CPR_MAX, lon_odd / _CPR_MAX
-    j = math.floor(59.0 * ye - 60.0 * yo + 0.5)
+    j = _floor(59.0 * ye - 60.0 * yo + 0.5)
     lat_e = 1.5 * (j % 60.0 + ye)  # 90 / 60 degrees per even zone, in [0, 90)
     lat_o = (90.0 / 59.0) * (j % 59.0 + yo)
     if abs(lat_e - 90.0 - ref_lat) < abs(lat_e - ref_lat):  # the southern solution
@@ -631,10 +653,10 @@ def cpr_global_surface(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int,
         return None
     lat, c = (lat_o, xo) if latest_odd else (lat_e, xe)
     ni = float(max(nl - 1, 1)) if latest_odd else float(max(nl, 1))
-    m = math.floor(xe * (nl - 1) - xo * nl + 0.5)
+    m = _floor(xe * (nl - 1) - xo * nl + 0.5)
     lon = (90.0 / ni) * (m % ni + c)  # in [0, 90): the solution in the first quadrant
     # the quadrant nearest the reference
-    lon += 90.0 * math.floor(((ref_lon - lon) + 45.0) / 90.0)
+    lon += 90.0 * _floor(((ref_lon - lon) + 45.0) / 90.0)
     lon = (lon + 180.0) % 360.0 - 180.0
     return lat, lon
 
