@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from lookout.analytics import history as history_mod
@@ -16,7 +15,6 @@ from lookout.analytics import missions as missions_mod
 from lookout.analytics.missions import MissionStream, PointHistory, detect_missions
 from lookout.analytics.report import AnalyticsQuery, analyse, parse_bbox, parse_region
 from lookout.analytics.synth import WIDE_AREA, jsonl_lines, raw_lines, sbs_lines, synth_wide_area
-from lookout.commands import analytics as analytics_cmd
 from lookout.geo import distance_m
 from lookout.model import GeoPoint, ObjectClass, Track
 from lookout.store.sqlite import SQLiteStore
@@ -26,13 +24,6 @@ T0 = 1_767_225_600.0  # 2026-01-01
 REAL = Path(__file__).parents[1] / "data" / "adsb-real" / "short_flights.csv"
 MIX = {"orbit": 0.3, "racetrack": 0.1, "survey": 0.1, "loiter": 0.05, "transit": 0.25, "approach": 0.2}
 CENTRE = {name: (lat, lon) for name, lat, lon in WIDE_AREA}
-
-
-@pytest.fixture(scope="module")
-def app():
-    a = typer.Typer()
-    analytics_cmd.register(a)
-    return a
 
 
 @pytest.fixture(scope="module")
