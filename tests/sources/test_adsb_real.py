@@ -10,6 +10,7 @@ second independent reference. The same frames are framed as AVR and Beast here.
 from __future__ import annotations
 
 import csv
+import json
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -213,3 +214,15 @@ def test_sbs_lines_far_from_the_sector_are_kept_without_a_receiver():
     assert ranged.decode_batch(lines) == [] and ranged.stats.rejected == {"out_of_range": 2}
     with pytest.raises(ValueError, match="reference"):
         decoder_class("sbs")(reference=(95.0, 0.0))
+
+
+def test_aircraft_json_far_from_the_sector_has_no_range_check():
+    """A readsb aircraft.json entry with a real position over Belize (DAL1812, from the readsb
+    trace sample of the traffic library, MIT): kept as it is, no receiver position involved."""
+    snap = {"now": 1738703622.6, "messages": 1000, "aircraft": [
+        {"hex": "ac671b", "type": "adsb_icao", "flight": "DAL1812 ", "alt_baro": 32000, "alt_geom": 33825,
+         "gs": 478.6, "track": 327.8, "lat": 16.777359, "lon": -88.036868, "seen_pos": 0.4, "nac_p": 10}]}
+    dec = decoder_class("aircraft-json")()
+    (o,) = list(dec.decode(json.dumps(snap).encode()))
+    assert (o.ident, o.callsign, o.position.lat, o.position.lon) == ("ac671b", "DAL1812", 16.777359, -88.036868)
+    assert o.time == pytest.approx(1738703622.2) and dec.stats.rejected == {}
