@@ -265,6 +265,10 @@ HELD_OUT_SCENES: list[tuple[str, ThermalScene, int]] = [
     ("strong-texture-faint-slow", ThermalScene(drift_px_per_frame=(-2.2, -0.8), texture_amplitude=500.0,
                                                texture_fine_px=1.5, texture_beta=3.5, n_targets=14,
                                                contrast_sigma=(3.0, 4.0), speed_px_per_frame=(0.3, 1.0)), 404),
+    ("crowded-fast-gain-drift", ThermalScene(drift_px_per_frame=(2.8, -2.9), texture_scale_px=48.0, texture_fine_px=2.5,
+                                             texture_amplitude=250.0, noise_sigma=30.0, level_drift_per_frame=2.0,
+                                             gain_drift_per_frame=-1e-4, n_targets=20,
+                                             speed_px_per_frame=(1.0, 4.0)), 505),
 ]
 
 
