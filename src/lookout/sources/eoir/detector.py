@@ -94,6 +94,32 @@ class DetectorConfig:
             raise ValueError("background_px must be an odd number >= 3")
 
 
+def label_pixels(sel: np.ndarray, shape: tuple[int, int]) -> tuple[int, np.ndarray]:
+    """8-connected groups of the pixels at flat indices ``sel`` (ascending) of an image of ``shape``:
+    the number of groups and each pixel's group (0, 1, ...). A few pixels are grouped as a graph
+    (work in their number), many by OpenCV over the image."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    height, width = shape
+    if sel.size > height * width // 50:
+        mask = np.zeros(height * width, np.uint8)
+        mask[sel] = 1
+        n, labels = cv2.connectedComponentsWithAlgorithm(mask.reshape(shape), 8, cv2.CV_32S, cv2.CCL_BBDT)
+        return n - 1, labels.ravel()[sel] - 1
+    x = sel % width
+    src, dst = [], []
+    for dx, step in ((1, 1), (-1, width - 1), (0, width), (1, width + 1)):  # right; below left, below, right
+        q = sel + step
+        pos = np.minimum(np.searchsorted(sel, q), sel.size - 1)
+        hit = np.flatnonzero((sel[pos] == q) & (x + dx >= 0) & (x + dx < width))
+        src.append(hit)
+        dst.append(pos[hit])
+    src, dst = np.concatenate(src), np.concatenate(dst)
+    graph = coo_matrix((np.ones(src.size, np.int8), (src, dst)), shape=(sel.size, sel.size))
+    return connected_components(graph, directed=False)
+
+
 _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
@@ -206,7 +232,7 @@ class ThermalDetector:
         if c.background == "mog2":
             mask &= self._mog2_mask(frame)
         self._last_mask = mask
-        return self._blobs(r - base, mask, sig, self._gain, idx)
+        return self._blobs(r - base, np.flatnonzero(mask), sig, self._gain, idx)
 
     def _detect_registered(self, f: np.ndarray, idx: int) -> list[Detection]:
         """Matched filter, registered temporal background, MAD threshold, blobs, NMS."""
@@ -214,10 +240,9 @@ class ThermalDetector:
         if min(f.shape) < 32:
             raise ValueError(f"a frame must be at least 32 x 32 pixels for the registered background, got {f.shape}")
         sm = cv2.GaussianBlur(f, (self._ksize, self._ksize), c.smooth_sigma_px) if c.smooth_sigma_px > 0 else f
-        q = cv2.resize(f, (f.shape[1] // 4, f.shape[0] // 4), interpolation=cv2.INTER_AREA)
         first = self._scene.empty
         clip = 4.0 * self._sig if self._sig else None
-        read, counts = self._scene.register(sm, q, f.shape[1] / q.shape[1], clip)
+        read, counts = self._scene.register(sm, clip)
         res = np.subtract(sm, read, out=read)  # frame minus model: the targets, noise and the overall level
         self.frames += 1
         v_inf = c.alpha / (2.0 - c.alpha)  # variance of the converged model, in units of the frame's noise
@@ -258,8 +283,6 @@ class ThermalDetector:
             floor = math.sqrt(1.0 + v_inf)
             sel = beyond(c.k_sigma, np.flatnonzero(det > c.k_sigma * sig * floor))
             sel = sel[(flat_n[sel] > 0) & flat_ok[sel]]  # never in the edge band
-            mask = np.zeros(f.shape, bool)
-            mask.ravel()[sel] = True
             if c.polarity != "both" and c.reset_sigma > 0:
                 # the model is warmer than the frame (colder, for cold targets), beyond its noise: a target has left
                 reset = beyond(c.reset_sigma, np.flatnonzero(det < -c.reset_sigma * sig * floor))
@@ -269,7 +292,7 @@ class ThermalDetector:
             fg = (sel[:, None] + self._halo(f.shape[1])[None, :]).ravel()
             fg = fg[(fg >= 0) & (fg < f.size)]
         self._scene.update(take, res, c.clip_sigma * sig_sm, fg, reset, level)
-        return self._nms(self._blobs(det, mask, sig, gain, idx, sel))
+        return self._nms(self._blobs(det, sel, sig, gain, idx))
 
     def _halo(self, width: int) -> np.ndarray:
         """Flat index offsets of a 5 x 5 neighbourhood in rows of ``width``."""
@@ -296,41 +319,34 @@ class ThermalDetector:
                 keep[i + 1:] &= d2 >= r2
         return sorted((d for d, k in zip(dets, keep) if k), key=lambda d: (d.y, d.x))
 
-    def _blobs(self, det: np.ndarray, mask: np.ndarray, sig: float, gain: float, idx: int,
-               sel: np.ndarray | None = None) -> list[Detection]:
-        """Connected components of ``mask`` (``sel``: its pixels' flat indices, in order) filtered by area,
-        aspect and peak contrast (``det`` / ``sig`` / ``gain`` raw-noise sigmas), with contrast-weighted centroids."""
+    def _blobs(self, det: np.ndarray, sel: np.ndarray, sig: float, gain: float, idx: int) -> list[Detection]:
+        """The 8-connected groups of the pixels ``sel`` (flat indices, ascending) filtered by area, aspect
+        and peak contrast (``det`` / ``sig`` / ``gain`` raw-noise sigmas), with contrast-weighted centroids."""
         c = self.config
-        sel = np.flatnonzero(mask) if sel is None else sel
         if not sel.size:
             return []
-        n, labels, stats, _ = cv2.connectedComponentsWithStatsWithAlgorithm(mask.view(np.uint8), 8, cv2.CV_32S, cv2.CCL_BBDT)
-        if n <= 1:
-            return []
-        # intensity-weighted centroids and peaks of every component at once
-        lab_sel = labels.ravel()[sel]
+        width = det.shape[1]
+        n, lab = label_pixels(sel, det.shape)
         w = det.ravel()[sel] / sig
-        ys, xs = np.divmod(sel, mask.shape[1])
-        wsum = np.bincount(lab_sel, weights=w, minlength=n)
-        cx = np.bincount(lab_sel, weights=w * xs, minlength=n) / np.maximum(wsum, 1e-12)
-        cy = np.bincount(lab_sel, weights=w * ys, minlength=n) / np.maximum(wsum, 1e-12)
-        order = np.argsort(lab_sel, kind="stable")
-        starts = np.flatnonzero(np.diff(lab_sel[order], prepend=-1))
-        peak = np.zeros(n)
-        peak[lab_sel[order][starts]] = np.maximum.reduceat(w[order], starts)
+        ys, xs = np.divmod(sel, width)
+        area = np.bincount(lab, minlength=n)
+        wsum = np.bincount(lab, weights=w, minlength=n)
+        cx = np.bincount(lab, weights=w * xs, minlength=n) / np.maximum(wsum, 1e-12)
+        cy = np.bincount(lab, weights=w * ys, minlength=n) / np.maximum(wsum, 1e-12)
+        order = np.argsort(lab, kind="stable")
+        starts = np.flatnonzero(np.diff(lab[order], prepend=-1))  # every label has pixels: starts[k] is label k's
+        peak = np.maximum.reduceat(w[order], starts)
+        bw = np.maximum.reduceat(xs[order], starts) - np.minimum.reduceat(xs[order], starts) + 1
+        bh = np.maximum.reduceat(ys[order], starts) - np.minimum.reduceat(ys[order], starts) + 1
+        snr = peak / gain  # peak contrast in raw-noise sigmas
+        keep = (area >= c.min_area_px) & (area <= c.max_area_px) & (snr >= c.min_snr)
+        keep &= np.maximum(bw, bh) <= c.max_aspect * np.maximum(np.minimum(bw, bh), 1)
         out = []
-        for k in range(1, n):
-            x0, y0, bw, bh, area = (int(v) for v in stats[k])
-            if area < c.min_area_px or area > c.max_area_px:
-                continue
-            if max(bw, bh) / max(1, min(bw, bh)) > c.max_aspect:
-                continue
-            snr = float(peak[k]) / gain  # peak contrast in raw-noise sigmas
-            if snr < c.min_snr:
-                continue
-            conf = 1.0 / (1.0 + math.exp(-(snr - c.min_snr - 1.0) * 2.0))
-            out.append(Detection(idx, float(cx[k]), float(cy[k]), bw, bh, round(conf, 4), area, round(snr, 2)))
-        return out
+        for k in np.flatnonzero(keep):
+            conf = 1.0 / (1.0 + math.exp(-(snr[k] - c.min_snr - 1.0) * 2.0))
+            out.append(Detection(idx, float(cx[k]), float(cy[k]), int(bw[k]), int(bh[k]), round(conf, 4), int(area[k]),
+                                 round(float(snr[k]), 2)))
+        return sorted(out, key=lambda d: (d.y, d.x))
 
     def _mog2_mask(self, frame: np.ndarray) -> np.ndarray:
         if self._mog is None:

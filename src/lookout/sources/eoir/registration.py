@@ -90,9 +90,8 @@ def _translate(a: np.ndarray, nx: int, ny: int, out: np.ndarray | None = None, e
 class SceneBackground:
     """Clipped running average of (matched-filtered) frames in scene coordinates.
 
-    ``register(s, coarse)`` finds where frame ``s`` lies in the model (``coarse`` is a small copy
-    of the raw frame for the phase-correlation estimate) and returns the model read at that place
-    and the per-pixel count of frames behind it; ``update`` writes the frame in.
+    ``register(s)`` finds where frame ``s`` lies in the model and returns the model read at that
+    place and the per-pixel count of frames behind it; ``update`` writes the frame in.
     ``offset`` is the scene's accumulated position: frame pixel p shows scene point p + offset;
     ``level`` the overall level, which the model is kept relative to.
     """
@@ -116,11 +115,12 @@ class SceneBackground:
         self.level = 0.0  # overall level, kept apart from the model: frame ~ model read + level
         self.step = np.zeros(2)  # last frame-to-frame motion of the scene point under a pixel
         self._frac = np.zeros(2)
-        self._coarse: np.ndarray | None = None
+        self._prev: np.ndarray | None = None  # the last frame, for phase correlation
         self._window: np.ndarray | None = None
         self._learn: np.ndarray | None = None
         self._ring = np.ones((3, 3), np.uint8)
         self._energy: float | None = None  # registration residual per pixel at the last frame
+        self._age = 0  # frames learned since the start (or the last cut)
 
     @property
     def empty(self) -> bool:
@@ -135,34 +135,35 @@ class SceneBackground:
             self.counts, self._spare_counts = _translate(self.counts, sx, sy, self._spare_counts), self.counts
             self.anchor += (sx, sy)
 
-    def _coarse_step(self, prev: np.ndarray | None, coarse: np.ndarray, scale: float) -> np.ndarray:
-        """Frame-to-frame scene motion from phase correlation of the small copies (the last step if that fails)."""
-        if prev is None or prev.shape != coarse.shape:
+    def _coarse_step(self, prev: np.ndarray | None, s: np.ndarray) -> np.ndarray:
+        """Frame-to-frame scene motion from phase correlation of quarter-size copies (the last step if that fails)."""
+        if prev is None or prev.shape != s.shape:
             return self.step.copy()
-        if self._window is None or self._window.shape != coarse.shape:
-            self._window = cv2.createHanningWindow(coarse.shape[::-1], cv2.CV_32F)
-        (sx, sy), response = cv2.phaseCorrelate(prev, coarse, self._window)
+        size = (max(s.shape[1] // 4, 8), max(s.shape[0] // 4, 8))
+        a, b = (cv2.resize(x, size, interpolation=cv2.INTER_AREA) for x in (prev, s))
+        if self._window is None or self._window.shape != a.shape:
+            self._window = cv2.createHanningWindow(size, cv2.CV_32F)
+        (sx, sy), response = cv2.phaseCorrelate(a, b, self._window)
         if not (response > 0.05 and math.isfinite(sx) and math.isfinite(sy)):
             return self.step.copy()
-        return -np.array([sx, sy]) * scale  # content moved by +s: the same pixel now shows scene point p - s
+        # content moved by +shift: the same pixel now shows scene point p - shift
+        return -np.array([sx * s.shape[1] / size[0], sy * s.shape[0] / size[1]])
 
-    def register(self, s: np.ndarray, coarse: np.ndarray, scale: float,
-                 clip: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def register(self, s: np.ndarray, clip: float | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Model read at frame ``s``'s position (a fresh array; without the overall level, ``level``),
         and the count of frames behind each pixel (0: never seen; the model's own array, valid until
         ``update``).
 
-        ``coarse`` is a ``1/scale`` size copy of the frame for the phase-correlation estimate;
         ``clip`` bounds each pixel's registration error (so moving targets barely pull).
         """
         if self.model is None or self.model.shape != s.shape:
             self.reset()
             self.model, self._spare_model = np.zeros_like(s), np.empty_like(s)
             self.counts, self._spare_counts = np.zeros_like(s), np.empty_like(s)
-            self._coarse = coarse
+            self._prev = s
             return self.model.copy(), self.counts.copy()
         pred = self.offset + self.step  # the scene keeps its last motion, unless phase correlation says otherwise
-        prev_coarse, self._coarse = self._coarse, coarse
+        prev, self._prev = self._prev, s
         m = self.margin
         g = self.grid
         inner = s[m:-m:g, m:-m:g] - np.float32(self.level)
@@ -188,7 +189,7 @@ class SceneBackground:
             best = (energy, pred, read, e)  # (energy, position, read, residual)
             if self._energy is None or energy > 4.0 * self._energy * lin[4]:
                 # the motion changed (or this is the second frame): try the phase-correlation estimate too
-                p1 = self.offset + self._coarse_step(prev_coarse, coarse, scale)
+                p1 = self.offset + self._coarse_step(prev, s)
                 if np.abs(p1 - pred).max() > 0.25:
                     energy, read, e = read_at(p1, lin)
                     if energy < best[0]:
@@ -226,6 +227,7 @@ class SceneBackground:
                 # nothing in the model matches: a scene cut, a slew or a jump of the camera's gain
                 self.cuts += 1
                 self.counts[:] = 0
+                self._age = 0
                 self.step = np.zeros(2)
                 self._energy = None
                 self._frac = np.zeros(2)
@@ -284,14 +286,17 @@ class SceneBackground:
         flat_n, flat_out = n.ravel(), out.ravel()
         if reset is not None and reset.size:
             flat_n[reset] = 0.0
-        young = np.flatnonzero(n < 1.0 / a - 1.0)  # where the cumulative mean is still faster than alpha
-        ny = flat_n[young]
         u = np.clip(out, -band, band)
-        if young.size > n.size // 4:  # starting up: the rate of every pixel
+        if self._age < 1.0 / a - 1.0:  # starting up: the rate of every pixel
             u *= np.maximum(np.reciprocal(n + 1.0), np.float32(a))
+            young = np.flatnonzero(n == 0)
+            ny = flat_n[young]
         else:  # alpha, and the few young pixels (just come into view) apart
+            young = np.flatnonzero(n < 1.0 / a - 1.0)  # where the cumulative mean is still faster than alpha
+            ny = flat_n[young]
             u *= np.float32(a)
             u.ravel()[young] = np.clip(flat_out[young], -band, band) / (ny + 1.0)
+        self._age += 1
         flat_u = u.ravel()
         if foreground is not None and foreground.size:
             flat_u[foreground] = np.clip(flat_out[foreground], -band, band) * np.float32(min(self.alpha_fg, a))
