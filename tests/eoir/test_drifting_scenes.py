@@ -84,6 +84,23 @@ def test_warm_clutter_fixed_on_the_terrain_is_not_detected():
             assert any(np.hypot(d.x - x, d.y - y) < 2 for d in dets), i
 
 
+@pytest.mark.parametrize("polarity", ["cold", "both"])
+def test_cold_targets_on_a_drifting_scene(polarity):
+    scene = ThermalScene(width=320, height=256, n_frames=20, drift_px_per_frame=(-1.5, 1.0))
+    targets = [ThermalTarget("cold", "person", 8, 8, -6.0, 100.0, 100.0, vx=1.5, vy=0.5, shape="disc")]
+    if polarity == "both":
+        targets.append(ThermalTarget("hot", "uas", 6, 6, 6.0, 220.0, 150.0, vx=1.0, vy=1.0, shape="disc"))
+    seq = render_scene(scene, 9, targets=targets)
+    _, dets = _run(seq, DetectorConfig(polarity=polarity))
+    found = {t.id: 0 for t in targets}
+    for truth, d in zip(seq.truth[WARM_UP:], dets[WARM_UP:]):
+        for tid, x, y, _, _ in truth:
+            found[tid] += any(np.hypot(a.x - x, a.y - y) < 2 for a in d)
+        if polarity == "cold":  # ("both" also sees where the targets were when the model started)
+            assert len(d) == 1
+    assert all(v == len(seq.frames) - WARM_UP for v in found.values()), found
+
+
 def test_cloud_texture_translates_exactly():
     tex = CloudTexture(np.random.default_rng(0), 96, 120, 200.0, 32.0, 2.0, 3.0)
     a = tex.shifted(0.0, 0.0, 120, 96)

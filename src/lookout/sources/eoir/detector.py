@@ -292,6 +292,9 @@ class ThermalDetector:
             fg = (sel[:, None] + self._halo(f.shape[1])[None, :]).ravel()
             fg = fg[(fg >= 0) & (fg < f.size)]
         self._scene.update(take, res, c.clip_sigma * sig_sm, fg, reset, level)
+        if c.polarity == "both" and not first:  # warm and cold blobs apart, even where they touch
+            warm = res.ravel()[sel] > 0
+            return self._nms(self._blobs(det, sel[warm], sig, gain, idx) + self._blobs(det, sel[~warm], sig, gain, idx))
         return self._nms(self._blobs(det, sel, sig, gain, idx))
 
     def _halo(self, width: int) -> np.ndarray:
