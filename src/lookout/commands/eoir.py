@@ -22,7 +22,8 @@ def register(app: typer.Typer) -> None:
         frames: str = typer.Argument(..., help="A folder of frames (read in name order), a video file or a stream URL."),
         out: Path = typer.Option(Path("detections.jsonl"), "--out", "-o", help="JSON lines: frame, x, y, w, h, confidence."),
         onnx: Path | None = typer.Option(None, help="Use this ONNX model (YOLO-style output) instead of the classical detector."),
-        background: str = typer.Option("running_average", help="running_average, mog2 or none."),
+        background: str = typer.Option(
+            "registered", help="registered (follows a drifting scene), running_average (image-fixed), mog2 or none."),
         k_sigma: float = typer.Option(5.5, help="Detection threshold in noise sigmas."),
         polarity: str = typer.Option("hot", help="hot, cold or both."),
         max_frames: int | None = typer.Option(None, help="Stop after this many frames (streams)."),
