@@ -14,6 +14,7 @@ import numpy as np
 
 from lookout.tracking.association import gnn_two_stage, grid_pairs, jpda_weights
 from lookout.tracking.config import TrackerConfig
+from lookout.tracking.existence import ESTABLISHED_HITS, Existence
 from lookout.tracking.filters import LOG_2PI, combine, cv_predict, imm_mix, inv_sym
 
 
@@ -72,6 +73,11 @@ class PositionTracker:
         self.age = np.zeros(0, dtype=np.int64)
         self.misses = np.zeros(0, dtype=np.int64)
         self.confirmed = np.zeros(0, dtype=bool)
+        self.ex = np.zeros(0)  # existence probability (confirmation="existence")
+        self.nhits = np.zeros(0, dtype=np.int64)
+        self.counted = np.zeros(0, dtype=bool)  # started after the first scan (birth estimate)
+        self.existence = Existence(cfg) if cfg.confirmation == "existence" else None
+        self.reported = np.zeros(0, dtype=bool)  # confirmed tracks reported after the last step
         self.deleted_ids = np.zeros(0, dtype=np.int64)  # confirmed tracks deleted in the last step
         self.new_confirmed_ids = np.zeros(0, dtype=np.int64)
         p0 = np.zeros((4, 4))
@@ -90,7 +96,7 @@ class PositionTracker:
     def confirmed_tracks(self) -> tuple[np.ndarray, np.ndarray]:
         """``(ids (K,), state (K, 4))`` of the confirmed tracks after the last step."""
         xc, _ = self.estimates()
-        return self.ids[self.confirmed], xc[self.confirmed]
+        return self.ids[self.reported], xc[self.reported]
 
     # ------------------------------------------------------------------ one scan
     def step(self, time: float, z: np.ndarray) -> None:
@@ -118,11 +124,15 @@ class PositionTracker:
             else:
                 x0, P0 = self.x, self.P
             self.x, self.P = cv_predict(x0, P0, dt, self.q)
+        ex = self.existence
+        if ex is not None and n:
+            self.ex = ex.predict(self.ex, dt)
         xc, Pc = combine(self.x, self.P, self.mu)
 
         # gate
         hit = np.zeros(n, dtype=bool)
         used = np.zeros(len(z), dtype=bool)
+        ll_t, ll = np.zeros(0, dtype=np.int64), np.zeros(0)  # (track, log-likelihood) of the updates
         if n and len(z):
             S = Pc[:, :2, :2] + self.R
             Sinv, logdet = inv_sym(S)
@@ -138,12 +148,15 @@ class PositionTracker:
             if cfg.association == "gnn":
                 sel = gnn_two_stage(ti, mi, d2 + logdet[ti], self.gate + logdet, self.confirmed, n, len(z))
                 ti, mi, y = ti[sel], mi[sel], y[sel]
+                if ex is not None:
+                    ll_t, ll = ti, -0.5 * (d2[sel] + logdet[ti]) - LOG_2PI
                 self._update_gnn(ti, z[mi])
                 hit[ti] = True
                 used[mi] = True
             else:
                 loglik = -0.5 * (d2 + logdet[ti] + 2 * LOG_2PI)
                 beta, beta0 = jpda_weights(ti, mi, loglik, n, len(z), cfg.pd, cfg.clutter_density)
+                ll_t, ll = ti, loglik
                 self._update_jpda(ti, z[mi], beta, beta0)
                 hit[ti] = True
                 used[mi] = True
@@ -151,34 +164,48 @@ class PositionTracker:
 
         # track management
         if n:
-            self.hist = ((self.hist << 1) | hit) & self.mask
             self.age += 1
             self.misses = np.where(hit, 0, self.misses + 1)
-            hits = _popcount(self.hist)
-            newly = ~self.confirmed & (hits >= cfg.confirm_m)
+            self.nhits += hit
+            if ex is None:
+                self.hist = ((self.hist << 1) | hit) & self.mask
+                hits = _popcount(self.hist)
+                newly = ~self.confirmed & (hits >= cfg.confirm_m)
+                drop_tent = ~self.confirmed & ~newly & (hits + np.maximum(cfg.confirm_n - self.age, 0) < cfg.confirm_m)
+            else:
+                self.ex = ex.update(self.ex, ll_t, ll)
+                newly = ~self.confirmed & (self.ex >= ex.threshold)
+                drop_tent = ~self.confirmed & ~newly & (ex.drop_tentative(self.ex) | (self.age >= cfg.confirm_n))
             self.confirmed |= newly
             self.new_confirmed_ids = self.ids[newly]
             self.stats.tracks_confirmed += int(newly.sum())
             _, Pc = combine(self.x, self.P, self.mu)
             sig_h = np.sqrt(0.5 * (Pc[:, 0, 0] + Pc[:, 1, 1]))
-            drop_tent = ~self.confirmed & (hits + np.maximum(cfg.confirm_n - self.age, 0) < cfg.confirm_m)
             drop_conf = self.confirmed & ((self.misses >= cfg.delete_misses) | (sig_h > cfg.max_sigma_m))
             drop = drop_tent | drop_conf
             self.deleted_ids = self.ids[drop_conf]
             self.stats.tentative_dropped += int(drop_tent.sum())
             self.stats.tracks_deleted += int(drop_conf.sum())
+            established = int((hit & self.counted & (self.nhits == ESTABLISHED_HITS)).sum())
+            confirmed_live = int(self.confirmed.sum())
             if drop.any():
                 self._keep(~drop)
         else:
             self.deleted_ids = self.new_confirmed_ids = np.zeros(0, dtype=np.int64)
+            established = confirmed_live = 0
 
         # births from measurements no track used
         nz = z[~used]
         if len(nz):
             self._birth(nz)
+        if ex is not None:
+            ex.learn(len(nz) if self.stats.scans > 1 else 0, established, len(self.deleted_ids), confirmed_live, dt)
+            self.reported = self.confirmed & (self.ex >= ex.threshold)
+        else:
+            self.reported = self.confirmed
 
     def _keep(self, keep: np.ndarray) -> None:
-        for name in ("x", "P", "mu", "ids", "hist", "age", "misses", "confirmed"):
+        for name in ("x", "P", "mu", "ids", "hist", "age", "misses", "confirmed", "ex", "nhits", "counted"):
             setattr(self, name, getattr(self, name)[keep])
 
     def _birth(self, z: np.ndarray) -> None:
@@ -189,12 +216,19 @@ class PositionTracker:
         ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
         self.next_id += m
         hist = np.ones(m, dtype=np.int64)
-        conf = np.full(m, self.cfg.confirm_m <= 1)
+        if self.existence is None:
+            p0, conf = 1.0, np.full(m, self.cfg.confirm_m <= 1)
+        else:
+            p0 = self.existence.p0
+            conf = np.full(m, p0 >= self.existence.threshold)
+        self.ex = np.concatenate([self.ex, np.full(m, p0)])
         self.x = np.concatenate([self.x, x])
         self.P = np.concatenate([self.P, P])
         self.mu = np.concatenate([self.mu, np.broadcast_to(self.mu0, (m, self.r))])
         self.ids = np.concatenate([self.ids, ids])
         self.hist = np.concatenate([self.hist, hist])
+        self.nhits = np.concatenate([self.nhits, np.ones(m, dtype=np.int64)])
+        self.counted = np.concatenate([self.counted, np.full(m, self.stats.scans > 1)])
         self.age = np.concatenate([self.age, np.ones(m, dtype=np.int64)])
         self.misses = np.concatenate([self.misses, np.zeros(m, dtype=np.int64)])
         self.confirmed = np.concatenate([self.confirmed, conf])
