@@ -32,7 +32,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import expit
 
 from lookout.tracking.config import TrackerConfig
 
@@ -48,6 +47,10 @@ DEATH_PRIOR = (1.0, 100.0)
 MAX_BIRTH_PROB = 0.25
 #: a tentative track whose existence odds fall below this multiple of its starting odds is dropped
 TENTATIVE_DROP_RATIO = 0.05
+
+
+_MAX_LOG_LR = 400.0  # likelihood ratios kept finite (e^400 ~ 1e174)
+_MAX_P = 1.0 - 1e-12
 
 
 class RateEstimate:
@@ -75,9 +78,10 @@ class Existence:
     def __init__(self, cfg: TrackerConfig) -> None:
         self.cfg = cfg
         self.threshold = cfg.existence_threshold
-        self.log_miss = math.log1p(-cfg.pd * cfg.gate_prob)
-        self.log_pd_over_clutter = math.log(cfg.pd) - (math.log(cfg.clutter_density) if cfg.clutter_density > 0
-                                                         else -math.inf)
+        self.miss_factor = 1.0 - cfg.pd * cfg.gate_prob
+        # no clutter: every measurement is a target's (the largest likelihood ratio)
+        self.log_pd_over_clutter = (math.log(cfg.pd) - math.log(cfg.clutter_density) if cfg.clutter_density > 0
+                                    else _MAX_LOG_LR)
         self.births = RateEstimate(BIRTH_PRIOR)
         self.deaths = RateEstimate(DEATH_PRIOR)
 
@@ -96,16 +100,19 @@ class Existence:
     def predict(self, p: np.ndarray, dt: float) -> np.ndarray:
         return p * math.exp(-self.death_rate * dt) if dt > 0 else p
 
-    def update(self, p: np.ndarray, ti: np.ndarray, loglik: np.ndarray) -> np.ndarray:
+    def update(self, p: np.ndarray, ti: np.ndarray, loglik: np.ndarray, unique: bool = False) -> np.ndarray:
         """Existence after a scan in which track ``ti[k]`` was updated with a measurement of
-        log-likelihood ``loglik[k]`` (tracks in no pair missed)."""
-        acc = np.full(len(p), self.log_miss)
+        log-likelihood ``loglik[k]`` (tracks in no pair missed; ``unique``: no track in two pairs)."""
+        f = np.empty(len(p))
+        f.fill(self.miss_factor)
         if len(ti):
-            with np.errstate(divide="ignore", over="ignore"):
-                np.logaddexp.at(acc, ti, loglik + self.log_pd_over_clutter)
-        with np.errstate(divide="ignore"):
-            lo = np.log(p) - np.log1p(-p) + acc
-        return expit(lo)
+            lr = np.exp(np.minimum(loglik + self.log_pd_over_clutter, _MAX_LOG_LR))
+            if unique:
+                f[ti] += lr
+            else:
+                np.add.at(f, ti, lr)
+        # odds * f, back to a probability (kept below 1: odds at most 1e12)
+        return np.minimum(1.0 - 1.0 / (1.0 + p / (1.0 - p) * f), _MAX_P)
 
     def drop_tentative(self, p: np.ndarray) -> np.ndarray:
         """Tentative tracks whose existence fell too far below a new track's."""
