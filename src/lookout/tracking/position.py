@@ -9,50 +9,21 @@ operations over all tracks and candidate pairs.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from lookout.tracking.association import gnn_two_stage, grid_pairs, jpda_weights
+from lookout.tracking.association import conflict_free, gnn_two_stage, jpda_weights
 from lookout.tracking.config import TrackerConfig
 from lookout.tracking.existence import ESTABLISHED_HITS, Existence
 from lookout.tracking.filters import LOG_2PI, combine, cv_predict_rows, imm_mix, inv_sym
-
-
-@dataclass
-class TrackerStats:
-    """Counters of a tracker since it was created."""
-
-    observations: int = 0  # observations (measurements) received
-    scans: int = 0
-    dropped_late: int = 0  # older than the late tolerance: counted and dropped
-    skipped_blue_force: int = 0  # own-force positions: not tracked
-    gated_out: int = 0  # outside every track's gate (they start tentative tracks)
-    unassociated_bearings: int = 0  # camera bearings matching no track (cannot start one)
-    tracks_created: int = 0  # tentative tracks started
-    tracks_confirmed: int = 0
-    tracks_deleted: int = 0  # confirmed tracks deleted
-    tentative_dropped: int = 0  # tentative tracks that never confirmed
-    identity_fusions: int = 0  # cooperative identities fused into non-cooperative tracks
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-def format_track_id(n) -> str:
-    """The stable string id of track number ``n`` (``T000123``)."""
-    return f"T{int(n):06d}"
-
-
-def _popcount(a: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(a)
-
+from lookout.tracking.gating import position_gate
+from lookout.tracking.lifecycle import m_of_n
+from lookout.tracking.stats import TrackerStats
 
 #: columns of the position tracker's per-track integer bookkeeping (one array to select or extend):
 #: track number, M-of-N hit bits, scans since birth, consecutive misses, updates, confirmed (0/1),
 #: counts for the birth-probability estimate (0/1)
 ID, HIST, AGE, MISSES, NHITS, CONFIRMED, COUNTED = range(7)
-_BRUTE_PAIRS = 4096  # pre-gate by direct distances up to this many track-measurement pairs
 
 
 class PositionTracker:
@@ -70,7 +41,6 @@ class PositionTracker:
         self.mu0 = np.array([0.9, 0.1]) if cfg.imm else np.array([1.0])
         self.R = np.eye(2) * cfg.sigma ** 2
         self.gate = cfg.gate(2)
-        self.mask = np.int64((1 << cfg.confirm_n) - 1)
         self.time: float | None = None
         self.next_id = 1
         self.stats = TrackerStats()
@@ -149,13 +119,13 @@ class PositionTracker:
         ll_t, ll = np.zeros(0, dtype=np.int64), np.zeros(0)  # (track, log-likelihood) of the updates
         if n and nz:
             xc, Pc = combine(self.x, self.P, self.mu)
-            ti, mi, y, d2, Sinv, logdet = self._gate(xc[:, :2], Pc[:, :2, :2], z)
+            ti, mi, y, d2, Sinv, logdet = position_gate(xc[:, :2], Pc[:, :2, :2], z, self.R, self.gate)
             if cfg.association == "gnn":
-                if len(ti) > 1 and (np.bincount(ti).max() > 1 or np.bincount(mi).max() > 1):
+                if conflict_free(ti, mi):  # every gated pair is cheaper than a miss: GNN keeps them all
+                    sel = slice(None)
+                else:
                     sel = gnn_two_stage(ti, mi, d2 + logdet[ti], self.gate + logdet, trk[:, CONFIRMED] == 1, n, nz)
                     ti, mi = ti[sel], mi[sel]
-                else:  # no track or measurement in two pairs: GNN keeps every gated pair
-                    sel = slice(None)
                 if ex is not None:
                     ll_t, ll = ti, -0.5 * (d2[sel] + logdet[ti]) - LOG_2PI
                 if self.r == 1:  # the gating innovations are the update's
@@ -180,10 +150,7 @@ class PositionTracker:
             trk[:, NHITS] += hit
             conf = trk[:, CONFIRMED] == 1
             if ex is None:
-                trk[:, HIST] = ((trk[:, HIST] << 1) | hit) & self.mask
-                hits = _popcount(trk[:, HIST])
-                newly = ~conf & (hits >= cfg.confirm_m)
-                drop_tent = ~conf & ~newly & (hits + np.maximum(cfg.confirm_n - trk[:, AGE], 0) < cfg.confirm_m)
+                trk[:, HIST], newly, drop_tent = m_of_n(trk[:, HIST], trk[:, AGE], hit, conf, cfg)
             else:
                 self.ex = p = ex.update(self.ex, ll_t, ll, unique=cfg.association == "gnn")
                 newly = ~conf & (p >= ex.threshold)
@@ -225,28 +192,6 @@ class PositionTracker:
             self._Q = cv_predict_rows(np.zeros((1, self.r, 4)), np.zeros((1, self.r, 4, 4)), dt, self.q)[1][0]
         F = self._F
         return x @ self._Ft, F @ P @ self._Ft + self._Q
-
-    def _gate(self, xy: np.ndarray, P2: np.ndarray, z: np.ndarray):
-        """Gated (track, measurement) pairs: ``ti, mi``, innovations ``y``, squared Mahalanobis
-        distances ``d2``, and per track the inverse innovation covariance and its log-determinant."""
-        S = P2 + self.R
-        Sinv, logdet = inv_sym(S)
-        n, m = len(xy), len(z)
-        if n * m <= _BRUTE_PAIRS:  # few pairs: every pair, directly
-            y = z[None, :, :] - xy[:, None, :]
-            y0, y1 = y[..., 0], y[..., 1]
-            d2 = (Sinv[:, None, 0, 0] * y0 * y0 + 2.0 * Sinv[:, None, 0, 1] * y0 * y1
-                  + Sinv[:, None, 1, 1] * y1 * y1)
-            ti, mi = np.nonzero(d2 < self.gate)
-            return ti, mi, y[ti, mi], d2[ti, mi], Sinv, logdet
-        a, b, d = S[:, 0, 0], S[:, 0, 1], S[:, 1, 1]
-        lmax = 0.5 * (a + d) + np.sqrt(0.25 * (a - d) ** 2 + b * b)
-        ti, mi = grid_pairs(xy, z, float(np.sqrt(self.gate * lmax.max())))
-        y = z[mi] - xy[ti]
-        si = Sinv[ti]
-        d2 = si[:, 0, 0] * y[:, 0] ** 2 + 2.0 * si[:, 0, 1] * y[:, 0] * y[:, 1] + si[:, 1, 1] * y[:, 1] ** 2
-        g = d2 < self.gate
-        return ti[g], mi[g], y[g], d2[g], Sinv, logdet
 
     def _keep(self, keep: np.ndarray) -> None:
         self.x, self.P, self.mu, self.trk, self.ex = self.x[keep], self.P[keep], self.mu[keep], self.trk[keep], self.ex[keep]
