@@ -410,6 +410,16 @@ class Track:
         )
 
 
+def track_name(t: Track) -> str:
+    """A short human name: callsign, then transponder / Remote ID / AIS identity, agent id, then
+    the track id."""
+    ids = t.identities or {}
+    for key in ("callsign", "icao24", "remote_id", "mmsi", "agent"):
+        if ids.get(key):
+            return str(ids[key])
+    return t.id
+
+
 @dataclass(slots=True)
 class Alert:
     """An alert episode raised by a rule about one or more tracks."""
@@ -462,7 +472,10 @@ class ZoneKind(StrEnum):
 
 @dataclass(slots=True)
 class Zone:
-    """A named area or line (GeoJSON geometry in WGS-84), versioned in the store."""
+    """A named area or line (GeoJSON geometry in WGS-84), versioned in the store.
+
+    ``agency``: the agency that made the zone through the API (its operators may change it);
+    None for zones from files, the command line or the rules' defaults."""
 
     id: str
     name: str
@@ -471,6 +484,7 @@ class Zone:
     version: int = 1
     label: str = DEFAULT_LABEL
     properties: dict[str, Any] = field(default_factory=dict)
+    agency: str | None = None
 
     def __post_init__(self) -> None:
         self.kind = ZoneKind(self.kind)

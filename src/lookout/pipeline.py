@@ -1,8 +1,9 @@
 """The one-way flow in one process: observations -> tracker -> rules -> store -> live hub.
 
-:class:`Pipeline` is what ``lookout demo`` and ``lookout serve`` run. Every component is
-optional except the store, so the same loop serves a store-only ingest, a tracking run without
-rules, or the full picture.
+:class:`Pipeline` is what ``lookout demo`` and ``lookout serve`` run, and what a scale-out
+worker (:mod:`lookout.scale.worker`) runs for each step of its sector. Every stage is optional
+except the store, so the same loop serves a store-only ingest, a tracking run without rules, or
+the full picture. The stages are typed by their interfaces in :mod:`lookout.stages`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from lookout.model import Alert, Observation, SourceKind, Track, TrackUpdates
-from lookout.store.base import Store
+from lookout.stages import LiveSink, RecordSink, RuleStage, TrackerStage
 
 log = logging.getLogger(__name__)
 
@@ -23,33 +23,34 @@ log = logging.getLogger(__name__)
 class PipelineStats:
     steps: int = 0
     observations: Counter = field(default_factory=Counter)  # by source kind
-    track_ids: set[str] = field(default_factory=set)  # every confirmed track seen
+    track_ids: set[str] = field(default_factory=set)  # every confirmed track seen (when kept)
     tracks_deleted: int = 0
-    alerts: dict[str, Alert] = field(default_factory=dict)  # latest state by id
+    alerts: dict[str, Alert] = field(default_factory=dict)  # latest state by id (when kept)
     last_time: float | None = None
 
 
 class Pipeline:
     """Run observations through tracking and rules into the store and the live hub.
 
-    ``tracker`` has ``update(time, observations) -> TrackUpdates``; ``rules`` has
-    ``observe(observations)`` (agent positions etc.) and ``evaluate(updates) -> list`` of alert
-    events with an ``alert`` attribute; ``hub`` has ``publish(time, tracks, deleted, alerts)``.
+    ``keep_seen``: keep every track id and the latest state of every alert in :attr:`stats`
+    (the demo's summary); a long-running worker turns it off and keeps the counts only.
     """
 
     def __init__(
         self,
-        store: Store,
-        tracker: Any | None = None,
-        rules: Any | None = None,
-        hub: Any | None = None,
+        store: RecordSink,
+        tracker: TrackerStage | None = None,
+        rules: RuleStage | None = None,
+        hub: LiveSink | None = None,
         on_alert: Callable[[Alert], None] | None = None,
+        keep_seen: bool = True,
     ) -> None:
         self.store = store
         self.tracker = tracker
         self.rules = rules
         self.hub = hub
         self.on_alert = on_alert
+        self.keep_seen = keep_seen
         self.stats = PipelineStats()
 
     def step(self, time: float, observations: Iterable[Observation]) -> TrackUpdates:
@@ -58,8 +59,7 @@ class Pipeline:
         st = self.stats
         st.steps += 1
         st.last_time = time
-        for o in obs:
-            st.observations[str(o.source)] += 1
+        st.observations.update(str(o.source) for o in obs)
         if obs:
             self.store.write_observations(obs)
 
@@ -69,7 +69,8 @@ class Pipeline:
         changed: list[Track] = list(updates.updated) + list(updates.deleted)
         if changed:
             self.store.write_tracks(changed)
-        st.track_ids.update(t.id for t in updates.updated)
+        if self.keep_seen:
+            st.track_ids.update(t.id for t in updates.updated)
         st.tracks_deleted += len(updates.deleted)
 
         alerts: list[Alert] = []
@@ -80,7 +81,8 @@ class Pipeline:
         if alerts:
             self.store.write_alerts(alerts)
             for a in alerts:
-                st.alerts[a.id] = a
+                if self.keep_seen:
+                    st.alerts[a.id] = a
                 if self.on_alert is not None:
                     self.on_alert(a)
         if self.hub is not None:

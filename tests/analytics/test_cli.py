@@ -5,18 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
 from lookout.analytics.synth import jsonl_lines, raw_lines, sbs_lines, synth_flights
-from lookout.commands import analytics as analytics_cmd
-
-
-@pytest.fixture(scope="module")
-def app():
-    a = typer.Typer()
-    analytics_cmd.register(a)
-    return a
 
 
 @pytest.fixture(scope="module")

@@ -120,7 +120,8 @@ def test_zone_writes_need_operator_and_a_visible_label(env):
     auth.create_user("mx-viewer", "GN-MX", "viewer")
     viewer = {"Authorization": f"Bearer {auth.issue_token('mx-viewer')}"}
     op = {"Authorization": f"Bearer {creds['GN-MX']['token']}"}
-    zone = {"name": "OP", "kind": "protected_site", "geometry": {"type": "Point", "coordinates": [-110.94, 31.33]}}
+    zone = {"name": "OP", "kind": "protected_site", "geometry": {"type": "Point", "coordinates": [-110.94, 31.33]},
+            "properties": {"radius_m": 300}}
     assert c.post("/api/zones", json=zone, headers=viewer).status_code == 403
     assert c.post("/api/zones", json=zone | {"label": "US-ONLY"}, headers=op).status_code == 403
     r = c.post("/api/zones", json=zone | {"label": "REL-MX"}, headers=op)

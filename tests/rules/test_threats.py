@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from rules_helpers import T0, World, straight
 
 from lookout.model import GeoPoint, Severity
@@ -237,3 +238,22 @@ def test_spoof_pair_with_tracker_source_times(world: World):
     assert len(new) == 1 and set(new[0].track_ids) == {"RID", "RADAR"} and new[0].evidence["method"] == "pair"
     # first matching velocities at t = 1 s (the first second has a bad estimate)
     assert abs(new[0].start - (T0 + 1.0)) <= world.dt and new[0].evidence["raised_at"] - T0 <= 6.0 + world.dt
+
+
+@pytest.mark.parametrize("shift", [1.3, 3.7, 86400.0 + 2.9])
+def test_loiter_and_orbit_judging_does_not_depend_on_the_clock(make_world, shift):
+    # the same tracks from another start time raise the same episodes at the same relative times:
+    # sampling counts track time from each track's first sample, not from the clock's epoch
+    def events(start):
+        w = make_world(dt=1.0)
+        w.run(700.0, {"S": _orbit(-5000.0, 8000.0, 3000.0, 60.0, identities={"icao24": "a1b2c3"}),
+                      "H": lambda t: dict(e=800.0 + 30 * math.sin(t / 10), n=5000.0, ve=3 * math.cos(t / 10),
+                                          vn=0.0, cls="uas", sources=["remote_id"], identities={"remote_id": "X"})},
+              start=start)
+        return [(e.kind, e.alert.rule, tuple(e.alert.track_ids), round(e.alert.start - start, 6),
+                 round(e.alert.evidence["raised_at"] - start, 6), round(e.alert.evidence.get("duration_s", 0.0), 6))
+                for e in w.events if e.alert.rule in ("surveillance_orbit", "drone_loiter")]
+
+    base = events(T0)
+    assert {r for _, r, *_ in base} == {"surveillance_orbit", "drone_loiter"}
+    assert events(T0 + shift) == base

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from lookout.bus import open_bus
 from lookout.config import WorkerConfig
-from lookout.scale import CheckpointError, FusionWorker, Partition, checkpoint_key, publish_observations
+from lookout.scale import (
+    CheckpointError,
+    FusionWorker,
+    Partition,
+    checkpoint_key,
+    publish_observations,
+)
+from lookout.scale.checkpoint import checkpoint_json
 from lookout.store import open_store
-
 from scale.helpers import border_crossers, crossing_object
-
 
 
 def test_bad_messages_are_counted_and_skipped(tmp_path, caplog):
@@ -185,3 +191,75 @@ def test_crash_after_a_checkpoint_inside_a_batch_resumes_inside_it(tmp_path):
         assert ka == kb and len(ka) == 3
         strip = lambda ts: sorted((t.id.split("-", 2)[2], t.updates) for t in ts)  # noqa: E731
         assert strip(a.tracks()) == strip(b.tracks())  # same tracks, each updated by the same observations
+
+
+def _strict_json(text: str):
+    def no_constants(name):
+        raise ValueError(f"{name} is not JSON")
+    return json.loads(text, parse_constant=no_constants)
+
+
+def test_checkpoint_is_versioned_json_that_restores_the_state(tmp_path):
+    part = Partition(n=1)
+    obs = border_crossers(n_objects=3, seconds=40)
+    url = f"sqlite:///{tmp_path}/cp.db"
+
+    async def main():
+        bus = open_bus("memory://cp-json")
+        await bus.connect()
+        try:
+            await publish_observations(bus, part, obs)
+            with open_store(url) as st:
+                w = FusionWorker(bus, st, part, "s0", WorkerConfig(idle_flush_s=0.2, checkpoint_s=0.0))
+                await w.run(max_messages=60)
+                return w
+        finally:
+            await bus.delete()
+
+    w = asyncio.run(main())
+    with open_store(url) as st:
+        raw = st.get_meta(checkpoint_key("s0"))
+        doc = _strict_json(raw)
+        assert raw.startswith("{")  # JSON text
+        assert (doc["format"], doc["version"], doc["sector"]) == ("lookout.worker-checkpoint", 3, "s0")
+        assert doc["last_seq"] == w.state.last_seq and doc["rules"]["format"] == "lookout.rules-state"
+        tracker = w.state.tracker
+        assert [t["id"] for t in doc["tracker"]["tracks"]] == tracker.track_ids(confirmed_only=False)
+        assert len(tracker.track_ids()) >= 2  # confirmed tracks in it
+        again = FusionWorker(None, st, part, "s0").load_state()
+    assert again.epoch == w.state.epoch and again.last_seq == w.state.last_seq and again.part == w.state.part
+    assert again.tracker.track_ids(confirmed_only=False) == tracker.track_ids(confirmed_only=False)
+    for tid in tracker.track_ids(confirmed_only=False):
+        a, b = tracker.export_track(tid), again.tracker.export_track(tid)
+        assert (a["x"], a["P"], a["mu"], a["t"]) == (b["x"], b["P"], b["mu"], b["t"])  # exactly
+    assert again.tracker.stats == tracker.stats and again.tracker.time == tracker.time
+    assert again.rules.checkpoint() == doc["rules"]
+    assert again.alert_ids == w.state.alert_ids and again.alerts_made == w.state.alerts_made
+
+
+def test_old_foreign_or_malformed_checkpoints_are_clear_errors(tmp_path):
+    import base64
+    import zlib
+
+    part = Partition(n=2)
+    with open_store(f"sqlite:///{tmp_path}/c.db") as st:
+        w0 = FusionWorker(None, st, part, "s0", rules=False)
+        good = _strict_json(checkpoint_json(w0._fresh()))
+
+        def load(value) -> str:
+            st.set_meta(checkpoint_key("s0"), value if isinstance(value, str) else json.dumps(value))
+            with pytest.raises(CheckpointError, match="scale.checkpoint.s0") as info:
+                FusionWorker(None, st, part, "s0", rules=False).load_state()
+            return str(info.value)
+
+        # a version-2 checkpoint (a pickle, zlib-compressed, base64)
+        assert "versions 1 and 2 were pickles" in load(base64.b64encode(zlib.compress(b"\x80\x05N.")).decode())
+        assert "cannot be read" in load("{not json")
+        assert "not a 'lookout.worker-checkpoint' document" in load({"version": 3})
+        assert "is version 2; this worker reads version 3" in load(dict(good, version=2))
+        assert "a state of sector 's1', not s0" in load(dict(good, sector="s1"))
+        assert "frame" in load(dict(good, tracker=dict(good["tracker"], frame=[0.0, 0.0, 0.0])))
+        assert "worker state malformed" in load(dict(good, last_seq="many"))
+        bad_track = dict(good["tracker"], tracks=[{"id": "T1", "x": [[1.0]]}])
+        assert "tracker malformed" in load(dict(good, tracker=bad_track))
+        assert FusionWorker(None, st, part, "s1", rules=False).load_state().last_seq == 0  # s1 has none: fresh

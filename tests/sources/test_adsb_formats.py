@@ -27,6 +27,10 @@ def _lines(path):
     return [ln for ln in path.read_bytes().split(b"\n") if ln]
 
 
+#: the receiver of the generated captures (around Nogales)
+RX = (31.33, -110.95)
+
+
 def _check_truth(gen, obs: list[Observation], tol_m: float, time_offset: float = 0.0):
     by_icao = {ac[0]: ac for ac in gen.AIRCRAFT}
     for o in obs:
@@ -41,7 +45,7 @@ def test_registry_has_the_adsb_formats():
 
 def test_raw_capture(adsb_data):
     gen = _gen(adsb_data)
-    dec = decoder_class("raw")(sensor="rx1")
+    dec = decoder_class("raw")(sensor="rx1", reference=RX)
     obs = list(dec.decode_all(_lines(adsb_data / "flights.raw.csv")))
     assert len(obs) == 360  # every genuine position; the injected 50 km jump is rejected
     assert dec.stats.rejected == {"implausible_speed": 1}
@@ -57,8 +61,8 @@ def test_raw_capture(adsb_data):
 
 
 def test_avr_with_mlat_counter_keeps_recorded_spacing(adsb_data):
-    raw = list(decoder_class("raw")().decode_all(_lines(adsb_data / "flights.raw.csv")))
-    dec = decoder_class("avr")()
+    raw = list(decoder_class("raw")(reference=RX).decode_all(_lines(adsb_data / "flights.raw.csv")))
+    dec = decoder_class("avr")(reference=RX)
     obs = list(dec.decode_all(_lines(adsb_data / "flights.avr")))
     assert len(obs) == len(raw) == 360
     offset = obs[0].time - raw[0].time
@@ -68,7 +72,7 @@ def test_avr_with_mlat_counter_keeps_recorded_spacing(adsb_data):
 
 
 def test_avr_without_timestamps(adsb_data):
-    dec = decoder_class("avr")()
+    dec = decoder_class("avr")(reference=RX)
     obs = list(dec.decode_all(_lines(adsb_data / "flights_plain.avr")))
     assert len(obs) == 36 and dec.stats.rejected_total == 0
     _check_truth(_gen(adsb_data), obs[-3:], tol_m=5_000.0, time_offset=obs[-1].time - 1_700_000_009.0)
@@ -81,8 +85,8 @@ def test_avr_without_timestamps(adsb_data):
 
 
 def test_beast_capture_matches_raw(adsb_data):
-    raw = list(decoder_class("raw")().decode_all(_lines(adsb_data / "flights.raw.csv")))
-    dec = BeastDecoder()
+    raw = list(decoder_class("raw")(reference=RX).decode_all(_lines(adsb_data / "flights.raw.csv")))
+    dec = BeastDecoder(reference=RX)
     obs = list(dec.decode_all([(adsb_data / "flights.beast").read_bytes()]))
     assert len(obs) == 360 and dec.stats.rejected == {"implausible_speed": 1}
     assert dec.stats.messages == 577  # frames, not chunks

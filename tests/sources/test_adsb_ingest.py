@@ -24,12 +24,13 @@ def test_cli_ingest_writes_flat_json_lines(adsb_data, tmp_path):
                             "--sensor", "rx-1", "--label", "US-ONLY"])
     assert r.exit_code == 0, r.output
     rows = [json.loads(x) for x in out.read_text().splitlines()]
-    assert len(rows) == 360
+    # no receiver position: each aircraft's first frame waits for its CPR pair (3 of 360)
+    assert len(rows) == 357
     first = rows[0]
     assert {"time", "source", "sensor", "ident", "lat", "lon", "alt_m"} <= set(first)
     assert first["source"] == "adsb" and first["sensor"] == "rx-1" and first["label"] == "US-ONLY"
     assert "rejected: 1 (implausible_speed 1)" in r.stderr
-    assert "360 observations from 578 messages" in r.stderr
+    assert "357 observations from 578 messages" in r.stderr and "cpr_pending 3" in r.stderr
 
 
 def test_cli_errors_are_clear(adsb_data, tmp_path):
@@ -63,7 +64,9 @@ def test_cli_options_gz_and_max_messages(adsb_data, tmp_path):
 
 
 def test_every_adsb_format_through_the_cli(adsb_data, tmp_path):
-    for fmt, name, n in [("avr", "flights.avr", 360), ("beast", "flights.beast", 360),
+    # without --reference the frame formats decode globally: each aircraft's first frame waits
+    # for its pair (3 of 360); SBS and aircraft.json carry positions
+    for fmt, name, n in [("avr", "flights.avr", 357), ("beast", "flights.beast", 357),
                          ("aircraft-json", "aircraft.json", 24), ("sbs", "flights.sbs", 360)]:
         out = tmp_path / f"{fmt}.jsonl"
         r = runner.invoke(app, ["ingest", fmt, str(adsb_data / name), "--out", str(out)])
@@ -146,6 +149,9 @@ def test_cli_reads_stdin(adsb_data, tmp_path):
     data = (adsb_data / "flights_plain.avr").read_text()
     r = runner.invoke(app, ["ingest", "avr", "-", "--out", str(out)], input=data)
     assert r.exit_code == 0, r.output
+    assert len(out.read_text().splitlines()) == 33  # no receiver position: 3 first frames wait for a pair
+    r = runner.invoke(app, ["ingest", "avr", "-", "--out", str(out), "--reference", "31.33,-110.95"], input=data)
+    assert r.exit_code == 0, r.output
     assert len(out.read_text().splitlines()) == 36
 
 
@@ -171,11 +177,11 @@ def test_tcp_listen_beast_sensors_get_their_own_decoder(adsb_data):
     got = []
     for obs in run:
         got.append(obs)
-        if len(got) == 720:
+        if len(got) == 714:  # 2 x 357: no receiver position, the first frames wait for a pair
             src.stop()
     for th in ths:
         th.join(5)
-    assert len(got) == 720
+    assert len(got) == 714
     assert run.summary.stats.rejected == {"implausible_speed": 2}
     assert len(run._decoders) == 2
 

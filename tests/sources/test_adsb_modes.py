@@ -136,7 +136,9 @@ def test_implausible_jump_rejected_and_track_continues():
     m = ModeS("rx", reference=(31.33, -110.95))
     obs = _track(m, "a1a1a1", 31.3, -111.0, T, 6)
     assert all(o is not None for o in obs)
-    assert [o.attrs["cpr"] for o in obs][-1] == "local"  # reliable after two global decodes
+    # reliable after two global decodes: the local decode against its own position and the
+    # global one of the fresh pair agree
+    assert [o.attrs["cpr"] for o in obs][-1] == "global" and m.aircraft["a1a1a1"].reliable == 2
     la, lo = destination(31.3, -111.0, 0.0, 60_000.0)  # 60 km north, one second later
     assert m.frame(encode_airborne_position("a1a1a1", float(la), float(lo), 5000, odd=False), T + 6) is None
     assert m.stats.rejected["implausible_speed"] == 1
@@ -217,9 +219,15 @@ def test_surface_positions_decode_against_the_receiver():
     for o, (la, lo) in zip(out, pts):
         assert o.attrs["on_ground"] and o.position.alt_m is None
         assert distance_m(o.position.lat, o.position.lon, la, lo) < 3.0
-    # an airborne frame does not pair with a surface one
+    # an airborne frame does not pair with a surface one: it decodes locally against the
+    # aircraft's own (surface) position
     la, lo = pts[-1]
-    assert m.frame(encode_airborne_position("a7c001", float(la), float(lo), 1000, odd=False), T + 4.5) is None
+    air = m.frame(encode_airborne_position("a7c001", float(la), float(lo), 1000, odd=False), T + 4.5)
+    assert air is not None and air.attrs["cpr"] == "local"
+    assert distance_m(air.position.lat, air.position.lon, la, lo) < 10.0
+    # a new aircraft's airborne frame after a surface one waits for an airborne pair
+    m.frame(encode_surface_position("a7c003", float(la), float(lo), odd=True), T + 5)
+    assert m.frame(encode_airborne_position("a7c003", float(la), float(lo), 1000, odd=False), T + 5.5) is None
     assert m.stats.skipped["cpr_pending"] == 1
     # the receiver range applies on the surface too
     m2 = ModeS("rx", reference=(31.33, -110.95), max_range_m=10_000)

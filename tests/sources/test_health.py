@@ -42,7 +42,8 @@ def test_rate_over_a_short_history_is_not_diluted():
 
 def test_ingest_feeds_health(adsb_data):
     h = SensorHealth(silent_after_s=3600.0)
-    run = Ingest("raw", adsb_data / "flights.raw.csv", sensor="rx-nogales", health=h)
+    run = Ingest("raw", adsb_data / "flights.raw.csv", sensor="rx-nogales", health=h,
+                 decoder_options={"reference": (31.33, -110.95)})
     n = sum(1 for _ in run)
     (snap,) = h.snapshot()
     assert snap["sensor"] == "rx-nogales" and snap["accepted"] == n == 360

@@ -327,6 +327,18 @@ def test_zone_versions_and_deletion(store):
     assert z4.version == 4 and store.zone("z-site") == z4
 
 
+def test_zone_agency_is_kept(store):
+    """The agency that made a zone travels in its record; a record without one (written before
+    zones had an owner) reads as a zone no agency made."""
+    made = store.put_zone(dataclasses.replace(polygon_zone(), agency="GN-MX"))
+    assert store.zone("z-site").agency == "GN-MX" and store.zones()[0] == made
+    assert store.put_zone(dataclasses.replace(polygon_zone(), agency="GN-MX")) == made  # no new version
+    assert store.put_zone(polygon_zone()).version == 2  # another owner is another version
+    assert store.zone("z-site", version=1).agency == "GN-MX" and store.zone("z-site").agency is None
+    old = {k: v for k, v in made.to_dict().items() if k != "agency"}
+    assert Zone.from_dict(old).agency is None
+
+
 def test_unknown_zone(store):
     assert store.zone("z-nope") is None
     assert store.zone("z-nope", version=1) is None

@@ -4,6 +4,7 @@ import L from 'leaflet';
 import 'leaflet/dist/leaflet.css';
 import { TrackLayer, symbolFor } from './tracks.js';
 import { Replay } from './replay.js';
+import { Legend } from './legend.js';
 import './style.css';
 
 const $ = (id) => document.getElementById(id);
@@ -20,15 +21,71 @@ const state = {
   selected: null,
   classes: new Set(CLASSES),
   ws: null,
-  wsOpen: false,
+  wsOpen: false, // the live stream is open and has sent its snapshot
+  liveFeed: null, // whether the server has a live feed (from /api/health)
+  basemapLoaded: false,
   messages: 0,
 };
 
+// Every REST call goes through api(): a network failure means the server is unreachable
+// (offline), a 401 that the session expired or was revoked; any answer means it is reachable.
 async function api(path, opts) {
-  const r = await fetch(path, opts);
+  let r;
+  try {
+    r = await fetch(path, opts);
+  } catch (e) {
+    setLink('offline');
+    throw new Error(`server unreachable (${path})`);
+  }
+  if (r.status === 401) setLink('expired');
+  else setLink('ok');
   const body = r.headers.get('content-type')?.includes('json') ? await r.json() : await r.text();
   if (!r.ok) throw new Error(`${r.status} ${typeof body === 'object' ? body.detail : body}`);
   return body;
+}
+
+// -- connection state: a banner instead of a silent, stale map --------------------------------
+const LINK_CHECK_MS = 5000; // how often the server is asked whether it is there and we are signed in
+const RETRY_MAX_MS = 5000; // longest wait between two WebSocket reconnection attempts
+const link = { state: 'ok' }; // ok, offline (server unreachable) or expired (401)
+
+function setLink(s) {
+  if (link.state === s) return;
+  const was = link.state;
+  link.state = s;
+  document.body.dataset.link = s;
+  const b = $('banner');
+  b.className = `link-${s}`;
+  if (s === 'ok') {
+    b.hidden = true;
+    b.replaceChildren();
+  } else if (s === 'offline') {
+    b.hidden = false;
+    b.innerHTML = '<b>Offline</b> &mdash; reconnecting&hellip; <span class="b-detail">the map shows the last '
+      + 'picture received; it updates again when the server answers</span>';
+  } else {
+    b.hidden = false;
+    b.innerHTML = '<b>Session expired</b> &mdash; <a href="/login">sign in again</a> <span class="b-detail">'
+      + 'the map shows the last picture received</span>';
+  }
+  setConn();
+  if (s === 'ok' && was !== 'ok') recover();
+}
+
+// Back from offline or signed in again: reload what may have changed, reconnect the live feed now.
+function recover() {
+  if (!state.basemapLoaded) loadBasemap().catch((e) => console.warn('basemap:', e.message));
+  loadZones().catch((e) => console.warn('zones:', e.message));
+  loadSensors().catch((e) => console.warn('sensors:', e.message));
+  loadAlerts();
+  if (!state.wsOpen && state.liveFeed !== false) reconnectNow();
+}
+
+async function checkLink() {
+  try {
+    const h = await api('/api/health');
+    state.liveFeed = h.live;
+  } catch (e) { /* api() has set the link state */ }
 }
 
 function fmtTime(t) {
@@ -92,6 +149,7 @@ async function loadBasemap() {
     },
   }).addTo(map);
   if (bounds) map.fitBounds(bounds, { padding: [10, 10] });
+  state.basemapLoaded = true;
 }
 
 const ZONE_COLORS = { border_buffer: '#d97706', protected_site: '#2563eb', no_drone: '#dc2626', sector: '#52606d',
@@ -234,6 +292,11 @@ function onMessage(ev) {
   const msg = JSON.parse(ev.data);
   state.messages += 1;
   if (msg.type === 'snapshot') {
+    // the server accepts a WebSocket before checking its credentials: only the snapshot says
+    // the stream is really open
+    state.wsOpen = true; retry = 500;
+    setLink('ok');
+    setConn();
     state.live.clear();
     applyTracks(msg.tracks);
     for (const id of [...state.trails.keys()]) if (!state.live.has(id)) state.trails.delete(id);
@@ -257,30 +320,46 @@ function onMessage(ev) {
 }
 
 let retry = 500;
+let retryTimer = null;
 function connect() {
+  retryTimer = null;
   const proto = location.protocol === 'https:' ? 'wss' : 'ws';
   const ws = new WebSocket(`${proto}://${location.host}/api/ws`);
   state.ws = ws;
   ws.onopen = () => {
-    state.wsOpen = true; retry = 500; setConn(true);
-    if (state.classes.size !== CLASSES.length) sendFilter(); // the server's default is every class
+    if (state.classes.size !== CLASSES.length) sendFilter(ws); // the server's default is every class
   };
   ws.onmessage = onMessage;
   ws.onclose = () => {
-    state.wsOpen = false; setConn(false);
-    setTimeout(connect, retry); retry = Math.min(retry * 2, 10000);
+    if (state.ws !== ws) return;
+    state.wsOpen = false;
+    state.ws = null;
+    setConn();
+    // why did it close: the server gone (offline), the session over (401), or no live feed?
+    checkLink().finally(() => {
+      if (state.liveFeed === false || state.ws || retryTimer) return;
+      retryTimer = setTimeout(connect, retry);
+      retry = Math.min(retry * 2, RETRY_MAX_MS);
+    });
   };
   ws.onerror = () => {}; // onclose follows and reconnects
 }
-function setConn(on) {
+function reconnectNow() {
+  if (state.ws) return; // connecting or open
+  clearTimeout(retryTimer);
+  retry = 500;
+  connect();
+}
+function setConn() {
   const c = $('conn');
-  c.textContent = on ? 'connected' : 'offline';
+  const on = state.wsOpen && link.state === 'ok';
+  c.textContent = on ? 'connected' : link.state === 'expired' ? 'signed out' : 'offline';
   c.classList.toggle('off', !on);
 }
-function sendFilter() {
-  if (!state.wsOpen) return;
+function sendFilter(ws = state.ws) {
+  if (!ws || ws.readyState !== WebSocket.OPEN) return;
   const cls = state.classes.size === CLASSES.length ? null : [...state.classes];
-  state.ws.send(JSON.stringify({ type: 'subscribe', bbox: null, cls }));
+  ws.send(JSON.stringify({ type: 'subscribe', bbox: null, cls }));
 }
 
 // -- class filter ------------------------------------------------------------------------------
@@ -317,9 +396,39 @@ async function loadAlerts() {
   } catch (e) { console.warn('alerts:', e.message); }
 }
 
-const STATE_ORDER = { new: 0, acknowledged: 1, resolved: 2 };
+// The panel: open alerts (new or acknowledged) by severity, newest first within a severity;
+// resolved ones after them, in the same order. The map: a marker per open alert with a position (or a
+// live track), in its severity's colour; acknowledged ones faded, resolved ones gone.
+const SEVERITY_RANK = { critical: 4, high: 3, medium: 2, low: 1, info: 0 };
+const ACK_OPACITY = 0.35;
+
+function alertOrder(a, b) {
+  return ((a.state === 'resolved') - (b.state === 'resolved'))
+    || ((SEVERITY_RANK[b.severity] ?? -1) - (SEVERITY_RANK[a.severity] ?? -1))
+    || ((b.start ?? 0) - (a.start ?? 0));
+}
+
+function alertPlace(a) {
+  if (a.position) return [a.position.lat, a.position.lon];
+  const t = a.track_ids?.length ? state.live.get(a.track_ids[0]) : null;
+  return t ? [t.position.lat, t.position.lon] : null;
+}
+
+function alertMarker(a) {
+  const ll = alertPlace(a);
+  if (!ll || a.state === 'resolved') return null;
+  const icon = L.divIcon({ className: `alert-marker sev-${a.severity} st-${a.state}`, html: '<span></span>',
+    iconSize: [26, 26], iconAnchor: [13, 13] });
+  const m = L.marker(ll, { icon, keyboard: false, opacity: a.state === 'acknowledged' ? ACK_OPACITY : 1,
+    zIndexOffset: 1000 + 100 * (SEVERITY_RANK[a.severity] ?? 0), title: '' });
+  m.bindTooltip(`<b>${esc(a.severity)}</b> ${esc(a.rule)} (${esc(a.state)})<br>${esc(a.message)}`);
+  m.on('add', () => { m.getElement().dataset.alert = a.id; });
+  m.on('click', () => focusAlert(a));
+  return m;
+}
+
 function renderAlerts() {
-  const list = [...state.alerts.values()].sort((a, b) => (STATE_ORDER[a.state] - STATE_ORDER[b.state]) || (b.start - a.start));
+  const list = [...state.alerts.values()].sort(alertOrder);
   const ul = $('alerts');
   ul.replaceChildren();
   overlays.alerts.clearLayers();
@@ -328,7 +437,9 @@ function renderAlerts() {
     if (a.state === 'new') open += 1;
     const li = document.createElement('li');
     li.className = `alert sev-${a.severity} st-${a.state}`;
+    li.classList.toggle('focused', a.id === state.focusedAlert);
     li.dataset.id = a.id;
+    li.title = a.track_ids?.length ? 'Show the track on the map' : (a.position ? 'Show on the map' : '');
     li.innerHTML = `<div class="a-head"><span class="sev">${esc(a.severity)}</span> <b>${esc(a.rule)}</b>
       <span class="a-state">${esc(a.state)}</span></div>
       <div class="a-msg">${esc(a.message)}</div>
@@ -340,17 +451,47 @@ function renderAlerts() {
     li.append(btns);
     li.addEventListener('click', (ev) => {
       if (ev.target.tagName === 'BUTTON') return;
-      if (a.position) map.panTo([a.position.lat, a.position.lon]);
-      if (a.track_ids?.length) select(a.track_ids[0]);
+      focusAlert(a);
     });
     ul.append(li);
-    if (a.position && a.state !== 'resolved') {
-      L.circleMarker([a.position.lat, a.position.lon], { radius: 11, color: a.state === 'new' ? '#dc2626' : '#f59e0b',
-        weight: 2, fill: false, dashArray: '3 3' }).bindTooltip(`${esc(a.rule)}: ${esc(a.message)}`).addTo(overlays.alerts);
-    }
+    const m = alertMarker(a);
+    if (m) m.addTo(overlays.alerts);
   }
   $('alert-count').textContent = open ? `${open} new` : '';
 }
+
+// Clicking an alert: centre the map on its track where the map shows it now (else on the
+// alert's position, else on the track's last stored position), zoom in, select the track.
+const FOCUS_ZOOM = 13;
+async function focusAlert(a) {
+  state.focusedAlert = a.id;
+  for (const li of $('alerts').children) li.classList.toggle('focused', li.dataset.id === a.id);
+  const id = a.track_ids?.length ? a.track_ids[0] : null;
+  let ll = null;
+  if (id) {
+    const shown = trackLayer.tracks.find((t) => t.id === id);
+    if (shown) ll = [shown.lat, shown.lon];
+  }
+  if (!ll && a.position) ll = [a.position.lat, a.position.lon];
+  if (!ll && id) {
+    try {
+      const t = await api(`/api/tracks/${encodeURIComponent(id)}`);
+      ll = [t.position.lat, t.position.lon];
+    } catch (e) { console.warn(`track ${id}:`, e.message); }
+  }
+  if (ll) map.setView(ll, Math.max(map.getZoom(), FOCUS_ZOOM), { animate: false });
+  if (id) select(id);
+}
+
+// "On map" in the alert panel shows / hides the alert markers (as the layer control does).
+function setAlertMarkers(on) {
+  if (on) overlays.alerts.addTo(map); else overlays.alerts.remove();
+  $('alert-markers').checked = on;
+}
+$('alert-markers').addEventListener('change', (e) => setAlertMarkers(e.target.checked));
+map.on('overlayadd overlayremove', (e) => {
+  if (e.layer === overlays.alerts) $('alert-markers').checked = e.type === 'overlayadd';
+});
 
 function actionButton(a, action, text) {
   const b = document.createElement('button');
@@ -471,7 +612,7 @@ $('slider').addEventListener('input', (e) => replay.seek(Number(e.target.value))
 
 // -- start -------------------------------------------------------------------------------------
 window.lookout = {
-  state, map, replay, trackLayer, setMode, select,
+  state, link, map, replay, trackLayer, setMode, select,
   displayed: () => trackLayer.tracks.map((t) => ({ id: t.id, lat: t.lat, lon: t.lon, cls: t.cls, name: t.name })),
   seek: (t) => replay.seek(t),
 };
@@ -487,6 +628,7 @@ async function startMode() {
 }
 
 buildClassFilter();
+new Legend({ classes: CLASSES, severities: Object.keys(SEVERITY_RANK), zoneColors: ZONE_COLORS }).addTo(map);
 Promise.all([loadBasemap(), loadZones(), loadSensors(), loadAlerts()])
   .catch((e) => console.warn('loading:', e.message))
   .finally(() => {
@@ -495,5 +637,6 @@ Promise.all([loadBasemap(), loadZones(), loadSensors(), loadAlerts()])
     startMode().catch((e) => console.warn('mode:', e.message));
   });
 setInterval(loadAlerts, 15000);
+setInterval(checkLink, LINK_CHECK_MS);
 setInterval(() => loadAgents().catch(() => {}), 5000);
 setInterval(() => { if (state.mode === 'live') loadSensors().catch(() => {}); }, 30000);

@@ -89,6 +89,28 @@ class PointHistory:
         return cls(ident=np.empty(0, object), time=np.empty(0), lat=np.empty(0), lon=np.empty(0))
 
     @classmethod
+    def concat(cls, parts: Iterable["PointHistory"]) -> "PointHistory":
+        """One history of several (callsigns and types merged, later ones winning)."""
+        calls: dict[str, str] = {}
+        types: dict[str, str] = {}
+        full = []
+        for p in parts:
+            calls.update(p.callsigns)
+            types.update(p.types)
+            if len(p):
+                full.append(p)
+        parts = full
+        if not parts:
+            return cls(ident=np.empty(0, object), time=np.empty(0), lat=np.empty(0), lon=np.empty(0),
+                       callsigns=calls, types=types)
+        alt = None
+        if all(p.alt is not None for p in parts):
+            alt = np.concatenate([p.alt for p in parts])
+        return cls(ident=np.concatenate([p.ident for p in parts]), time=np.concatenate([p.time for p in parts]),
+                   lat=np.concatenate([p.lat for p in parts]), lon=np.concatenate([p.lon for p in parts]),
+                   alt=alt, callsigns=calls, types=types)
+
+    @classmethod
     def from_records(cls, rows: Iterable[tuple[str, float, float, float, float | None]],
                      callsigns: dict[str, str] | None = None, types: dict[str, str] | None = None) -> "PointHistory":
         """From ``(ident, time, lat, lon, alt_m or None)`` tuples."""
@@ -201,22 +223,6 @@ class MissionConfig:
             raise ValueError("MissionConfig.window_s must be at least 4 * step_s")
 
 
-def _flights(hist: PointHistory, max_gap_s: float):
-    """Yield ``(ident, index array)`` per flight, indices sorted by time."""
-    if len(hist) == 0:
-        return
-    ok = np.isfinite(hist.time) & np.isfinite(hist.lat) & np.isfinite(hist.lon)
-    idx = np.flatnonzero(ok)
-    codes, uniq = _codes(hist.ident[idx])
-    order = np.lexsort((hist.time[idx], codes))
-    idx, codes = idx[order], codes[order]
-    t = hist.time[idx]
-    brk = np.flatnonzero((np.diff(codes) != 0) | (np.diff(t) > max_gap_s)) + 1
-    bounds = np.concatenate([[0], brk, [idx.size]])
-    for a, b in zip(bounds[:-1], bounds[1:]):
-        yield str(uniq[codes[a]]), idx[a:b]
-
-
 def _codes(ident: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     uniq, codes = np.unique(ident.astype(str), return_inverse=True)
     return codes.ravel(), uniq
@@ -251,14 +257,21 @@ def _classify(e, n, dh, valid_h, heading, cfg: MissionConfig) -> tuple[str, floa
     return pattern, total, net, elong
 
 
+def _mean_lon(lon: np.ndarray) -> float:
+    """Mean longitude (degrees), right for flights across the antimeridian too."""
+    a = np.radians(lon)
+    return float(np.degrees(np.arctan2(np.mean(np.sin(a)), np.mean(np.cos(a)))))
+
+
 def _flight_missions(ident: str, t: np.ndarray, lat: np.ndarray, lon: np.ndarray, alt: np.ndarray | None,
-                     hist: PointHistory, cfg: MissionConfig) -> list[Mission]:
+                     names: PointHistory | MissionStream, cfg: MissionConfig) -> list[Mission]:
+    """The missions of one flight (``names``: where its callsign and type are looked up)."""
     t, first = np.unique(t, return_index=True)
     lat, lon = lat[first], lon[first]
     alt = None if alt is None else alt[first]
     if t.size < cfg.min_points or t[-1] - t[0] < cfg.min_duration_s:
         return []
-    frame = LocalFrame(float(np.mean(lat)), float(np.mean(lon)), 0.0)
+    frame = LocalFrame(float(np.mean(lat)), _mean_lon(lon), 0.0)
     e_raw, n_raw, _ = frame.to_enu(lat, lon, None)
     tg = np.arange(t[0], t[-1], cfg.step_s)
     k = int(round(cfg.window_s / cfg.step_s))
@@ -328,9 +341,9 @@ def _flight_missions(ident: str, t: np.ndarray, lat: np.ndarray, lon: np.ndarray
         if alt is not None and np.isfinite(alt[in_t]).any():
             mean_alt = round(float(np.nanmean(alt[in_t])), 1)
         out.append(Mission(
-            icao24=ident, callsign=hist.callsigns.get(ident), start=float(tg[a2]), end=float(tg[b2 - 1]),
+            icao24=ident, callsign=names.callsigns.get(ident), start=float(tg[a2]), end=float(tg[b2 - 1]),
             center_lat=round(float(clat), 6), center_lon=round(float(clon), 6), radius_m=round(radius, 1),
-            pattern=pattern, score=score, aircraft_type=hist.types.get(ident), duration_s=round(float(dur), 1),
+            pattern=pattern, score=score, aircraft_type=names.types.get(ident), duration_s=round(float(dur), 1),
             turn_deg=round(total, 1), laps=round(net / 360.0, 2), area_km2=round(hull.area / 1e6, 3),
             mean_speed_mps=round(float(seg[a2: b2 - 1].sum() / max(dur, 1.0)), 1), mean_alt_m=mean_alt,
             points=int(in_t.sum()),
@@ -343,16 +356,123 @@ def detect_missions(hist: PointHistory, config: MissionConfig | None = None,
     """Find surveillance missions in ``hist``, ordered by start time.
 
     ``region`` (a shapely geometry in lon/lat) keeps the missions whose centre lies inside it.
+    A history too large to hold at once goes through :class:`MissionStream` in chunks.
     """
-    cfg = config or MissionConfig()
-    out: list[Mission] = []
-    for ident, idx in _flights(hist, cfg.max_gap_s):
-        alt = None if hist.alt is None else hist.alt[idx]
-        out.extend(_flight_missions(ident, hist.time[idx], hist.lat[idx], hist.lon[idx], alt, hist, cfg))
-    if region is not None:
-        out = missions_in_region(out, region)
-    out.sort(key=lambda m: (m.start, m.icao24))
-    return out
+    stream = MissionStream(config, region, max_pending_points=None)
+    stream.add(hist)
+    return stream.finish()
+
+
+#: points a :class:`MissionStream` holds before it analyses completed flights (about 32 bytes each)
+MAX_PENDING_POINTS = 2_000_000
+
+
+class MissionStream:
+    """Mission detection over a history given in chunks (:meth:`add`), of any size.
+
+    Points are kept per aircraft until its flight is complete: a flight ends at a reception gap
+    longer than ``max_gap_s``. While fewer than ``max_pending_points`` (default
+    :data:`MAX_PENDING_POINTS`; None: no bound) points are held, nothing
+    is decided before :meth:`finish`, so chunks may come in any order and the result is the one
+    :func:`detect_missions` gives for the whole history. Past that bound, the flights that ended
+    ``max_gap_s`` before the latest time seen are analysed and dropped: that needs the chunks in
+    time order (receiver logs, store reads), and a point that still falls into an analysed
+    flight is counted in :attr:`late_points` (it starts a flight of its own).
+    """
+
+    def __init__(self, config: MissionConfig | None = None, region: BaseGeometry | None = None,
+                 max_pending_points: int | None | str = "default") -> None:
+        self.cfg = config or MissionConfig()
+        self.region = region
+        if max_pending_points == "default":
+            max_pending_points = MAX_PENDING_POINTS
+        self.max_pending_points = max_pending_points
+        self.callsigns: dict[str, str] = {}
+        self.types: dict[str, str] = {}
+        self.missions: list[Mission] = []
+        self.points = 0
+        self.flights = 0
+        self.late_points = 0
+        self.aircraft: set[str] = set()
+        self._pending: dict[str, list[tuple[np.ndarray, ...]]] = {}
+        self._n_pending = 0
+        self._threshold = max_pending_points
+        self._watermark = -math.inf
+        self._closed_until: dict[str, float] = {}
+
+    def add(self, hist: PointHistory) -> None:
+        """Take a chunk of positions (any aircraft, any order within the chunk)."""
+        self.callsigns.update(hist.callsigns)
+        self.types.update(hist.types)
+        if len(hist) == 0:
+            return
+        ok = np.isfinite(hist.time) & np.isfinite(hist.lat) & np.isfinite(hist.lon)
+        idx = np.flatnonzero(ok)
+        if idx.size == 0:
+            return
+        codes, uniq = _codes(hist.ident[idx])
+        order = np.argsort(codes, kind="stable")
+        idx, codes = idx[order], codes[order]
+        bounds = np.concatenate([[0], np.flatnonzero(np.diff(codes)) + 1, [idx.size]])
+        alt = hist.alt
+        gap = self.cfg.max_gap_s
+        for a, b in zip(bounds[:-1], bounds[1:]):
+            ident = str(uniq[codes[a]])
+            sel = idx[a:b]
+            part = (hist.time[sel], hist.lat[sel], hist.lon[sel], None if alt is None else alt[sel])
+            closed = self._closed_until.get(ident)
+            if closed is not None:
+                self.late_points += int(np.count_nonzero(part[0] <= closed + gap))
+            self._pending.setdefault(ident, []).append(part)
+            self.aircraft.add(ident)
+        n = int(idx.size)
+        self.points += n
+        self._n_pending += n
+        self._watermark = max(self._watermark, float(hist.time[idx].max()))
+        if self._threshold is not None and self._n_pending > self._threshold:
+            self._close(self._watermark - gap)
+            # a bound that the recent flights alone exceed would analyse on every chunk
+            self._threshold = max(self.max_pending_points, 2 * self._n_pending)
+
+    def _close(self, before: float) -> None:
+        """Analyse the flights that ended before ``before`` (all of them for +inf)."""
+        cfg = self.cfg
+        for ident in list(self._pending):
+            parts = self._pending[ident]
+            t = np.concatenate([p[0] for p in parts]) if len(parts) > 1 else parts[0][0]
+            if t.max() >= before and t.min() >= before - cfg.max_gap_s:
+                continue  # one recent flight only
+            lat = np.concatenate([p[1] for p in parts]) if len(parts) > 1 else parts[0][1]
+            lon = np.concatenate([p[2] for p in parts]) if len(parts) > 1 else parts[0][2]
+            alt = None
+            if all(p[3] is not None for p in parts):
+                alt = np.concatenate([p[3] for p in parts]) if len(parts) > 1 else parts[0][3]
+            order = np.argsort(t, kind="stable")
+            t, lat, lon = t[order], lat[order], lon[order]
+            alt = None if alt is None else alt[order]
+            cuts = np.concatenate([[0], np.flatnonzero(np.diff(t) > cfg.max_gap_s) + 1, [t.size]])
+            keep_from = t.size
+            for a, b in zip(cuts[:-1], cuts[1:]):
+                if t[b - 1] >= before:  # still open: it may go on in a later chunk
+                    keep_from = int(a)
+                    break
+                self.flights += 1
+                self.missions.extend(_flight_missions(ident, t[a:b], lat[a:b], lon[a:b],
+                                                      None if alt is None else alt[a:b], self, cfg))
+                self._closed_until[ident] = float(t[b - 1])
+            self._n_pending -= keep_from  # the points analysed
+            if keep_from == t.size:
+                del self._pending[ident]
+            else:
+                k = keep_from
+                self._pending[ident] = [(t[k:], lat[k:], lon[k:], None if alt is None else alt[k:])]
+
+    def finish(self) -> list[Mission]:
+        """Analyse what is left; the missions (in the region, if one was given) by start time."""
+        self._close(math.inf)
+        out = self.missions if self.region is None else missions_in_region(self.missions, self.region)
+        out.sort(key=lambda m: (m.start, m.icao24))
+        return out
 
 
 def missions_in_region(missions: Iterable[Mission], region: BaseGeometry) -> list[Mission]:

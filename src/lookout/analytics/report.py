@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import math
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,7 +32,7 @@ from typing import Any
 
 import numpy as np
 from shapely import contains_xy
-from shapely.geometry import box, shape
+from shapely.geometry import MultiPolygon, box, shape
 from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
@@ -39,7 +40,7 @@ from lookout.analytics.corridors import (
     Crossings, crossings_from_alerts, crossings_from_tracks, find_corridors, launch_hotspots, launch_points,
 )
 from lookout.analytics.missions import (
-    PERIODS, MissionConfig, PointHistory, baseline_comparison, count_missions, detect_missions,
+    PERIODS, MissionConfig, MissionStream, PointHistory, baseline_comparison, count_missions,
 )
 from lookout.model import ObjectClass, SourceKind
 from lookout.sector import Sector, load_sector
@@ -72,19 +73,50 @@ def parse_time(value: str | float | int) -> float:
     return t
 
 
-def _geojson_geometry(obj: dict[str, Any]) -> BaseGeometry:
+def _geojson_geometry(obj: dict[str, Any], name: str | None = None) -> tuple[BaseGeometry, str | None]:
+    """The (Multi)Polygon geometry of a GeoJSON object and its name (the ``name`` property of a
+    single Feature). ``name`` picks the Feature of that name out of a FeatureCollection."""
     t = obj.get("type")
     if t == "FeatureCollection":
-        geoms = [shape(f["geometry"]) for f in obj.get("features", [])
-                 if f.get("geometry", {}).get("type") in ("Polygon", "MultiPolygon")]
-        if not geoms:
+        feats = [f for f in obj.get("features", [])
+                 if (f.get("geometry") or {}).get("type") in ("Polygon", "MultiPolygon")]
+        if name is not None:
+            feats = [f for f in feats if str((f.get("properties") or {}).get("name")) == name]
+            if not feats:
+                raise ValueError(f"the GeoJSON region has no Polygon feature named {name!r}")
+        if not feats:
             raise ValueError("the GeoJSON region has no Polygon feature")
-        return unary_union(geoms)
+        if len(feats) == 1:
+            return _geojson_geometry(feats[0])
+        return unary_union([shape(f["geometry"]) for f in feats]), name
+    if name is not None:
+        raise ValueError(f"a region name ({name!r}) picks a feature of a FeatureCollection")
     if t == "Feature":
-        return _geojson_geometry(obj["geometry"])
+        geom, _ = _geojson_geometry(obj["geometry"])
+        fname = (obj.get("properties") or {}).get("name")
+        return geom, None if fname is None else str(fname)
     if t not in ("Polygon", "MultiPolygon"):
         raise ValueError(f"a region must be a Polygon or MultiPolygon, got {t!r}")
-    return shape(obj)
+    return shape(obj), None
+
+
+def parse_bbox(text: str) -> BaseGeometry:
+    """A box from ``lon_min,lat_min,lon_max,lat_max`` (degrees, GeoJSON order); ``lon_min >
+    lon_max`` is a box across the antimeridian (two boxes)."""
+    parts = str(text).split(",")
+    try:
+        if len(parts) != 4:
+            raise ValueError("four numbers needed")
+        x0, y0, x1, y1 = (float(p) for p in parts)
+        if not all(math.isfinite(v) for v in (x0, y0, x1, y1)):
+            raise ValueError("not finite")
+        if not (-180.0 <= x0 <= 180.0 and -180.0 <= x1 <= 180.0 and -90.0 <= y0 < y1 <= 90.0) or x0 == x1:
+            raise ValueError("out of range or empty")
+    except ValueError as exc:
+        raise ValueError(f"bad bbox {text!r} (lon_min,lat_min,lon_max,lat_max in degrees): {exc}") from None
+    if x0 < x1:
+        return box(x0, y0, x1, y1)
+    return MultiPolygon([box(x0, y0, 180.0, y1), box(-180.0, y0, x1, y1)])
 
 
 def parse_region(spec: str | None, store: Store | None = None, sector: Sector | None = None,
@@ -92,8 +124,11 @@ def parse_region(spec: str | None, store: Store | None = None, sector: Sector | 
     """A region (shapely geometry, lon/lat) and its name from a specification.
 
     ``None``/empty: no region (everything); ``sector``: the sector polygon; ``zone:<id>``: a
-    stored zone's polygon; ``min_lat,min_lon,max_lat,max_lon``: a box; a GeoJSON geometry,
-    Feature or FeatureCollection as text; with ``allow_files``, a GeoJSON file path.
+    stored zone's polygon; ``bbox:lon_min,lat_min,lon_max,lat_max``: a box (across the
+    antimeridian when ``lon_min > lon_max``); ``min_lat,min_lon,max_lat,max_lon``: a box; a
+    GeoJSON geometry, Feature or FeatureCollection as text; with ``allow_files``, a GeoJSON file
+    path, ``FILE#NAME`` for the feature named NAME in it. A region is named after its feature's
+    ``name`` property, else the file name.
     """
     if spec is None or not str(spec).strip():
         return None, "all"
@@ -107,12 +142,15 @@ def parse_region(spec: str | None, store: Store | None = None, sector: Sector | 
         z = store.zone(s[5:])
         if z is None:
             raise ValueError(f"no zone {s[5:]!r} in the store")
-        return _geojson_geometry(z.geometry), z.name
+        return _geojson_geometry(z.geometry)[0], z.name
+    if s.startswith("bbox:"):
+        return parse_bbox(s[5:]), s[5:]
     if s.startswith("{"):
         try:
-            return _geojson_geometry(json.loads(s)), "custom"
-        except (ValueError, KeyError, TypeError) as exc:
+            geom, name = _geojson_geometry(json.loads(s))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise ValueError(f"bad GeoJSON region: {exc}") from None
+        return geom, name or "custom"
     parts = s.split(",")
     if len(parts) == 4:
         try:
@@ -120,13 +158,16 @@ def parse_region(spec: str | None, store: Store | None = None, sector: Sector | 
         except ValueError as exc:
             raise ValueError(f"bad region box {s!r} (min_lat,min_lon,max_lat,max_lon): {exc}") from None
         return box(b.min_lon, b.min_lat, b.max_lon, b.max_lat), s
-    if allow_files and Path(s).is_file():
-        try:
-            return _geojson_geometry(json.loads(Path(s).read_text())), Path(s).stem
-        except (ValueError, KeyError, TypeError) as exc:
-            raise ValueError(f"bad GeoJSON region file {s}: {exc}") from None
-    raise ValueError(f"unknown region {s!r}: use 'sector', 'zone:<id>', 'min_lat,min_lon,max_lat,max_lon'"
-                     + (" or a GeoJSON file" if allow_files else " or GeoJSON text"))
+    if allow_files:
+        path, _, name = s.partition("#")
+        if Path(path).is_file():
+            try:
+                geom, fname = _geojson_geometry(json.loads(Path(path).read_text()), name or None)
+            except (ValueError, KeyError, TypeError, AttributeError) as exc:
+                raise ValueError(f"bad GeoJSON region file {path}: {exc}") from None
+            return geom, name or fname or Path(path).stem
+    raise ValueError(f"unknown region {s!r}: use 'sector', 'zone:<id>', 'bbox:lon_min,lat_min,lon_max,lat_max', "
+                     "'min_lat,min_lon,max_lat,max_lon'" + (" or a GeoJSON file" if allow_files else " or GeoJSON text"))
 
 
 @dataclass(frozen=True)
@@ -203,11 +244,28 @@ def _in_region(region: BaseGeometry | None, lat: np.ndarray, lon: np.ndarray) ->
     return contains_xy(region, np.asarray(lon, float), np.asarray(lat, float))
 
 
+#: the store's track points are read a day at a time (bounded memory for any window)
+READ_SLICE_S = 86400.0
+
+
+def _slices(t0: float, t1: float, step: float) -> Iterator[tuple[float, float]]:
+    """Back-to-back closed windows covering [t0, t1], none sharing an instant."""
+    a = t0
+    while a <= t1:
+        b = min(a + step, t1)
+        yield a, b
+        a = float(np.nextafter(b, math.inf))
+
+
 def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
             config: MissionConfig | None = None, allow_region_files: bool = False,
-            agency: rel.Agency | None = None) -> AnalyticsResult:
+            agency: rel.Agency | None = None, history: Iterable[PointHistory] | None = None) -> AnalyticsResult:
     """Compute every analytics number for ``query`` from ``store`` (see the module docs);
-    ``agency``: compute only from what that agency may receive (default: everything)."""
+    ``agency``: compute only from what that agency may receive (default: everything).
+
+    Missions come from the store's aircraft track histories, read a day at a time, or, with
+    ``history`` (PointHistory chunks, e.g. :func:`lookout.analytics.history.iter_history_file`
+    of an ADS-B history of any region and size), from those positions instead."""
     sector = sector or load_sector()
     restricted = agency is not None and not agency.unrestricted
     if restricted and query.region and str(query.region).strip().startswith("zone:"):
@@ -222,13 +280,25 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
         x0, y0, x1, y1 = region.bounds
         m = REGION_MARGIN_DEG
         bbox = BBox(max(-90.0, y0 - m), max(-180.0, x0 - m), min(90.0, y1 + m), min(180.0, x1 + m))
-    tracks = {t.id: t for t in store.tracks(start=read0)}
-    points = store.track_points(start=read0, end=read1, bbox=bbox)
-    if restricted:
-        points = rel.filter_track_points(tracks, points, agency)
-        tracks = {t.id: t for t in rel.filter_tracks(tracks.values(), agency)}
-    # -- missions --------------------------------------------------------------------------
-    all_missions = detect_missions(PointHistory.from_track_points(points, tracks), config, region=region)
+    all_tracks = {t.id: t for t in store.tracks(start=read0)}
+    tracks = ({t.id: t for t in rel.filter_tracks(all_tracks.values(), agency)} if restricted
+              else all_tracks)
+    # -- missions (and the drone tracks' points, for crossings) -----------------------------
+    stream = MissionStream(config, region)
+    drone_ids = {tid for tid, t in tracks.items() if t.cls == ObjectClass.UAS or "remote_id" in t.identities}
+    rows = []
+    if history is not None:
+        for chunk in history:
+            stream.add(chunk)
+    for a, b in _slices(read0, read1, READ_SLICE_S):
+        points = store.track_points(start=a, end=b, bbox=bbox)
+        if restricted:
+            points = rel.filter_track_points(all_tracks, points, agency)
+        if history is None:
+            stream.add(PointHistory.from_track_points(points, tracks))
+        rows += [(tid, p.time, p.lat, p.lon) for tid, p in points
+                 if tid in drone_ids and query.start <= p.time <= query.end]
+    all_missions = stream.finish()
     missions = [m for m in all_missions if query.start <= m.start < query.end]
     base = [m for m in all_missions if b0 <= m.start < b1]
     counts = count_missions(missions, query.period, query.start, query.end)
@@ -239,10 +309,7 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
         alerts = rel.filter_alerts(alerts, agency)
     cr_alerts = crossings_from_alerts(alerts).window(query.start, query.end)
     covered = set(cr_alerts.track_id.tolist())
-    drone_ids = {tid for tid, t in tracks.items()
-                 if (t.cls == ObjectClass.UAS or "remote_id" in t.identities) and tid not in covered}
-    rows = [(tid, p.time, p.lat, p.lon) for tid, p in points
-            if tid in drone_ids and query.start <= p.time <= query.end]
+    rows = [r for r in rows if r[0] not in covered]
     cr_tracks = Crossings.empty()
     if rows:
         tid, t, la, lo = zip(*rows)
@@ -353,13 +420,16 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
 
 def write_report(store: Store, query: AnalyticsQuery, out: str | Path, pdf: bool = True,
                  sector: Sector | None = None, allow_region_files: bool = False,
-                 agency: rel.Agency | None = None) -> dict[str, Path]:
+                 agency: rel.Agency | None = None, history: Iterable[PointHistory] | None = None,
+                 config: MissionConfig | None = None) -> dict[str, Path]:
     """Analyse and write ``report.html``, ``report.json``, the PNG figures and ``report.pdf``
-    into ``out``; returns the written paths by kind (``agency``: as for :func:`analyse`)."""
+    into ``out``; returns the written paths by kind (``agency``, ``history``: as for
+    :func:`analyse`)."""
     from lookout.analytics.figures import FIGURES, figure, pdf_report
 
     sector = sector or load_sector()
-    res = analyse(store, query, sector=sector, allow_region_files=allow_region_files, agency=agency)
+    res = analyse(store, query, sector=sector, config=config, allow_region_files=allow_region_files,
+                  agency=agency, history=history)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data = res.to_dict()

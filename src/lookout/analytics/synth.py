@@ -1,6 +1,7 @@
 """Synthetic ADS-B flight histories with known ground truth, for tests and benchmarks.
 
-Generates many flights over days around a sector: surveillance patterns (orbit, racetrack,
+Generates many flights over days around a sector (or, :func:`synth_wide_area`, around several
+regions thousands of km apart): surveillance patterns (orbit, racetrack,
 loiter, survey lawnmower) and ordinary traffic (straight transits, airliner approaches with
 base/final turns but no holding, general-aviation flights with a few turns, helicopter
 transits). Each flight is built from kinematic segments (straight legs and constant-radius
@@ -283,6 +284,63 @@ def synth_flights(
         types={tr.ident: tr.aircraft_type for tr in truths},
     )
     return hist, truths
+
+
+#: regions of the wide-area synthetic history: name, centre latitude and longitude (degrees);
+#: thousands of km apart, both hemispheres, one across the antimeridian
+WIDE_AREA = (
+    ("texas", 31.0, -100.0),
+    ("france", 46.5, 2.5),
+    ("alaska", 61.2, -150.0),
+    ("fiji", -17.7, 179.8),
+    ("australia", -33.9, 150.9),
+    ("norway", 69.6, 19.0),
+)
+
+
+def synth_wide_area(n_flights: int, seed: int = 0, regions: tuple[tuple[str, float, float], ...] = WIDE_AREA,
+                    extent_m: float = 150_000.0, **kwargs) -> tuple[PointHistory, list[FlightTruth], dict[str, str]]:
+    """:func:`synth_flights` over several regions far apart: ``n_flights`` shared between
+    ``regions`` (name, lat, lon), each laid out around its own centre over ``extent_m``.
+
+    Returns the merged history (sorted by time, as an aggregated feed would be), the ground
+    truth, and the region name of each aircraft identity. Other keywords go to
+    :func:`synth_flights` (``start_time``, ``days``, ``mix``, ``dt``, ...)."""
+    if not regions:
+        raise ValueError("synth_wide_area needs at least one region")
+    hists, truths, region_of = [], [], {}
+    rng = np.random.default_rng(seed + 7919)
+    for k, (name, lat, lon) in enumerate(regions):
+        n = n_flights // len(regions) + (1 if k < n_flights % len(regions) else 0)
+        if n == 0:
+            continue
+        h, tr = synth_flights(n, seed=seed * 131 + k, frame=LocalFrame(lat, lon, 0.0), extent_m=extent_m, **kwargs)
+        rename = {}
+        mine = {t.ident for t in tr}
+        for t in tr:  # identities are drawn per region: keep them unique over all regions
+            new = t.ident
+            while new in region_of:
+                new = f"{int(rng.integers(0, 0xFFFFFF)):06x}"
+                if new in mine:
+                    new = t.ident  # taken in this region: draw again
+            if new != t.ident:
+                rename[t.ident] = new
+                mine.add(new)
+        if rename:
+            h.ident = np.array([rename.get(i, i) for i in h.ident.tolist()], dtype=object)
+            h.callsigns = {rename.get(i, i): c for i, c in h.callsigns.items()}
+            h.types = {rename.get(i, i): c for i, c in h.types.items()}
+            for t in tr:
+                t.ident = rename.get(t.ident, t.ident)
+        for t in tr:
+            region_of[t.ident] = name
+        hists.append(h)
+        truths += tr
+    hist = PointHistory.concat(hists)
+    order = np.argsort(hist.time, kind="stable")
+    hist = PointHistory(ident=hist.ident[order], time=hist.time[order], lat=hist.lat[order], lon=hist.lon[order],
+                        alt=None if hist.alt is None else hist.alt[order], callsigns=hist.callsigns, types=hist.types)
+    return hist, truths, region_of
 
 
 def sbs_lines(hist: PointHistory) -> Iterator[str]:

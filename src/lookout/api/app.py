@@ -1,9 +1,10 @@
 """The Lookout HTTP API (FastAPI): REST over the store, the live WebSocket stream, the web map.
 
 ``create_app(store, hub=...)`` builds the app; ``lookout serve`` and ``lookout demo`` run it with
-uvicorn. OpenAPI docs are at ``/docs``. Every list endpoint filters by time window
-(``start``/``end``: UNIX seconds or ISO 8601) and area (``bbox=min_lon,min_lat,max_lon,max_lat``);
-bad input gets a 4xx JSON response ``{"detail": "..."}`` that names what is wrong.
+uvicorn. OpenAPI docs are at ``/docs`` and ``/redoc``, served offline (:mod:`lookout.api.docs`).
+Every list endpoint filters by time window (``start``/``end``: UNIX seconds or ISO 8601) and area
+(``bbox=min_lon,min_lat,max_lon,max_lat``); bad input gets a 4xx JSON response
+``{"detail": "..."}`` that names what is wrong.
 """
 
 from __future__ import annotations
@@ -24,11 +25,12 @@ import orjson
 from lookout import __version__
 from lookout.api import serialize as ser
 from lookout.api import security as sec
+from lookout.api.docs import add_docs_routes
 from lookout.api.live import LiveHub, parse_classes
 from lookout.api.security import WHO, Principal
-from lookout.api.params import (ApiError, bad_request, check_limit, not_found, parse_bbox, parse_bbox_list,
-                                parse_window)
-from lookout.api.zones import zone_feature, zone_from_body
+from lookout.api.params import (ApiError, BodyLimit, bad_request, check_limit, not_found, parse_bbox,
+                                parse_bbox_list, parse_window)
+from lookout.api.zones import MAX_ZONE_BODY, zone_feature, zone_from_body
 from lookout.model import Alert, AlertState, SourceKind, TrackStatus
 from lookout.sector import Sector, load_sector
 from lookout.share import releasability as rel
@@ -93,7 +95,11 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
     """
     app = FastAPI(title="Lookout API", version=__version__,
                   description="Common operating picture of a border sector: tracks, history, observations, "
-                              "alerts, zones, sensors; live WebSocket stream at /api/ws; GeoJSON/KML export.")
+                              "alerts, zones, sensors; live WebSocket stream at /api/ws; GeoJSON/KML export.",
+                  docs_url=None, redoc_url=None)
+    add_docs_routes(app)
+    app.add_middleware(BodyLimit, prefix="/api/zones", max_bytes=MAX_ZONE_BODY, what="zone body",
+                       hint="simplify the geometry or split the zone into several")
     app.state.store = store
     app.state.hub = hub
     app.state.sector = sector if sector is not None else load_sector()
@@ -111,7 +117,7 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
     async def _value_error(_request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 
-    api = APIRouter(prefix="/api", dependencies=[WHO])
+    api = APIRouter(prefix="/api", dependencies=[WHO, *sec.credentials(auth)])
     _add_status_routes(api, app)
     _add_track_routes(api, app)
     _add_alert_routes(api, app)
@@ -123,7 +129,8 @@ def create_app(store: Store, hub: LiveHub | None = None, sector: Sector | None =
     for r in routers or []:
         # with access control, an extra router is open only to agencies cleared for every
         # label, unless its routes are marked as filtering per agency (see security.per_agency)
-        app.include_router(r, dependencies=[Depends(sec.require_full_access)] if auth is not None else [])
+        app.include_router(r, dependencies=[Depends(sec.require_full_access), *sec.credentials(auth)]
+                           if auth is not None else [])
 
     sdir = static_dir()
     if sdir.is_dir():
@@ -397,6 +404,13 @@ def _add_alert_routes(api: APIRouter, app: FastAPI) -> None:
 
 
 # -- zones ------------------------------------------------------------------------------------
+ZONE_RULES = (f"Only zones the rules can load are stored: a Point needs `properties.radius_m`, a line "
+              f"`properties.buffer_m` (metres, > 0); valid polygons; WGS-84 coordinates; valid Unicode text; "
+              f"finite numbers; a body of at most {MAX_ZONE_BODY} bytes. Anything else gets 422 and nothing is "
+              "stored. A zone belongs to the agency that made it: only that agency's operators (or an admin of "
+              "an agency cleared for every label) may change or delete it.")
+
+
 def _add_zone_routes(api: APIRouter, app: FastAPI) -> None:
     @api.get("/zones", summary="Zones (latest versions) as a GeoJSON FeatureCollection")
     def zones(kind: str | None = Query(None, description="Zone kind."), who: Principal = WHO) -> JSONResponse:
@@ -411,40 +425,57 @@ def _add_zone_routes(api: APIRouter, app: FastAPI) -> None:
             raise not_found(f"no zone with id {zone_id!r}" + (f" and version {version}" if version else ""))
         return zone_feature(z)
 
-    @api.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature or {name, kind, geometry}")
+    @api.post("/zones", status_code=201, summary="Create a zone from a GeoJSON Feature or {name, kind, geometry}",
+              description=ZONE_RULES)
     def create_zone(body: Any = Body(..., examples=[{
             "type": "Feature", "properties": {"name": "Ridge OP", "kind": "protected_site"},
             "geometry": {"type": "Polygon", "coordinates": [[[-110.95, 31.33], [-110.94, 31.33],
                                                              [-110.94, 31.34], [-110.95, 31.33]]]}}]),
                     who: Principal = Depends(sec.require("operator"))) -> dict:
-        z = zone_from_body(body)
-        _zone_writable(z, who)
+        z = zone_from_body(body, sector=app.state.sector)
+        _label_allowed(z, who)
         if z.id and app.state.store.zone(z.id) is not None:
             raise ApiError(409, f"zone {z.id!r} exists; update it with PUT /api/zones/{z.id}")
+        z.agency = _maker(who)
         out = zone_feature(app.state.store.put_zone(z))
         sec.record(app, who, "zone.create", z.id, detail={"name": z.name, "kind": str(z.kind), "label": z.label})
         return out
 
-    def _zone_writable(z, who: Principal) -> None:
+    def _maker(who: Principal) -> str | None:
+        return who.agency.name if app.state.auth is not None else None
+
+    def _label_allowed(z, who: Principal) -> None:
         if not who.agency.may_see(z.label):
             raise ApiError(403, f"agency {who.agency.name} may not create a zone labelled {z.label!r}")
-        old = app.state.store.zone(z.id) if z.id else None
-        if old is not None and not who.agency.may_see(old.label):
-            raise not_found(f"no zone with id {z.id!r}")
 
-    @api.put("/zones/{zone_id}", summary="Create or update a zone (a new version; operator)")
+    def _changeable(zone_id: str, action: str, who: Principal):
+        """The current zone (None when there is none) when ``who`` may change or delete it; 404
+        when ``who`` may not see it, 403 (audited) when it belongs to another agency."""
+        old = app.state.store.zone(zone_id)
+        if old is None:
+            return None
+        if not who.agency.may_see(old.label):
+            raise not_found(f"no zone with id {zone_id!r}")
+        if not sec.may_change_zone(who, old):
+            owner = f"agency {old.agency}" if old.agency else "the host (it was loaded, not made through the API)"
+            sec.record(app, who, f"zone.{action}", zone_id, outcome="denied", detail={"owner": old.agency})
+            raise ApiError(403, f"zone {zone_id!r} belongs to {owner}; {who.agency.name}'s users may not "
+                                f"{action} it (see docs/sharing.md, 'Zones belong to their agency')")
+        return old
+
+    @api.put("/zones/{zone_id}", summary="Create or update a zone (a new version; operator)", description=ZONE_RULES)
     def put_zone(zone_id: str, body: Any = Body(...), who: Principal = Depends(sec.require("operator"))) -> dict[str, Any]:
-        z = zone_from_body(body, zone_id)
-        _zone_writable(z, who)
+        z = zone_from_body(body, zone_id, sector=app.state.sector)
+        old = _changeable(zone_id, "update", who)
+        _label_allowed(z, who)
+        z.agency = old.agency if old is not None else _maker(who)
         out = zone_feature(app.state.store.put_zone(z))
         sec.record(app, who, "zone.update", zone_id, detail={"name": z.name, "label": z.label})
         return out
 
     @api.delete("/zones/{zone_id}", status_code=204, summary="Delete a zone (operator)")
     def delete_zone(zone_id: str, who: Principal = Depends(sec.require("operator"))) -> Response:
-        z = app.state.store.zone(zone_id)
-        if z is not None and not who.agency.may_see(z.label):
-            z = None
+        z = _changeable(zone_id, "delete", who)
         if z is None or not app.state.store.delete_zone(zone_id):
             raise not_found(f"no zone with id {zone_id!r}")
         sec.record(app, who, "zone.delete", zone_id)
@@ -561,7 +592,7 @@ def _add_websocket(api: APIRouter, app: FastAPI) -> None:
                 sub.event.set()
 
         reader = asyncio.create_task(receive())
-        watcher = asyncio.create_task(sec.ws_watch(websocket, sub))  # revoked/expired credentials end the stream
+        watcher = asyncio.create_task(sec.ws_watch(websocket, sub, who))  # revoked credentials end the stream
         try:
             while not sub.closed:
                 await sub.event.wait()
@@ -573,4 +604,10 @@ def _add_websocket(api: APIRouter, app: FastAPI) -> None:
         finally:
             hub.unsubscribe(sub)
             reader.cancel()
+            refused = watcher.done() and not watcher.cancelled() and watcher.exception() is None and watcher.result()
             watcher.cancel()
+            if refused:
+                try:
+                    await websocket.close(code=1008)
+                except (WebSocketDisconnect, RuntimeError, ConnectionError):
+                    pass

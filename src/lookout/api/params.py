@@ -95,3 +95,61 @@ def check_limit(limit: int | None, maximum: int) -> int | None:
     if limit < 1 or limit > maximum:
         raise bad_request(f"limit={limit} must be between 1 and {maximum}")
     return limit
+
+
+class BodyLimit:
+    """ASGI middleware: request bodies of ``POST``/``PUT``/``PATCH`` under ``prefix`` may hold at
+    most ``max_bytes``. A larger declared ``Content-Length`` is refused before any of the body is
+    read; a body streamed without one is read only up to the limit. The refusal is ``status``
+    with ``{"detail": "..."}`` naming the limit; the route never sees the request."""
+
+    def __init__(self, app, prefix: str, max_bytes: int, what: str = "request body", hint: str = "",
+                 status: int = 422) -> None:
+        self.app, self.prefix, self.max_bytes, self.status = app, prefix.rstrip("/"), max_bytes, status
+        self.what, self.hint = what, hint
+
+    def _applies(self, scope) -> bool:
+        path = scope.get("path", "")
+        return (scope["type"] == "http" and scope.get("method") in ("POST", "PUT", "PATCH")
+                and (path == self.prefix or path.startswith(self.prefix + "/")))
+
+    async def _refuse(self, scope, receive, send, size: str) -> None:
+        from starlette.responses import JSONResponse
+
+        mib = self.max_bytes / 1048576
+        detail = f"the {self.what} is {size}, more than the {self.max_bytes} bytes ({mib:g} MiB) this API accepts"
+        if self.hint:
+            detail += f"; {self.hint}"
+        await JSONResponse({"detail": detail}, status_code=self.status)(scope, receive, send)
+
+    async def __call__(self, scope, receive, send) -> None:
+        if not self._applies(scope):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(scope, receive, send, f"{declared.decode('latin-1')[:20]} bytes long")
+            return
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._refuse(scope, receive, send, f"over {self.max_bytes} bytes long")
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)

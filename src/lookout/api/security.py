@@ -17,8 +17,10 @@ import logging
 from html import escape
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, WebSocket
+from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, Security, WebSocket
+from fastapi.params import Depends as DependsParam
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.security import APIKeyCookie, HTTPBearer
 from starlette.requests import HTTPConnection
 
 from lookout.api.params import ApiError, parse_window
@@ -125,6 +127,25 @@ def _first_view(app: FastAPI, user: str, obj: str) -> bool:
 
 WHO = Depends(principal)
 
+#: how the OpenAPI schema says to authenticate (Swagger UI's *Authorize* dialog): an API token
+#: as a bearer token, or the session cookie the login sets. Either one is enough.
+BEARER = HTTPBearer(auto_error=False, scheme_name="bearerToken", bearerFormat="lkt_<id>_<secret>",
+                    description="An API token (`lookout users token NAME`) or the session token "
+                                "`POST /api/auth/login` returns: `Authorization: Bearer <token>`.")
+SESSION_COOKIE = APIKeyCookie(name=COOKIE, auto_error=False, scheme_name="sessionCookie",
+                              description="The session cookie `POST /api/auth/login` (or the /login page) "
+                                          "sets; a browser sends it by itself on same-origin requests.")
+
+
+def _declared_credentials(_bearer: Any = Security(BEARER), _cookie: Any = Security(SESSION_COOKIE)) -> None:
+    """Only declares the security schemes on the routes (the check itself is :func:`principal`)."""
+
+
+def credentials(auth: AuthStore | None) -> list[DependsParam]:
+    """Route dependencies that declare the security schemes in ``/openapi.json``: one when
+    access control is on (``auth`` given), none when it is off (the API is open)."""
+    return [Depends(_declared_credentials)] if auth is not None else []
+
 
 def require(role: str):
     """A dependency that admits callers with at least ``role`` (403 otherwise, audited)."""
@@ -159,7 +180,7 @@ def require_full_access(conn: HTTPConnection, who: Principal | None = WHO) -> Pr
         raise ApiError(401, "authentication required")
     if getattr(conn.scope.get("endpoint"), "lookout_per_agency", False):
         return who
-    if not (who.agency.all_labels or set(LABELS) <= who.agency.labels):
+    if not cleared_for_everything(who.agency):
         auth = auth_of(conn.app)
         if auth is not None:
             auth.audit(who.user, who.agency.name, "auth.forbidden", conn.url.path, outcome="denied",
@@ -167,6 +188,25 @@ def require_full_access(conn: HTTPConnection, who: Principal | None = WHO) -> Pr
         raise ApiError(403, f"{conn.url.path} is not filtered by releasability; agency {who.agency.name} "
                             f"(labels {sorted(who.agency.labels)}) may not use it")
     return who
+
+
+def cleared_for_everything(agency: Agency) -> bool:
+    """Whether an agency may receive every label (the host agency of a sector): its admins read
+    every agency's audit entries, it may use routes not filtered per agency, and it holds the
+    zones no agency made."""
+    return agency.all_labels or set(LABELS) <= agency.labels
+
+
+def may_change_zone(who: Principal, zone: Any) -> bool:
+    """Whether ``who`` (an operator or higher) may change or delete ``zone``: a zone belongs to
+    the agency that made it (``zone.agency``), whose operators may; a zone no agency made (from
+    a file, the command line or the rules' defaults) belongs to the host, the agencies cleared
+    for every label. An admin of such an agency may change any zone."""
+    if zone.agency is not None and zone.agency == who.agency.name:
+        return True
+    if not cleared_for_everything(who.agency):
+        return False
+    return zone.agency is None or who.has_role("admin")
 
 
 def record(app: FastAPI, who: Principal, action: str, obj: str, outcome: str = "ok",
@@ -190,29 +230,42 @@ async def ws_principal(websocket: WebSocket) -> Principal | None:
         return None
 
 
-#: how often an open WebSocket's credentials are checked again (seconds)
-WS_RECHECK_S = 30.0
+#: how often an open WebSocket's credentials are checked again (seconds): each check reads the
+#: registry (one indexed query), so a revoked token or a disabled user ends the stream within this
+WS_RECHECK_S = 1.0
 
 
-async def ws_watch(websocket: WebSocket, sub: Any, interval: float | None = None) -> None:
-    """Re-check an open WebSocket's credentials every ``interval`` seconds; when the token was
-    revoked or expired (or the user disabled), queue an error message and end the stream."""
+def _end_stream(sub: Any, detail: str) -> None:
+    sub.queue.clear()
+    sub.offer(json.dumps({"type": "error", "detail": detail}))
+    sub.closed = True
+    sub.event.set()
+
+
+async def ws_watch(websocket: WebSocket, sub: Any, who: Principal | None = None, interval: float | None = None) -> bool:
+    """Re-check an open WebSocket's credentials every ``interval`` seconds (:data:`WS_RECHECK_S`)
+    against the registry. When the token was revoked or expired, the user disabled, or the
+    user's agency or its clearance changed from ``who`` (the stream was filtered for that),
+    queue an error message, end the stream and return True (the handler then closes the
+    socket with code 1008)."""
     import asyncio
 
     from starlette.concurrency import run_in_threadpool
 
     if auth_of(websocket.app) is None:
-        return
+        return False
     while not sub.closed:
         await asyncio.sleep(WS_RECHECK_S if interval is None else interval)
         try:
-            await run_in_threadpool(authenticate, websocket, True)
+            now = await run_in_threadpool(authenticate, websocket, True)
         except AuthError as exc:
-            sub.queue.clear()
-            sub.offer(json.dumps({"type": "error", "detail": f"{exc.detail}; stream closed"}))
-            sub.closed = True
-            sub.event.set()
-            return
+            _end_stream(sub, f"{exc.detail}; stream closed")
+            return True
+        if who is not None and now.agency != who.agency:
+            _end_stream(sub, f"the access of user {now.user} changed (agency {now.agency.name}); stream closed, "
+                             "connect again")
+            return True
+    return False
 
 
 # -- the live picture per agency -------------------------------------------------------------
@@ -363,7 +416,10 @@ def auth_router(app: FastAPI) -> APIRouter:
                         max_age=12 * 3600)
         return resp
 
-    @r.post("/api/auth/logout", summary="End the session (revokes a session token, clears the cookie)", tags=["auth"])
+    creds = credentials(auth_of(app))
+
+    @r.post("/api/auth/logout", summary="End the session (revokes a session token, clears the cookie)", tags=["auth"],
+            dependencies=creds)
     def logout(request: Request, who: Principal | None = WHO) -> Response:
         auth = auth_of(app)
         if auth is not None and who is not None and who.token_id:
@@ -375,12 +431,13 @@ def auth_router(app: FastAPI) -> APIRouter:
         resp.delete_cookie(COOKIE)
         return resp
 
-    @r.get("/api/auth/me", summary="Who am I: user, role, agency and the labels it may receive", tags=["auth"])
+    @r.get("/api/auth/me", summary="Who am I: user, role, agency and the labels it may receive", tags=["auth"],
+           dependencies=creds)
     def me(who: Principal | None = WHO) -> dict[str, Any]:
         return _me(who or OPEN_PRINCIPAL) | {"access_control": auth_of(app) is not None}
 
     @r.get("/api/audit", summary="The audit log (admins; an admin sees their own agency's entries unless the "
-                                 "agency is cleared for every label)", tags=["auth"])
+                                 "agency is cleared for every label)", tags=["auth"], dependencies=creds)
     def audit(conn: HTTPConnection, start: str | None = Query(None), end: str | None = Query(None),
               actor: str | None = Query(None), agency: str | None = Query(None),
               action: str | None = Query(None, description="Action, or a prefix with a trailing * (auth.*)"),
@@ -391,8 +448,7 @@ def auth_router(app: FastAPI) -> APIRouter:
         if auth is None:
             raise ApiError(404, "access control is off on this server; there is no audit log")
         s, e = parse_window(start, end)
-        everything = who.agency.all_labels or set(LABELS) <= who.agency.labels
-        if not everything:
+        if not cleared_for_everything(who.agency):
             if agency is not None and agency != who.agency.name:
                 raise ApiError(403, f"an admin of {who.agency.name} may read only {who.agency.name}'s audit entries")
             agency = who.agency.name
@@ -423,5 +479,5 @@ def signed_in(conn: HTTPConnection) -> bool:
     return True
 
 
-__all__ = ["AgencyViews", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen",
+__all__ = ["AgencyViews", "BEARER", "SESSION_COOKIE", "cleared_for_everything", "credentials", "may_change_zone", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen",
            "ws_principal"]

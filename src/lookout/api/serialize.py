@@ -11,7 +11,7 @@ import json
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from lookout.model import Alert, GeoPoint, Track, TrackPoint
+from lookout.model import Alert, GeoPoint, Track, TrackPoint, track_name
 
 
 def _point(p: GeoPoint | None) -> dict[str, Any] | None:
@@ -83,15 +83,6 @@ def alert_json(a: Alert) -> dict[str, Any]:
 def point_json(p: TrackPoint) -> dict[str, Any]:
     return {"time": p.time, "lat": p.lat, "lon": p.lon, "alt_m": p.alt_m, "speed_mps": p.speed_mps,
             "course_deg": p.course_deg}
-
-
-def track_name(t: Track) -> str:
-    """A short human name: callsign, then transponder / Remote ID identity, then the track id."""
-    ids = t.identities or {}
-    for key in ("callsign", "icao24", "remote_id", "mmsi", "agent"):
-        if ids.get(key):
-            return str(ids[key])
-    return t.id
 
 
 # -- GeoJSON --------------------------------------------------------------------------------

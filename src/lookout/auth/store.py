@@ -8,7 +8,13 @@
   label sees every agency's audit entries).
 * **Tokens** are random 256-bit secrets shown once (``lkt_<id>_<secret>``); only a salted
   PBKDF2-SHA256 hash is stored. Passwords (for the web login) are stored as salted scrypt
-  hashes. A login returns a session token that expires.
+  hashes. A login returns a session token that expires. A sign-in with an unknown user name
+  (or a user without a password, or a disabled one) costs one scrypt check like any other.
+* **Every check reads the registry**: a token's user, role, agency, revocation and expiry come
+  from the file at each :meth:`AuthStore.authenticate`, so a user disabled, a role changed or a
+  token revoked by another process (``lookout users ...``) takes effect on the next request.
+  Only the fact that a token's secret matched its stored hash is kept in memory (the PBKDF2
+  check is the slow part), keyed by an HMAC under a per-process key.
 * **Audit log**: append-only (SQLite triggers refuse UPDATE and DELETE) and hash-chained (each
   entry's SHA-256 covers the previous entry's hash), so :meth:`AuthStore.verify_audit` detects
   an entry changed or removed behind the store's back.
@@ -25,6 +31,7 @@ import sqlite3
 import threading
 import time as _time
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +45,8 @@ TOKEN_RE = re.compile(r"^lkt_([0-9a-f]{12})_([A-Za-z0-9_-]{43})$")
 PBKDF2_ITERATIONS = 60_000
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 1
 SESSION_TTL_S = 12 * 3600.0
-CACHE_TTL_S = 30.0
+#: most token secrets whose match is remembered (the memory is cleared when full)
+VERIFIED_MAX = 10_000
 #: sign-in throttling: after this many failures for one user name within the window, further
 #: attempts are refused (429) until the window has passed
 LOGIN_MAX_FAILURES = 5
@@ -126,6 +134,25 @@ def verify_hash(secret: str, stored: str) -> bool:
     return False
 
 
+@lru_cache(maxsize=256)
+def _agency_of(name: str, labels: str, rules: str, title: str, country: str, all_labels: bool) -> Agency:
+    """An agency from its registry row (the same row text gives the same, immutable Agency)."""
+    return Agency(name=name, labels=frozenset(json.loads(labels)),
+                  rules=tuple(ShareRule.from_dict(d) for d in json.loads(rules)), title=title, country=country,
+                  all_labels=all_labels)
+
+
+def _dummy_token_hash() -> str:
+    """A stored-token hash no secret matches, with the current parameters: checking a secret
+    against it costs what checking a real token costs."""
+    return f"pbkdf2_sha256${PBKDF2_ITERATIONS}${'00' * 16}${'00' * 32}"
+
+
+def _dummy_password_hash() -> str:
+    """A password hash no password matches, with the current scrypt parameters."""
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${'00' * 16}${'00' * 32}"
+
+
 def _check_name(kind: str, name: str) -> str:
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise ValueError(f"{kind} name {name!r} is invalid: 1-64 letters, digits, '.', '_', '@' or '-', "
@@ -153,8 +180,8 @@ class AuthStore:
             self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.executescript(SCHEMA)
-        self._cache: dict[str, tuple[float, Principal]] = {}
-        self._cache_key = secrets.token_bytes(32)
+        self._verified: dict[str, str] = {}  # HMAC of a token whose secret matched -> its token id
+        self._verified_key = secrets.token_bytes(32)
         self._failures: dict[str, list[float]] = {}
 
     def close(self) -> None:
@@ -206,7 +233,6 @@ class AuthStore:
             self._db.execute("UPDATE agencies SET labels=?, rules=?, title=?, country=? WHERE name=?",
                              (json.dumps(sorted(new.labels)), json.dumps([r.to_dict() for r in new.rules]),
                               new.title, new.country, name))
-            self._cache.clear()
             self.audit(by, name, "agency.update", name, detail=new.to_dict())
         return new
 
@@ -222,9 +248,8 @@ class AuthStore:
 
     @staticmethod
     def _agency(row: sqlite3.Row) -> Agency:
-        return Agency(name=row["name"], labels=frozenset(json.loads(row["labels"])),
-                      rules=tuple(ShareRule.from_dict(d) for d in json.loads(row["rules"])), title=row["title"],
-                      country=row["country"], all_labels=bool(row["all_labels"]))
+        return _agency_of(row["name"], row["labels"], row["rules"], row["title"], row["country"],
+                          bool(row["all_labels"]))
 
     # -- users -----------------------------------------------------------------------------
     def create_user(self, name: str, agency: str, role: str = "viewer", password: str | None = None,
@@ -276,7 +301,6 @@ class AuthStore:
             raise KeyError(f"no user {name!r}")
         with self._lock:
             self._db.execute(f"UPDATE users SET {col}=? WHERE name=?", (value, name))  # col is one of ours
-            self._cache.clear()
             self.audit(by, u["agency"], action, name, detail=detail)
 
     # -- tokens ----------------------------------------------------------------------------
@@ -303,7 +327,6 @@ class AuthStore:
             if row is None:
                 return False
             self._db.execute("UPDATE tokens SET revoked=? WHERE id=?", (_time.time(), token_id))
-            self._cache.clear()
             self.audit(by, row["agency"], "token.revoke", f"{row['user']}/{token_id}")
         return True
 
@@ -335,48 +358,37 @@ class AuthStore:
             raise AuthError("authentication required: send 'Authorization: Bearer <token>' (WebSocket: ?token=)")
         if not isinstance(token, str) or len(token) > 200:
             raise AuthError("malformed token")
-        key = hmac.new(self._cache_key, token.encode(), hashlib.sha256).hexdigest()
-        now_m = _time.monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > now_m:
-            p = hit[1]
-            if p.token_id is None or not self._expired(p.token_id):
-                return p
         m = TOKEN_RE.match(token)
         if not m:
             raise AuthError("malformed token: expected lkt_<12 hex>_<43 url-safe characters>")
         tid, secret = m.groups()
-        with self._lock:
-            row = self._db.execute("SELECT t.*, u.role, u.agency, u.disabled FROM tokens t JOIN users u "
-                                   "ON u.name=t.user WHERE t.id=?", (tid,)).fetchone()
+        with self._lock:  # the current state, every time: nothing about users or tokens is kept
+            row = self._db.execute(
+                "SELECT t.user, t.hash, t.expires, t.revoked, u.role, u.disabled, a.* FROM tokens t "
+                "JOIN users u ON u.name=t.user JOIN agencies a ON a.name=u.agency WHERE t.id=?", (tid,)).fetchone()
         if row is None:
+            verify_hash(secret, _dummy_token_hash())  # the same work as for a known token id
             raise AuthError(f"unknown token {tid}")
-        if not verify_hash(secret, row["hash"]):
-            raise AuthError(f"token {tid}: wrong secret")
+        key = hmac.new(self._verified_key, token.encode(), hashlib.sha256).hexdigest()
+        if self._verified.get(key) != tid:
+            if not verify_hash(secret, row["hash"]):
+                raise AuthError(f"token {tid}: wrong secret")
+            with self._lock:
+                if len(self._verified) >= VERIFIED_MAX:
+                    self._verified.clear()
+                self._verified[key] = tid
         if row["revoked"] is not None:
             raise AuthError(f"token {tid} was revoked")
         if row["expires"] is not None and row["expires"] < _time.time():
             raise AuthError(f"token {tid} expired")
         if row["disabled"]:
             raise AuthError(f"user {row['user']} is disabled")
-        ag = self.agency(row["agency"])
-        if ag is None:  # pragma: no cover - prevented by the foreign key
-            raise AuthError(f"user {row['user']} has no agency")
-        p = Principal(user=row["user"], role=row["role"], agency=ag, token_id=tid)
-        with self._lock:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[key] = (now_m + CACHE_TTL_S, p)
-        return p
-
-    def _expired(self, token_id: str) -> bool:
-        with self._lock:
-            row = self._db.execute("SELECT expires, revoked FROM tokens WHERE id=?", (token_id,)).fetchone()
-        return row is None or row["revoked"] is not None or (row["expires"] is not None and row["expires"] < _time.time())
+        return Principal(user=row["user"], role=row["role"], agency=self._agency(row), token_id=tid)
 
     def login(self, user: str, password: str, ttl_s: float = SESSION_TTL_S) -> str:
         """Check a password and return a session token (expires after ``ttl_s``). A failure is
-        audited and raises :class:`AuthError` without saying whether the user exists."""
+        audited and raises :class:`AuthError` without saying whether the user exists, and takes
+        the same work (one password hash check) for an unknown user as for a known one."""
         name = str(user)[:64] if user else "anonymous"
         now = _time.monotonic()
         with self._lock:
@@ -390,7 +402,11 @@ class AuthStore:
             raise AuthError(f"too many failed sign-ins for {name}; try again in {wait} s", status=429)
         with self._lock:
             row = self._db.execute("SELECT * FROM users WHERE name=?", (user,)).fetchone() if isinstance(user, str) else None
-        ok = row is not None and row["password"] and not row["disabled"] and verify_hash(password or "", row["password"])
+        # one password check whatever the account: an unknown name, a user without a password
+        # and a disabled user take as long as a wrong password (the answer is the same too)
+        stored = row["password"] if row is not None and row["password"] else _dummy_password_hash()
+        matched = verify_hash(password if isinstance(password, str) else "", stored)
+        ok = matched and row is not None and bool(row["password"]) and not row["disabled"]
         if not ok:
             with self._lock:
                 self._failures.setdefault(name, []).append(now)

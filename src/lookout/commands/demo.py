@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
         serve: bool = typer.Option(True, "--serve/--no-serve", help="Serve the web map and API after the run."),
         host: str = typer.Option("127.0.0.1", help="Address for the web map and API."),
         port: int = typer.Option(8000, help="Port for the web map and API."),
-        start: float | None = typer.Option(None, help="Scenario start, UNIX seconds (default: so that it ends now)."),
+        start: float | None = typer.Option(
+            None, help="Scenario start, UNIX seconds (default: the whole minute that ends the run about now). "
+                       "It only shifts the times: the same seed gives the same run."),
         wire: bool = typer.Option(True, "--wire/--direct",
                                   help="Send each simulated sensor's real wire format through the decoders (default), "
                                        "or hand the simulated observations over directly."),

@@ -42,8 +42,10 @@ def register(app: typer.Typer) -> None:
         label: str = typer.Option("PUBLIC", "--label", help="Releasability label of the observations."),
         max_messages: int = typer.Option(None, "--max-messages", help="Stop after N input messages."),
         max_seconds: float = typer.Option(None, "--max-seconds", help="Stop after S seconds (wall clock)."),
-        reference: str = typer.Option(None, "--reference", help="Receiver position LAT,LON (ADS-B local CPR "
-                                      "decoding and range check; default: the sector origin)."),
+        reference: str = typer.Option(None, "--reference", "--receiver",
+                                      help="Receiver position LAT,LON: ADS-B positions farther than max_range_m "
+                                      "(300 km) are rejected, and first fixes may decode against it. Without it "
+                                      "positions are decoded globally (CPR pairs), with no range check."),
         option: list[str] = typer.Option([], "--option", "-o", help="Decoder option KEY=VALUE (repeatable), "
                                          "e.g. -o max_range_m=250000."),
         list_formats: bool = typer.Option(False, "--list", help="List the known formats and exit."),

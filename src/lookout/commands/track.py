@@ -7,6 +7,7 @@ Output columns ``time_s,track_id,x_m,y_m``: every confirmed track at every scan 
 
 from __future__ import annotations
 
+import codecs
 import csv
 import inspect
 import math
@@ -29,52 +30,104 @@ def read_detections_csv(path: Path) -> tuple[np.ndarray, np.ndarray]:
 
     Raises :class:`CsvInputError` naming the line (1 = header) and column of the first problem:
     missing columns, a short row, a value that is not a number, NaN or infinite values, or a
-    time earlier than the row before it.
+    time earlier than the row before it; and for a file that is not UTF-8 CSV text at all
+    (binary data, UTF-16, a line the CSV reader cannot split).
     """
     path = Path(path)
     try:
+        with path.open("rb") as raw:
+            head = raw.read(4096)
         f = path.open(newline="", encoding="utf-8-sig")
     except OSError as exc:
         raise CsvInputError(f"{path}: cannot open: {exc.strerror or exc}") from exc
+    not_text = _not_text(head)
+    if not_text:
+        f.close()
+        raise CsvInputError(f"{path}: {not_text}; expected a UTF-8 CSV text file with columns "
+                            f"{','.join(REQUIRED_COLUMNS)}")
+    with f:
+        reader = csv.reader(f)
+        try:
+            return _parse(path, reader)
+        except UnicodeDecodeError:
+            line, byte = _first_non_utf8(path)
+            raise CsvInputError(f"{path}: line {line}: not UTF-8 text (byte 0x{byte:02x}); "
+                                f"expected a UTF-8 CSV text file with columns {','.join(REQUIRED_COLUMNS)}") from None
+        except csv.Error as exc:
+            raise CsvInputError(f"{path}: line {reader.line_num}: not readable as CSV: {exc}") from None
+
+
+def _not_text(head: bytes) -> str | None:
+    """Why a file whose first bytes are ``head`` is not CSV text (None when it may be)."""
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16 text (save it as UTF-8)"
+    if b"\x00" in head:
+        return "binary data (NUL bytes), not text"
+    return None
+
+
+def _first_non_utf8(path: Path) -> tuple[int, int]:
+    """The line number and value of a file's first byte that is not valid UTF-8."""
+    dec = codecs.getincrementaldecoder("utf-8")()
+    line = 1
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            try:
+                dec.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return line + exc.object[:exc.start].count(b"\n"), exc.object[exc.start]
+            line += chunk.count(b"\n")
+        try:
+            dec.decode(b"", final=True)
+        except UnicodeDecodeError as exc:  # a multi-byte sequence cut off at the end
+            return line, exc.object[exc.start]
+    return line, 0
+
+
+def _short(value, limit: int = 200) -> str:
+    """``repr(value)``, cut to ``limit`` characters (an error message stays one readable line)."""
+    r = repr(value)
+    return r if len(r) <= limit else r[:limit] + "..."
+
+
+def _parse(path: Path, reader) -> tuple[np.ndarray, np.ndarray]:
     times: list[float] = []
     xs: list[float] = []
     ys: list[float] = []
-    with f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header is None:
-            raise CsvInputError(f"{path}: empty file; expected a header line with columns {','.join(REQUIRED_COLUMNS)}")
-        cols = [h.strip() for h in header]
-        missing = [c for c in REQUIRED_COLUMNS if c not in cols]
-        if missing:
-            raise CsvInputError(f"{path}: line 1: missing column(s) {', '.join(missing)}; "
-                                f"the header has {cols}, expected {','.join(REQUIRED_COLUMNS)}")
-        idx = [cols.index(c) for c in REQUIRED_COLUMNS]
-        need = max(idx) + 1
-        prev_t = -math.inf
-        for line, row in enumerate(reader, start=2):
-            if not row or not any(c.strip() for c in row):
-                continue
-            if len(row) < need:
-                raise CsvInputError(f"{path}: line {line}: expected {len(cols)} fields, got {len(row)}: {row!r}")
-            vals = []
-            for name, i in zip(REQUIRED_COLUMNS, idx):
-                text = row[i].strip()
-                try:
-                    v = float(text)
-                except ValueError:
-                    raise CsvInputError(f"{path}: line {line}: column {name} is not a number: {text!r}") from None
-                if not math.isfinite(v):
-                    raise CsvInputError(f"{path}: line {line}: column {name} must be finite, got {text!r}")
-                vals.append(v)
-            t, x, y = vals
-            if t < prev_t:
-                raise CsvInputError(f"{path}: line {line}: time_s {t!r} is before the previous row's {prev_t!r}; "
-                                    "rows must be sorted by time")
-            prev_t = t
-            times.append(t)
-            xs.append(x)
-            ys.append(y)
+    header = next(reader, None)
+    if header is None:
+        raise CsvInputError(f"{path}: empty file; expected a header line with columns {','.join(REQUIRED_COLUMNS)}")
+    cols = [h.strip() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in cols]
+    if missing:
+        raise CsvInputError(f"{path}: line 1: missing column(s) {', '.join(missing)}; "
+                            f"the header has {_short(cols)}, expected {','.join(REQUIRED_COLUMNS)}")
+    idx = [cols.index(c) for c in REQUIRED_COLUMNS]
+    need = max(idx) + 1
+    prev_t = -math.inf
+    for line, row in enumerate(reader, start=2):
+        if not row or not any(c.strip() for c in row):
+            continue
+        if len(row) < need:
+            raise CsvInputError(f"{path}: line {line}: expected {len(cols)} fields, got {len(row)}: {_short(row)}")
+        vals = []
+        for name, i in zip(REQUIRED_COLUMNS, idx):
+            text = row[i].strip()
+            try:
+                v = float(text)
+            except ValueError:
+                raise CsvInputError(f"{path}: line {line}: column {name} is not a number: {_short(text)}") from None
+            if not math.isfinite(v):
+                raise CsvInputError(f"{path}: line {line}: column {name} must be finite, got {text!r}")
+            vals.append(v)
+        t, x, y = vals
+        if t < prev_t:
+            raise CsvInputError(f"{path}: line {line}: time_s {t!r} is before the previous row's {prev_t!r}; "
+                                "rows must be sorted by time")
+        prev_t = t
+        times.append(t)
+        xs.append(x)
+        ys.append(y)
     return np.array(times, dtype=float), np.column_stack([np.array(xs, dtype=float), np.array(ys, dtype=float)])
 
 
@@ -151,7 +204,11 @@ def register(app: typer.Typer) -> None:
         tracker = PositionTracker(cfg)
         out_t, out_id, out_xy = tracker.run(times, xy)
         elapsed = _time.perf_counter() - t0
-        write_tracks_csv(output, out_t, out_id, out_xy)
+        try:
+            write_tracks_csv(output, out_t, out_id, out_xy)
+        except OSError as exc:
+            typer.echo(f"error: {output}: cannot write: {exc.strerror or exc}", err=True)
+            raise typer.Exit(2) from None
         s = tracker.stats
         rate = len(times) / elapsed if elapsed > 0 else float("inf")
         print(f"{len(times)} detections in {s.scans} scans -> {s.tracks_confirmed} confirmed tracks, "

@@ -127,6 +127,8 @@ def register(app: typer.Typer) -> None:
         with _store(db) as st:
             for z in zones:
                 before = st.zone(z.id)
+                if before is not None:  # a zone made through the API stays its agency's
+                    z.agency = before.agency
                 saved = st.put_zone(z)
                 what = ("new" if before is None else "unchanged" if before.version == saved.version
                         else "new version")

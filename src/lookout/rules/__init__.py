@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lookout.model import Zone
 from lookout.rules.alerts import AlertEvent, AlertManager, AlertNotFound, AlertStateError, Hit
@@ -33,6 +33,9 @@ from lookout.rules.zones import (
     zones_to_geojson,
 )
 from lookout.sector import Sector, load_sector
+
+if TYPE_CHECKING:
+    from lookout.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +59,7 @@ def default_zones(sector: Sector, config: RulesConfig) -> list[Zone]:
     return list(zones.values())
 
 
-def build_default_engine(sector: Sector | None = None, store: Any | None = None,
+def build_default_engine(sector: Sector | None = None, store: Store | None = None,
                          rules_path: str | Path | None = None, zones: Iterable[Zone] | None = None) -> RuleEngine:
     """A :class:`RuleEngine` with the rules file (packaged default when ``rules_path`` is None).
 

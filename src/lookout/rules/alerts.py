@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import copy
 import logging
-import zlib
 import time as _time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from lookout.model import Alert, AlertState, GeoPoint, Severity, most_restrictive
+from lookout.stages import AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ class AlertEvent:
     alert: Alert
 
     @classmethod
-    def of(cls, kind: EventKind, alert: Alert) -> "AlertEvent":
+    def of(cls, kind: EventKind, alert: Alert) -> AlertEvent:
         snap = copy.copy(alert)
         snap.track_ids = list(alert.track_ids)
         snap.evidence = dict(alert.evidence)
@@ -90,7 +91,7 @@ Subscriber = Callable[[AlertEvent], None]
 class AlertManager:
     """Episode state (dedup, hysteresis), the lifecycle and the subscribers."""
 
-    def __init__(self, store: Any | None = None, max_closed: int = 10_000) -> None:
+    def __init__(self, store: AlertStore | None = None, max_closed: int = 10_000) -> None:
         #: a :class:`lookout.store.base.Store`; acknowledge/resolve write through to it
         self.store = store
         self.max_closed = max_closed
@@ -220,9 +221,7 @@ class AlertManager:
     # -- a track moving to another engine ----------------------------------------------------
     def export_track(self, track_id: str) -> list[dict[str, Any]]:
         """The open episodes of track ``track_id`` (its primary track) as JSON-able data."""
-        return [{"key": list(k), "alert": ep.alert.to_dict(), "primary": ep.primary, "last_hit": ep.last_hit,
-                 "false_since": ep.false_since, "last_sent": ep.last_sent}
-                for k, ep in self._open.items() if ep.primary == track_id]
+        return [_episode_out(k, ep) for k, ep in self._open.items() if ep.primary == track_id]
 
     def release_track(self, track_id: str) -> list[Alert]:
         """Drop the open episodes of track ``track_id`` without ending them (they continue in
@@ -241,22 +240,31 @@ class AlertManager:
         out = []
         for e in episodes if isinstance(episodes, list) else []:
             try:
-                key = tuple(e["key"])
-                a = Alert.from_dict(e["alert"])
-                ep = _Episode(alert=a, primary=str(e.get("primary") or track_id), last_hit=float(e["last_hit"]),
-                              false_since=None if e.get("false_since") is None else float(e["false_since"]),
-                              last_sent=float(e.get("last_sent") or 0.0))
-                if not key or any(isinstance(x, (list, dict)) for x in key):
-                    raise ValueError(f"bad episode key {e['key']!r}")
+                key, ep = _episode_in(e, track_id)
             except Exception as exc:  # noqa: BLE001 - the track is adopted either way
                 log.warning("episode of handed-over track %s not adopted: %r", track_id, exc)
                 continue
-            if key in self._open or a.id in self._alerts:
+            if key in self._open or ep.alert.id in self._alerts:
                 continue
             self._open[key] = ep
-            self._alerts[a.id] = a
-            out.append(a)
+            self._alerts[ep.alert.id] = ep.alert
+            out.append(ep.alert)
         return out
+
+    # -- a checkpoint of the engine ------------------------------------------------------------
+    def state(self) -> dict[str, Any]:
+        """Every open episode, in order, as JSON-able data (closed alerts are not kept: they are
+        in the store); :meth:`load_state` continues them."""
+        return {"open": [_episode_out(k, ep) for k, ep in self._open.items()],
+                "subscriber_errors": self.subscriber_errors}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Take over :meth:`state` (replacing the episodes held); raises on a malformed state."""
+        items = [_episode_in(e, "") for e in state["open"]]
+        self._open = dict(items)
+        self._alerts = {ep.alert.id: ep.alert for _, ep in items}
+        self._kept = set()
+        self.subscriber_errors = int(state["subscriber_errors"])
 
     def end_all(self, time: float, why: str = "engine stopped") -> list[AlertEvent]:
         events = [self._end(k, time, why) for k in list(self._open)]
@@ -318,6 +326,23 @@ class AlertManager:
 
     def open_keys(self) -> list[tuple]:
         return list(self._open)
+
+
+def _episode_out(key: tuple, ep: _Episode) -> dict[str, Any]:
+    return {"key": list(key), "alert": ep.alert.to_dict(), "primary": ep.primary, "last_hit": ep.last_hit,
+            "false_since": ep.false_since, "last_sent": ep.last_sent}
+
+
+def _episode_in(e: Any, track_id: str) -> tuple[tuple, _Episode]:
+    """:func:`_episode_out` back; raises on a malformed episode."""
+    key = tuple(e["key"])
+    a = Alert.from_dict(e["alert"])
+    ep = _Episode(alert=a, primary=str(e.get("primary") or track_id), last_hit=float(e["last_hit"]),
+                  false_since=None if e.get("false_since") is None else float(e["false_since"]),
+                  last_sent=float(e.get("last_sent") or 0.0))
+    if not key or any(isinstance(x, (list, dict)) for x in key):
+        raise ValueError(f"bad episode key {e['key']!r}")
+    return key, ep
 
 
 def _label(labels: list[str]) -> str:

@@ -55,7 +55,7 @@ class ZoneRule(RuleBase):
     hold_s: float = Field(30.0, ge=0)
 
     @model_validator(mode="after")
-    def _check(self) -> "ZoneRule":
+    def _check(self) -> ZoneRule:
         if not self.zones and not self.zone_kinds:
             raise ValueError("a zone rule needs 'zones' (zone ids) or 'zone_kinds'")
         if self.trigger == "dwell" and self.dwell_s is None:
@@ -114,7 +114,7 @@ class LoiterRule(RuleBase):
     sample_s: float = Field(2.0, gt=0)
 
     @model_validator(mode="after")
-    def _check(self) -> "LoiterRule":
+    def _check(self) -> LoiterRule:
         if self.window_s / self.sample_s > 2000:
             raise ValueError("window_s / sample_s must be <= 2000 (raise sample_s)")
         return self
@@ -217,7 +217,7 @@ class RulesConfig(_Base):
     rules: list[RuleConfig] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _unique(self) -> "RulesConfig":
+    def _unique(self) -> RulesConfig:
         seen: set[str] = set()
         for i, r in enumerate(self.rules):
             if r.name in seen:

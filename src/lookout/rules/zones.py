@@ -171,7 +171,7 @@ class ZoneSet:
     index: dict[str, int]
 
     @classmethod
-    def build(cls, zones: Iterable[Zone], sector: Sector) -> "ZoneSet":
+    def build(cls, zones: Iterable[Zone], sector: Sector) -> ZoneSet:
         zones = list(zones)
         frame, alt = sector.frame, sector.ground_alt_m
 

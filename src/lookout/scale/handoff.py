@@ -24,8 +24,8 @@ from lookout.tracking import Tracker, TrackerConfig
 
 
 class SectorTracker(Tracker):
-    """A :class:`Tracker` whose new track ids start with ``id_prefix`` (kept so that checkpoints
-    written by earlier versions still load; new code can use ``Tracker(..., id_prefix=...)``)."""
+    """A :class:`Tracker` whose new track ids start with ``id_prefix`` (the same as
+    ``Tracker(..., id_prefix=...)``, which new code uses)."""
 
     def __init__(self, config: TrackerConfig | None = None, frame=None, id_prefix: str = "") -> None:
         super().__init__(config, frame, id_prefix=id_prefix)

@@ -11,7 +11,6 @@ from lookout.model import Observation, SourceKind
 from lookout.rules.context import agent_fix
 from lookout.scale.partition import Partition
 
-
 _AGENT_SOURCES = (SourceKind.BLUE_FORCE, SourceKind.REPORT)
 
 

@@ -2,16 +2,16 @@
 
 ``FusionWorker(bus, store, partition, "s0").run()`` consumes ``obs.*.s0`` (observations routed to
 the sector and tracks handed to it) through a durable JetStream consumer, in stream order, and
-runs the same loop as :class:`lookout.pipeline.Pipeline` in steps of ``step_s`` seconds of
-observation time.
+runs :meth:`lookout.pipeline.Pipeline.step` in steps of ``step_s`` seconds of observation time,
+between the handoffs in and out of :class:`~lookout.scale.coordinator.HandoffCoordinator`.
 
 No data lost, nothing duplicated, across a crash (``SIGKILL``) and restart:
 
 * after each step the worker writes observations (idempotent by id), tracks (upsert by id,
   points by id and time) and alerts (upsert by id); every ``checkpoint_s`` seconds (and when
   idle or stopping) it writes a checkpoint of its tracker and rules state with the stream
-  sequence it covers (store meta ``scale.checkpoint.<sector>``), then acknowledges the messages
-  up to that sequence (ack-all);
+  sequence it covers (store meta ``scale.checkpoint.<sector>``, versioned JSON, see
+  :mod:`lookout.scale.checkpoint`), then acknowledges the messages up to that sequence (ack-all);
 * on start it loads the checkpoint and restarts its durable consumer right after that
   sequence; steps are cut by observation time in stream order, so re-running the messages after
   the checkpoint repeats the same steps and produces the same track ids and alerts;
@@ -22,31 +22,31 @@ No data lost, nothing duplicated, across a crash (``SIGKILL``) and restart:
 from __future__ import annotations
 
 import asyncio
-import base64
 import gc
-import hashlib
 import logging
 import math
-import pickle
 import secrets
 import time as _time
-import zlib
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-
-from lookout.bus import AGENT, HANDOFF, TICK, Bus, Message, batch_id, handoff_subject, tracks_subject
+from lookout.bus import AGENT, HANDOFF, TICK, Message, batch_id, handoff_subject, tracks_subject
 from lookout.bus.base import ALERTS_SUBJECT
 from lookout.config import WorkerConfig
-from lookout.model import Alert, GeoPoint, Observation, Track, TrackUpdates, Velocity
+from lookout.model import Alert, Observation, Track, TrackPoint
+from lookout.pipeline import Pipeline
+from lookout.rules import RuleEngine, build_default_engine
+from lookout.scale.checkpoint import CheckpointError, WorkerState, checkpoint_json, checkpoint_key, load_checkpoint
+from lookout.scale.coordinator import HandoffCoordinator
 from lookout.scale.partition import Partition
+from lookout.stages import MessageBus
 from lookout.store.base import Store
 from lookout.tracking import Tracker, TrackerConfig
 
 log = logging.getLogger(__name__)
 
-CHECKPOINT_VERSION = 2
+__all__ = ["CheckpointError", "FusionWorker", "GatheredWrites", "WorkerState", "WorkerStats", "checkpoint_key",
+           "tune_gc"]
 
 
 def tune_gc() -> None:
@@ -58,32 +58,6 @@ def tune_gc() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(50_000, 20, 100)
-
-
-def checkpoint_key(sector: str) -> str:
-    return f"scale.checkpoint.{sector}"
-
-
-@dataclass
-class WorkerState:
-    """Everything a worker must keep across a restart (pickled into the checkpoint)."""
-
-    sector: str
-    epoch: str
-    tracker: Tracker
-    rules: Any | None
-    last_seq: int = 0  # stream sequence covered by this state
-    part: int = 0  # records of message last_seq + 1 (a batch) covered too
-    window_end: float | None = None
-    alert_ids: dict[str, str] = field(default_factory=dict)  # rule-engine alert id -> stored id
-    alerts_made: int = 0
-    steps: int = 0
-    observations: int = 0
-    rejected: Counter = field(default_factory=Counter)
-    handoffs_out: int = 0
-    handoffs_in: int = 0
-    merged: int = 0
-    version: int = CHECKPOINT_VERSION
 
 
 @dataclass
@@ -113,8 +87,60 @@ class WorkerStats:
     busy_cpu_s: float = 0.0  # CPU seconds from the first message to the end of the run (start-up excluded)
 
 
-class CheckpointError(RuntimeError):
-    pass
+class GatheredWrites:
+    """The worker's store as the pipeline's record sink (:class:`lookout.stages.RecordSink`):
+    writes are gathered over consecutive steps and written by :meth:`flush` (each idempotent by
+    id); the records of the current step are kept apart for publishing on the bus."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.observations: list[Observation] = []
+        self.tracks: list[Track] = []
+        self.alerts: list[Alert] = []
+        self.step_tracks: list[Track] = []
+        self.step_alerts: list[Alert] = []
+        self.flushed_at = _time.monotonic()
+        self.last_write_at: float | None = None  # wall clock of the last store write
+        self.last_obs_write_at: float | None = None  # ... of the last one holding observations
+
+    def begin_step(self) -> None:
+        self.step_tracks, self.step_alerts = [], []
+
+    def write_observations(self, observations: list[Observation]) -> None:
+        self.observations += observations
+
+    def write_tracks(self, tracks: list[Track]) -> None:
+        self.tracks += tracks
+        self.step_tracks += tracks
+
+    def write_alerts(self, alerts: list[Alert]) -> None:
+        self.alerts += alerts
+        self.step_alerts += alerts
+
+    def pending(self) -> int:
+        return len(self.observations) + len(self.tracks)
+
+    def flush(self) -> None:
+        wrote = had_obs = False
+        if self.observations:
+            self.store.write_observations(self.observations)
+            self.observations, wrote, had_obs = [], True, True
+        if self.tracks:
+            self.store.write_tracks(self.tracks)
+            self.tracks, wrote = [], True
+        if self.alerts:
+            self.store.write_alerts(self.alerts)
+            self.alerts, wrote = [], True
+        self.flushed_at = _time.monotonic()
+        if wrote:
+            self.last_write_at = _time.time()
+            if had_obs:
+                self.last_obs_write_at = self.last_write_at
+
+    def history(self, track_id: str) -> list[TrackPoint]:
+        """The stored points of a track, after writing what was gathered."""
+        self.flush()
+        return self.store.track_history(track_id)
 
 
 class FusionWorker:
@@ -125,7 +151,7 @@ class FusionWorker:
     live views (``lookout serve-bus``).
     """
 
-    def __init__(self, bus: Bus, store: Store, partition: Partition, sector: str,
+    def __init__(self, bus: MessageBus, store: Store, partition: Partition, sector: str,
                  config: WorkerConfig | None = None, tracker_config: TrackerConfig | None = None,
                  rules: bool = True, publish: bool = True) -> None:
         if sector not in partition.ids:
@@ -138,43 +164,38 @@ class FusionWorker:
         self.stats = WorkerStats(sector)
         self._unacked: Message | None = None  # the last complete message not acknowledged yet
         self._dirty = False  # state changed since the last checkpoint
-        # store writes gathered over consecutive steps (written before any checkpoint/ack)
-        self._pending_obs: list[Observation] = []
-        self._pending_tracks: list[Track] = []
-        self._pending_alerts: list[Alert] = []
-        self._flushed_at = _time.monotonic()
+        #: store writes gathered over consecutive steps (written before any checkpoint/ack)
+        self.writes = GatheredWrites(store)
         self._checkpointed_at = _time.monotonic()
 
     # -- state ---------------------------------------------------------------------------
+    def _rules(self) -> RuleEngine:
+        return build_default_engine(self.partition.sector)
+
     def _fresh(self) -> WorkerState:
         epoch = secrets.token_hex(2)
         tracker = Tracker(self.tracker_config, self.partition.sector.frame, id_prefix=f"{self.sector}-{epoch}-")
-        rules = None
-        if self.use_rules:
-            from lookout.rules import build_default_engine
-
-            rules = build_default_engine(self.partition.sector)
-        return WorkerState(self.sector, epoch, tracker, rules)
+        return WorkerState(self.sector, epoch, tracker, self._rules() if self.use_rules else None)
 
     def load_state(self) -> WorkerState:
+        """The state of the sector's checkpoint in the store, or a fresh one; raises
+        :class:`CheckpointError` for a checkpoint that cannot be restored."""
         raw = self.store.get_meta(checkpoint_key(self.sector))
         if raw is None:
             return self._fresh()
-        try:
-            st = pickle.loads(zlib.decompress(base64.b64decode(raw)))
-        except Exception as exc:  # noqa: BLE001
-            raise CheckpointError(f"checkpoint {checkpoint_key(self.sector)!r} in the store cannot be read "
-                                  f"({exc!r}); delete it to start the sector afresh") from None
-        if isinstance(st, WorkerState) and st.version == 1:  # before batches: whole messages only
-            st.part, st.version = 0, CHECKPOINT_VERSION
-        if not isinstance(st, WorkerState) or st.sector != self.sector or st.version != CHECKPOINT_VERSION:
-            raise CheckpointError(f"checkpoint {checkpoint_key(self.sector)!r} is not a version-"
-                                  f"{CHECKPOINT_VERSION} state of sector {self.sector}")
-        return st
+        return load_checkpoint(raw, self.sector, self.tracker_config, self.partition.sector.frame,
+                               self._rules if self.use_rules else None)
+
+    def _wire(self, st: WorkerState) -> None:
+        """The step's parts over the state: handoffs, and the pipeline (store writes gathered,
+        the tracker, the rules as the sector sees them)."""
+        self.coordinator = HandoffCoordinator(st, self.partition, self.writes.history)
+        self.pipeline = Pipeline(self.writes, tracker=st.tracker, rules=self.coordinator.rules, keep_seen=False)
 
     def _checkpoint(self) -> None:
-        raw = zlib.compress(pickle.dumps(self.state, protocol=pickle.HIGHEST_PROTOCOL), 1)
-        self.store.set_meta(checkpoint_key(self.sector), base64.b64encode(raw).decode("ascii"))
+        assert self.state is not None
+        raw = checkpoint_json(self.state)
+        self.store.set_meta(checkpoint_key(self.sector), raw)
         self.stats.checkpoints += 1
         self.stats.checkpoint_bytes = len(raw)
         self._checkpointed_at = _time.monotonic()
@@ -192,21 +213,9 @@ class FusionWorker:
 
     def _flush(self) -> None:
         """Write the gathered observations, track states and alerts (each idempotent by id)."""
-        wrote = had_obs = False
-        if self._pending_obs:
-            self.store.write_observations(self._pending_obs)
-            self._pending_obs, wrote, had_obs = [], True, True
-        if self._pending_tracks:
-            self.store.write_tracks(self._pending_tracks)
-            self._pending_tracks, wrote = [], True
-        if self._pending_alerts:
-            self.store.write_alerts(self._pending_alerts)
-            self._pending_alerts, wrote = [], True
-        self._flushed_at = _time.monotonic()
-        if wrote:
-            self.stats.last_write_at = _time.time()
-            if had_obs:
-                self.stats.last_obs_write_at = self.stats.last_write_at
+        self.writes.flush()
+        self.stats.last_write_at = self.writes.last_write_at
+        self.stats.last_obs_write_at = self.writes.last_obs_write_at
 
     # -- run -----------------------------------------------------------------------------
     async def run(self, stop: asyncio.Event | None = None, max_idle_s: float | None = None,
@@ -215,6 +224,7 @@ class FusionWorker:
         ``max_messages`` were handled; returns the statistics."""
         t0 = _time.monotonic()
         st = self.state = self.load_state()
+        self._wire(st)
         self.stats.resumed_from = st.last_seq
         sub = await self.bus.subscribe(f"obs.*.{self.sector}", durable=f"fusion-{self.sector}",
                                        start_seq=st.last_seq + 1, ack_all=True)
@@ -279,6 +289,7 @@ class FusionWorker:
         return self.stats
 
     def _reject(self, msg: Message, reason: str, exc: Exception) -> None:
+        assert self.state is not None
         self.state.rejected[reason] += 1
         self.stats.rejected[reason] = self.stats.rejected.get(reason, 0) + 1
         log.warning("sector %s: message %d on %s rejected (%s): %s", self.sector, msg.seq, msg.subject, reason, exc)
@@ -314,46 +325,9 @@ class FusionWorker:
                 out.append(None)
         return out or [None]
 
-    def _leaving(self, T: float) -> list[tuple[str, str]]:
-        """Confirmed tracks (id, destination sector) whose estimate, predicted to ``T``, lies in another sector."""
-        ids, lat, lon = self.state.tracker.positions_at(T)
-        out = []
-        for i, tid in enumerate(ids):
-            dest = self.partition.sector_of(float(lat[i]), float(lon[i]))
-            if dest != self.sector:
-                out.append((tid, dest))
-        return out
-
-    def _history_as(self, old: Track, new_id: str) -> list[Track]:
-        """The stored points of ``old`` as states of track ``new_id`` (written before its newer state)."""
-        self._flush()
-        out = []
-        for p in self.store.track_history(old.id):
-            v = None
-            if p.speed_mps is not None and p.course_deg is not None:
-                c = math.radians(p.course_deg)
-                v = Velocity(p.speed_mps * math.sin(c), p.speed_mps * math.cos(c), 0.0)
-            out.append(Track(id=new_id, time=p.time, position=GeoPoint(p.lat, p.lon, p.alt_m), velocity=v,
-                             sigma_h_m=old.sigma_h_m, cls=old.cls, identities=dict(old.identities),
-                             sources=list(old.sources), sensors=list(old.sensors), label=old.label,
-                             first_time=old.first_time, attrs={"rewritten_from": old.id}))
-        return out
-
-    def _alert_copy(self, a: Alert) -> Alert:
-        st = self.state
-        aid = st.alert_ids.get(a.id)
-        if aid is None:
-            st.alerts_made += 1
-            key = f"{st.sector}|{st.epoch}|{st.alerts_made}|{a.rule}|{a.start!r}|{','.join(a.track_ids)}"
-            aid = st.alert_ids[a.id] = "a-" + hashlib.sha1(key.encode()).hexdigest()[:16]
-        out = replace(a, id=aid, track_ids=list(a.track_ids), evidence=dict(a.evidence))
-        if a.end is not None:
-            st.alert_ids.pop(a.id, None)
-        return out
-
     async def _step(self, items: list[tuple[Message, int, int, Any]]) -> None:
         st = self.state
-        tracker = st.tracker
+        assert st is not None
         obs = [it for *_, it in items if isinstance(it, Observation)]
         handoffs = [it[1] for *_, it in items if isinstance(it, tuple) and it[0] == "handoff"]
         agents = [it[1] for *_, it in items if isinstance(it, tuple) and it[0] == "agent"]
@@ -362,63 +336,22 @@ class FusionWorker:
             if ts:
                 st.window_end = (math.floor(max(ts) / self.cfg.step_s) + 1) * self.cfg.step_s
         T = None if st.window_end is None else float(st.window_end)
-        tracks_out: list[Track] = []
-        merged: list[Track] = []
+        w = self.writes
+        w.begin_step()
         # 1. adopt tracks handed to this sector (before the step's observations gate on them),
         #    with their rule state and open alert episodes
-        for h in handoffs:
-            held = isinstance(h.get("id"), str) and tracker.has_track(h["id"])
-            try:
-                tid, replaced = tracker.adopt_track(h)
-            except ValueError as exc:
-                st.rejected["bad handoff"] += 1
-                log.warning("sector %s: handoff rejected: %s", self.sector, exc)
-                continue
-            st.handoffs_in += 1
-            st.merged += len(replaced)
-            if st.rules is not None and not held and "rules" in h:
-                published = {e["alert"].get("id"): e.get("published_id")
-                             for e in (h["rules"].get("episodes") or [] if isinstance(h["rules"], dict) else [])
-                             if isinstance(e, dict) and isinstance(e.get("alert"), dict)}
-                for a in st.rules.adopt_track(tid, h["rules"]):
-                    if isinstance(published.get(a.id), str):
-                        st.alert_ids[a.id] = published[a.id]  # the episode keeps its published alert id
-            for old in replaced:  # this sector's own track on the object: its points join the handed id
-                tracks_out.extend(self._history_as(old, tid))
-            tracks_out.extend(replaced)
-            merged.extend(replaced)
-        # 2. store the observations (gathered, see _flush), track them, run the rules
-        self._pending_obs += obs
-        updates = tracker.update(T, obs) if T is not None else TrackUpdates(time=0.0)
-        events = []
-        if st.rules is not None:
-            st.rules.observe(agents + obs if agents else obs)
-            seen = updates
-            if merged:  # tracks merged into a handed-over one end here (their episodes with them)
-                seen = TrackUpdates(time=updates.time, confirmed=updates.confirmed, updated=updates.updated,
-                                    deleted=list(updates.deleted) + merged)
-            events = list(st.rules.evaluate(seen))
-        alerts = [self._alert_copy(ev.alert) for ev in events]  # before a handoff takes their ids along
+        w.write_tracks(self.coordinator.adopt(handoffs))
+        # 2. the pipeline: observations stored (gathered), tracked, the rules run (agent fixes
+        #    relayed from other sectors are for the rules only)
+        if st.rules is not None and agents:
+            st.rules.observe(agents)
+        if T is not None:
+            self.pipeline.step(T, obs)
         # 3. hand off the confirmed tracks that moved into another sector, with their rule state
         #    and open alert episodes (they continue there under the same alert ids)
-        handed: list[tuple[str, dict]] = []
-        for tid, dest in (self._leaving(T) if T is not None else []):
-            p = tracker.export_track(tid)
-            if st.rules is not None:
-                rs = st.rules.export_track(tid)
-                for e in rs["episodes"]:
-                    e["published_id"] = st.alert_ids.pop(e["alert"]["id"], None)
-                st.rules.release_track(tid)
-                p["rules"] = rs
-            handed.append((dest, p))
-        if handed:
-            tracker.release_tracks([p["id"] for _, p in handed])
-            st.handoffs_out += len(handed)
-        tracks_out += list(updates.updated) + list(updates.deleted)
-        self._pending_tracks += tracks_out
-        self._pending_alerts += alerts
-        if (_time.monotonic() - self._flushed_at >= self.cfg.store_flush_s
-                or len(self._pending_obs) + len(self._pending_tracks) >= 50_000):
+        handed = self.coordinator.hand_off(T) if T is not None else []
+        tracks_out, alerts = w.step_tracks, w.step_alerts
+        if _time.monotonic() - w.flushed_at >= self.cfg.store_flush_s or w.pending() >= 50_000:
             self._flush()
         # 4. bus: handoffs (de-duplicated by id and time), live tracks and alerts
         pubs: list[tuple[str, Any, str | None]] = [

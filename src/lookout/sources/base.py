@@ -161,7 +161,7 @@ FORMAT_MODULES: dict[str, str] = {
     "ais": "lookout.sources.ais",
     "camera": "lookout.sources.camera",
     "report": "lookout.sources.report",
-    "cot": "lookout.share.cot",
+    "cot": "lookout.sources.cot",
 }
 
 

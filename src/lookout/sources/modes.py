@@ -3,14 +3,21 @@
 Frames are decoded by ``rs1090`` (CRC check, altitude, CPR fields, velocity, identification);
 this module keeps what ``rs1090`` does not: per-aircraft state across messages (last even and
 odd CPR frames, last good position, callsign, velocity, GNSS-minus-baro offset, NACp) and
-readsb-style sanity checks before a position becomes an :class:`~lookout.model.Observation`:
+readsb-style sanity checks before a position becomes an :class:`~lookout.model.Observation`.
+No receiver position is needed: positions are decoded worldwide.
 
-* global CPR decoding only from an even/odd airborne pair received within 10 s; surface
-  positions are decoded locally against the receiver (as readsb does);
-* local CPR decoding relative to the aircraft's own last good position once it is reliable
-  (two consistent global decodes) and recent, or relative to the receiver when the configured
-  receiver range is small enough for the local decode to be unambiguous (<= 180 NM);
-* positions farther than ``max_range_m`` from the receiver are rejected (``out_of_range``);
+* global CPR decoding from an even/odd pair of the same aircraft received within 10 s
+  (airborne; 50 s on the surface) whose frames lie in the same longitude zone (NL equal);
+  a surface pair has four solutions 90 degrees apart, so it also needs a reference: the
+  aircraft's own last position or the receiver;
+* local CPR decoding only relative to the aircraft's own last position once it is reliable
+  (two consistent global decodes) and recent, or relative to a receiver position the user
+  gave (when its range is small enough for the local decode to be unambiguous, <= 180 NM;
+  always for surface frames);
+* when both a global and a local decode are possible they must agree, or the position is
+  rejected (``cpr_inconsistent``) and the aircraft decodes globally again;
+* with a receiver position, positions farther than ``max_range_m`` are rejected
+  (``out_of_range``); without one there is no range check;
 * positions implying a speed above ``max_speed_kt`` since the last good one are rejected
   (``implausible_speed``); two consecutive global decodes that agree with each other but not
   with the old position replace it (the old one was wrong).
@@ -25,6 +32,7 @@ import math
 import re
 import time as _time
 from bisect import bisect_right
+from math import floor as _floor
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +50,18 @@ FPM = FT / 60.0
 #: half the width of a CPR zone (~180 NM): local decoding is unambiguous within this distance
 LOCAL_CPR_LIMIT_M = 180 * 1852.0
 PAIR_MAX_AGE_S = 10.0
+#: a surface even/odd pair may be further apart in time (taxiing aircraft move slowly; readsb)
+SURFACE_PAIR_MAX_AGE_S = 50.0
 SURFACE_LOCAL_LIMIT_M = 45 * 1852.0  # half a surface CPR zone
+#: a global and a local decode of the same frame farther apart than this (degrees of latitude
+#: or longitude, ~1 km) disagree: correct decodes give the same position, a wrong one is off by
+#: a whole CPR zone (degrees)
+CPR_AGREE_DEG = 0.01
+#: a global decode this close to the local decode's reference is the local decode too (the
+#: local one is the solution within half a zone of its reference: ~333 km airborne, ~83 km on
+#: the surface, at any latitude)
+SAME_DECODE_M = 250_000.0
+SURFACE_SAME_DECODE_M = 60_000.0
 LOCAL_MAX_AGE_S = 300.0  # aircraft-relative local CPR needs a position at most this old
 VELOCITY_MAX_AGE_S = 15.0
 STATE_MAX_AGE_S = 600.0
@@ -94,6 +113,22 @@ def valid_hex(frame: str) -> bool:
     return _HEX_RE.fullmatch(frame) is not None
 
 
+def receiver_position(reference: Any, max_range_m: float) -> tuple[float, float] | None:
+    """A decoder's ``reference`` (receiver position) as ``(lat, lon)`` floats, or None when not
+    given; ValueError for a malformed one or a range limit that is not positive."""
+    if not max_range_m > 0:
+        raise ValueError(f"max_range_m must be > 0, got {max_range_m!r}")
+    if reference is None:
+        return None
+    try:
+        lat, lon = float(reference[0]), float(reference[1])
+    except (TypeError, ValueError, IndexError, KeyError):
+        raise ValueError(f"receiver reference must be (lat, lon) in degrees, got {reference!r}") from None
+    if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        raise ValueError(f"receiver reference must be (lat, lon) in degrees, got {reference!r}")
+    return lat, lon
+
+
 @dataclass(slots=True)
 class AircraftState:
     """What one receiver knows about one aircraft between messages."""
@@ -121,32 +156,27 @@ class AircraftState:
 class ModeS:
     """Per-receiver Mode S decoder: frames (hex) in, position Observations out.
 
-    ``reference`` is the receiver position (lat, lon), used for local CPR decoding and for the
-    range check; ``stats`` is the owning decoder's :class:`DecodeStats`.
+    ``reference`` is the receiver position (lat, lon) when known, used for local CPR decoding
+    and for the range check (``max_range_m``); without it positions are decoded globally and
+    not range-checked. ``stats`` is the owning decoder's :class:`DecodeStats`.
     """
 
     def __init__(self, sensor: str, label: str = DEFAULT_LABEL, stats: DecodeStats | None = None,
                  reference: tuple[float, float] | None = None, max_range_m: float = 300_000.0,
                  max_speed_kt: float = 1000.0, max_surface_speed_kt: float = 250.0,
                  receiver_relative: bool | None = None) -> None:
-        if reference is None:
-            from lookout.sector import load_sector
-
-            origin = load_sector().origin
-            reference = (origin[0], origin[1])
-        lat, lon = float(reference[0]), float(reference[1])
-        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
-            raise ValueError(f"receiver reference must be (lat, lon) in degrees, got {reference!r}")
-        if max_range_m <= 0:
-            raise ValueError(f"max_range_m must be > 0, got {max_range_m!r}")
+        reference = receiver_position(reference, max_range_m)
         self.sensor = sensor
         self.label = label
         self.stats = stats if stats is not None else DecodeStats()
-        self.reference = (lat, lon)
+        #: the receiver position (lat, lon), or None: no range check, no receiver-relative decoding
+        self.reference: tuple[float, float] | None = reference
         self.max_range_m = float(max_range_m)
         self.max_speed_mps = max_speed_kt * KT
         self.max_surface_speed_mps = max_surface_speed_kt * KT
-        self.receiver_relative = (max_range_m <= LOCAL_CPR_LIMIT_M) if receiver_relative is None else receiver_relative
+        if receiver_relative is None:
+            receiver_relative = max_range_m <= LOCAL_CPR_LIMIT_M
+        self.receiver_relative = bool(receiver_relative) and reference is not None
         self.aircraft: dict[str, AircraftState] = {}
         self._next_prune = 0.0
         #: decoded-frame cache: frames decoded by rs1090 (counted) and frames served from the cache
@@ -331,8 +361,6 @@ class ModeS:
         st = self.stats
         surface = tc <= 8
         ac = self.aircraft.get(icao)
-        local_ok = (ac is not None and ac.reliable >= 2 and ac.lat is not None
-                    and 0.0 <= t - ac.pos_time <= LOCAL_MAX_AGE_S)
         if ac is None:
             ac = self.aircraft[icao] = AircraftState(icao)
         ac.last_seen = t
@@ -341,56 +369,110 @@ class ModeS:
         if ycpr is None or xcpr is None:
             st.reject("bad_position", frame)
             return None
-        other = ac.even if odd else ac.odd
-        how = None
-        lat = lon = None
-        if local_ok:
-            how = "local"
-            lat, lon = cpr_local(ycpr, xcpr, odd, surface, ac.lat, ac.lon)
-        else:
-            # a global decode needs the other parity, airborne, received less than 10 s before
-            if not surface and other is not None and not other[2] and 0.0 <= t - other[1] < PAIR_MAX_AGE_S:
-                if odd:
-                    pos = cpr_global(other[3], other[4], ycpr, xcpr, True)
-                else:
-                    pos = cpr_global(ycpr, xcpr, other[3], other[4], False)
-                if pos is not None:
-                    how, (lat, lon) = "global", pos
-            # surface positions are always decoded against the receiver (as readsb does): a
-            # surface zone is 90 degrees wide, and surface traffic is heard only nearby
-            if how is None and (self.receiver_relative or surface):
-                how = "local_receiver"
-                lat, lon = cpr_local(ycpr, xcpr, odd, surface, self.reference[0], self.reference[1])
         kept = (frame, t, surface, ycpr, xcpr)
-        if how is None:
+        alat = ac.lat
+        # global: the other parity, of the same kind (airborne frames never pair with surface
+        # ones), received close in time (either order: merged feeds are not strictly ordered)
+        other = ac.even if odd else ac.odd
+        pos = None
+        if other is not None and other[2] is surface:
+            dt = t - other[1]
+            if not surface:
+                if -PAIR_MAX_AGE_S < dt < PAIR_MAX_AGE_S:
+                    if odd:
+                        pos = cpr_global(other[3], other[4], ycpr, xcpr, True)
+                    else:
+                        pos = cpr_global(ycpr, xcpr, other[3], other[4], False)
+            elif -SURFACE_PAIR_MAX_AGE_S < dt < SURFACE_PAIR_MAX_AGE_S:
+                ref = (alat, ac.lon) if alat is not None else self.reference
+                if ref is not None:  # a surface pair has four solutions: the one nearest the reference
+                    if odd:
+                        pos = cpr_global_surface(other[3], other[4], ycpr, xcpr, True, ref[0], ref[1])
+                    else:
+                        pos = cpr_global_surface(ycpr, xcpr, other[3], other[4], False, ref[0], ref[1])
+        vmax = self.max_surface_speed_mps if surface else self.max_speed_mps
+        own = alat is not None and ac.reliable >= 2 and -LOCAL_MAX_AGE_S <= t - ac.pos_time <= LOCAL_MAX_AGE_S
+        checked = False  # the speed check against the aircraft's last position is done
+        lla = None  # a local decode to check the global one against
+        if own:
+            reach = vmax * (abs(t - ac.pos_time) + 1.0) + 100.0  # see _plausible
+            if pos is not None:
+                # a fresh pair and a reliable, recent position: the global decode, checked against
+                # the local one. A local decode is the solution within half a zone of its
+                # reference, so a global one within ``reach`` of it (less than half a zone) is the
+                # local one too: only a global decode out of reach needs the local one computed
+                lat, lon = pos
+                how = "global"
+                if within_m(alat, ac.lon, lat, lon, reach):
+                    checked = reach <= (SURFACE_SAME_DECODE_M if surface else SAME_DECODE_M)
+                if not checked:
+                    lla, llo = cpr_local(ycpr, xcpr, odd, surface, alat, ac.lon)
+            else:
+                how = "local"
+                lat, lon = lla, llo = cpr_local(ycpr, xcpr, odd, surface, alat, ac.lon)
+            if not checked:
+                if not within_m(alat, ac.lon, lla, llo, reach):
+                    # the local decode is implausible: this frame is corrupt (dropped; the pair
+                    # partner stays)
+                    ac.reliable = 0
+                    st.reject("implausible_speed", frame)
+                    return None
+                checked = True
+        elif self.reference is not None and (self.receiver_relative or surface):
+            how = "local_receiver"  # a receiver the user placed, close enough to be unambiguous
+            lat, lon = lla, llo = cpr_local(ycpr, xcpr, odd, surface, self.reference[0], self.reference[1])
+            if pos is not None:
+                how = "global"
+                lat, lon = pos
+        elif pos is None:
             if odd:
                 ac.odd = kept
             else:
                 ac.even = kept
-            st.skip("cpr_pending")
+            st.skip("cpr_pending" if not surface or alat is not None or self.reference is not None
+                    else "surface_no_reference")
             return None
-        if not (-90.0 <= lat <= 90.0 and -180.0 <= lon <= 180.0):
+        else:
+            how = "global"
+            lat, lon = pos
+        if lla is not None and how == "global":
+            # both a global and a local decode of the frame: right ones agree (a wrong one is off
+            # by a whole zone). The stored frame of the pair, this frame or the position decoded
+            # against is wrong: drop the stored frame (the next one pairs with this one) and
+            # decode globally until two global decodes agree again
+            dlat = lat - lla
+            dlon = (lon - llo + 180.0) % 360.0 - 180.0
+            if not (-CPR_AGREE_DEG <= dlat <= CPR_AGREE_DEG and -CPR_AGREE_DEG <= dlon <= CPR_AGREE_DEG):
+                if odd:
+                    ac.odd, ac.even = kept, None
+                else:
+                    ac.even, ac.odd = kept, None
+                ac.reliable = 0
+                st.reject("cpr_inconsistent", f"{frame} local {lla:.4f},{llo:.4f} global {lat:.4f},{lon:.4f}")
+                return None
+        if not (-90.0 <= lat <= 90.0):
             st.reject("bad_position", frame)
             return None
+        if not -180.0 <= lon < 180.0:
+            lon = (lon + 180.0) % 360.0 - 180.0
         ref = self.reference
-        limit = self.max_range_m
-        if surface and limit > SURFACE_LOCAL_LIMIT_M:
-            limit = SURFACE_LOCAL_LIMIT_M
-        if not within_m(ref[0], ref[1], lat, lon, limit):
-            st.reject("out_of_range", f"{frame} {approx_distance_m(ref[0], ref[1], lat, lon):.0f} m")
-            if how == "local":
-                ac.reliable = 0
-            return None
-        vmax = self.max_surface_speed_mps if surface else self.max_speed_mps
-        if ac.lat is not None and not within_m(ac.lat, ac.lon, lat, lon,
-                                               vmax * (abs(t - ac.pos_time) + 1.0) + 100.0):  # see _plausible
-            if how != "local":
-                # not yet reliable: the old position may be the wrong one, so keep the frame
-                # for pairing; a reliable aircraft's implausible frame is dropped as corrupt
-                if odd:
-                    ac.odd = kept
-                else:
-                    ac.even = kept
+        if ref is not None:
+            limit = self.max_range_m
+            if surface and limit > SURFACE_LOCAL_LIMIT_M:
+                limit = SURFACE_LOCAL_LIMIT_M
+            if not within_m(ref[0], ref[1], lat, lon, limit):
+                st.reject("out_of_range", f"{frame} {approx_distance_m(ref[0], ref[1], lat, lon):.0f} m")
+                if checked:
+                    ac.reliable = 0
+                return None
+        if not checked and alat is not None and not within_m(alat, ac.lon, lat, lon,
+                                                             vmax * (abs(t - ac.pos_time) + 1.0) + 100.0):
+            # not yet reliable: the old position may be the wrong one, so keep the frame for
+            # pairing
+            if odd:
+                ac.odd = kept
+            else:
+                ac.even = kept
             ac.reliable = 0
             if how == "global":
                 # two fresh global decodes that agree with each other but not with the old
@@ -511,15 +593,15 @@ def cpr_nl(lat: float) -> int:
 def cpr_local(lat_cpr: int, lon_cpr: int, odd: bool, surface: bool, ref_lat: float, ref_lon: float
               ) -> tuple[float, float]:
     """Locally unambiguous CPR decode against a reference within half a zone (airborne: 180 NM,
-    surface: 45 NM). Longitude is not wrapped (a result outside +-180 is rejected by the caller)."""
+    surface: 45 NM). Longitude is not wrapped (the caller brings a result outside +-180 back)."""
     span = 90.0 if surface else 360.0
     cy, cx = lat_cpr / _CPR_MAX, lon_cpr / _CPR_MAX
     d_lat = span / 59.0 if odd else span / 60.0
-    j = math.floor(ref_lat / d_lat) + math.floor(0.5 + ref_lat % d_lat / d_lat - cy)
+    j = _floor(ref_lat / d_lat) + _floor(0.5 + ref_lat % d_lat / d_lat - cy)
     lat = d_lat * (j + cy)
     ni = cpr_nl(lat) - (1 if odd else 0)
     d_lon = span / ni if ni > 0 else span
-    m = math.floor(ref_lon / d_lon) + math.floor(0.5 + ref_lon % d_lon / d_lon - cx)
+    m = _floor(ref_lon / d_lon) + _floor(0.5 + ref_lon % d_lon / d_lon - cx)
     return lat, d_lon * (m + cx)
 
 
@@ -530,24 +612,52 @@ def cpr_global(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, latest_
     zones (NL differs: no consistent solution)."""
     ye, xe = lat_even / _CPR_MAX, lon_even / _CPR_MAX
     yo, xo = lat_odd / _CPR_MAX, lon_odd / _CPR_MAX
-    j = math.floor(59.0 * ye - 60.0 * yo + 0.5)
-    lat_e = _D_LAT_EVEN * (j % 60.0 + ye)
-    lat_o = _D_LAT_ODD * (j % 59.0 + yo)
+    j = _floor(59.0 * ye - 60.0 * yo + 0.5)
+    lat_e = _D_LAT_EVEN * (j % 60 + ye)
+    lat_o = _D_LAT_ODD * (j % 59 + yo)
     if lat_e >= 270.0:
         lat_e -= 360.0
     if lat_o >= 270.0:
         lat_o -= 360.0
+    nl = 59 - bisect_right(_NL_EDGES, -lat_e if lat_e < 0.0 else lat_e)  # cpr_nl, inlined
+    if nl != 59 - bisect_right(_NL_EDGES, -lat_o if lat_o < 0.0 else lat_o):
+        return None
+    if latest_odd:
+        lat, ni, c = lat_o, (nl - 1 if nl > 1 else 1), xo
+    else:
+        lat, ni, c = lat_e, nl, xe
+    lon = (360.0 / ni) * (_floor(xe * (nl - 1) - xo * nl + 0.5) % ni + c)
+    if lon >= 180.0:
+        lon -= 360.0
+    return lat, lon
+
+
+def cpr_global_surface(lat_even: int, lon_even: int, lat_odd: int, lon_odd: int, latest_odd: bool,
+                       ref_lat: float, ref_lon: float) -> tuple[float, float] | None:
+    """Surface CPR decode from an even and an odd frame: the position of the latest one.
+
+    A surface zone spans 90 degrees, so a pair has solutions in both hemispheres (the latitude
+    and 90 degrees south of it) and four longitudes 90 degrees apart: the one nearest the
+    reference (``ref_lat``, ``ref_lon``: the receiver, or the aircraft's own last position) is
+    returned. None when the two frames lie in different longitude zones (NL differs)."""
+    ye, xe = lat_even / _CPR_MAX, lon_even / _CPR_MAX
+    yo, xo = lat_odd / _CPR_MAX, lon_odd / _CPR_MAX
+    j = _floor(59.0 * ye - 60.0 * yo + 0.5)
+    lat_e = 1.5 * (j % 60.0 + ye)  # 90 / 60 degrees per even zone, in [0, 90)
+    lat_o = (90.0 / 59.0) * (j % 59.0 + yo)
+    if abs(lat_e - 90.0 - ref_lat) < abs(lat_e - ref_lat):  # the southern solution
+        lat_e -= 90.0
+        lat_o -= 90.0
     nl = cpr_nl(lat_e)
     if nl != cpr_nl(lat_o):
         return None
-    if latest_odd:
-        lat, ni, c = lat_o, float(max(nl - 1, 1)), xo
-    else:
-        lat, ni, c = lat_e, float(max(nl, 1)), xe
-    m = math.floor(xe * (nl - 1) - xo * nl + 0.5)
-    lon = (360.0 / ni) * (m % ni + c)
-    if lon >= 180.0:
-        lon -= 360.0
+    lat, c = (lat_o, xo) if latest_odd else (lat_e, xe)
+    ni = float(max(nl - 1, 1)) if latest_odd else float(max(nl, 1))
+    m = _floor(xe * (nl - 1) - xo * nl + 0.5)
+    lon = (90.0 / ni) * (m % ni + c)  # in [0, 90): the solution in the first quadrant
+    # the quadrant nearest the reference
+    lon += 90.0 * _floor(((ref_lon - lon) + 45.0) / 90.0)
+    lon = (lon + 180.0) % 360.0 - 180.0
     return lat, lon
 
 

@@ -7,8 +7,10 @@ date/time (fields 7-8, ``YYYY/MM/DD``, ``HH:MM:SS.sss``) is read as UTC.
 
 Only positions (MSG,2 surface and MSG,3 airborne) produce Observations; callsign (MSG,1),
 velocity (MSG,4) and squawk (MSG,6) update per-aircraft state that is attached to that
-aircraft's next position. Positions farther than ``max_range_m`` from the receiver or implying
-more than ``max_speed_kt`` since the aircraft's last position are rejected. Other line kinds
+aircraft's next position. Positions implying more than ``max_speed_kt`` since the aircraft's
+last position are rejected, and, when a receiver position (``reference``) is given, positions
+farther than ``max_range_m`` from it (without one there is no range check: SBS lines carry
+decoded positions, and aggregated feeds cover whole regions). Other line kinds
 (``SEL``, ``ID``, ``AIR``, ``STA``, ``CLK``) and the remaining MSG types are skipped.
 """
 
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from lookout.geo import within_m
 from lookout.model import DEFAULT_LABEL, Observation, SourceKind, Velocity
 from lookout.sources.base import Decoder, register
-from lookout.sources.modes import FPM, FT, KT, STATE_MAX_AGE_S, VELOCITY_MAX_AGE_S
+from lookout.sources.modes import FPM, FT, KT, STATE_MAX_AGE_S, VELOCITY_MAX_AGE_S, receiver_position
 
 _HEXDIGITS = frozenset(b"0123456789abcdefABCDEF")
 _OTHER_KINDS = frozenset({b"SEL", b"ID", b"AIR", b"STA", b"CLK"})
@@ -54,11 +56,8 @@ class SbsDecoder(Decoder):
                  reference: tuple[float, float] | None = None, max_range_m: float = 300_000.0,
                  max_speed_kt: float = 1000.0) -> None:
         super().__init__(sensor, label)
-        if reference is None:
-            from lookout.sector import load_sector
-
-            reference = load_sector().origin[:2]
-        self.reference = (float(reference[0]), float(reference[1]))
+        #: the receiver position (lat, lon), or None: no range check
+        self.reference: tuple[float, float] | None = receiver_position(reference, max_range_m)
         self.max_range_m = max_range_m
         self.max_speed_mps = max_speed_kt * KT
         self.aircraft: dict[str, _State] = {}
@@ -220,7 +219,7 @@ class SbsDecoder(Decoder):
             attrs["alt_kind"] = "baro"
             attrs["alt_baro_ft"] = alt_ft
         ref = self.reference
-        if not within_m(ref[0], ref[1], lat, lon, self.max_range_m):
+        if ref is not None and not within_m(ref[0], ref[1], lat, lon, self.max_range_m):
             st.reject("out_of_range", f"{lat},{lon}")
             return None
         if ac.lat is not None:
