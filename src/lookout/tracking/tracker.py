@@ -101,6 +101,35 @@ class Tracker:
         return len(self.states)
 
     @property
+    def stats(self) -> TrackerStats:
+        return self._stats
+
+    @stats.setter
+    def stats(self, stats: TrackerStats) -> None:
+        """Replace the counters (a restored checkpoint): every stage counts into the new ones."""
+        self._stats = stats
+        if hasattr(self, "lifecycle"):
+            self.lifecycle.stats = self.identity.stats = stats
+
+    # tracker-wide bookkeeping a checkpoint saves and restores (scale.checkpoint): the number of
+    # the next track id and each sensor's learnt revisit period
+    @property
+    def _next(self) -> int:
+        return self.lifecycle.next_number
+
+    @_next.setter
+    def _next(self, n: int) -> None:
+        self.lifecycle.next_number = int(n)
+
+    @property
+    def _period(self) -> dict[str, float]:
+        return self.lifecycle.period
+
+    @_period.setter
+    def _period(self, period: dict[str, float]) -> None:
+        self.lifecycle.period = dict(period)
+
+    @property
     def meta(self) -> list[TrackMeta]:
         return self.states.meta
 
