@@ -385,3 +385,20 @@ def test_an_aircraft_keeps_its_track_id_through_radar_loss_and_reacquisition():
     assert len(live) == 1
     assert live[0].id == min(ids), (live[0].id, sorted(ids))
     assert {"adsb", "radar"} <= set(live[0].sources)
+
+
+def test_restored_bookkeeping_is_what_the_stages_use():
+    """A checkpoint restore sets the counters, the next track number and the revisit periods:
+    the tracker's stages carry on from them."""
+    from lookout.tracking import TrackerStats
+
+    rng = np.random.default_rng(6)
+    tr = Tracker(TrackerConfig(), frame=FRAME)
+    tr.stats = TrackerStats(observations=100, tracks_created=41)
+    tr._next = 42
+    tr._period = {"radar-1": 1.0}
+    for k in range(4):
+        tr.update(T0 + k + 0.5, [radar_obs(T0 + k, (1000.0 + 20 * k, 5000.0, 300.0), rng)])
+    assert tr.stats.observations == 104 and tr.stats.tracks_created == 42
+    assert [t.id for t in tr.tracks()] == ["T000042"]
+    assert set(tr._period) == {"radar-1"}

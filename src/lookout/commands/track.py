@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import inspect
 import math
 import sys
 import time as _time
@@ -141,31 +142,56 @@ def write_tracks_csv(path: Path, t: np.ndarray, track_no: np.ndarray, xy: np.nda
                     for a, b, c, d in zip(t.tolist(), track_no.tolist(), xy[:, 0].tolist(), xy[:, 1].tolist()))
 
 
+def tracker_config(sigma: float = 10.0, pd: float = 0.9, clutter_density: float = 2.5e-8, q: float = 1.0,
+                   init_speed_sigma: float = 25.0, association: str = "gnn", imm: bool = False,
+                   confirmation: str = "existence", confirm_m: int = 3, confirm_n: int = 5,
+                   delete_misses: int = 4, gate_prob: float = 0.999):
+    """The :class:`~lookout.tracking.TrackerConfig` that ``lookout track`` runs with these options
+    (the defaults are the command's): the benchmark and tests build it the same way."""
+    from lookout.tracking import TrackerConfig
+
+    return TrackerConfig(sigma=sigma, pd=pd, clutter_density=clutter_density, q_h=q, confirmation=confirmation,
+                         init_speed_sigma=init_speed_sigma, association=association, imm=imm,
+                         confirm_m=confirm_m, confirm_n=confirm_n, delete_misses=delete_misses,
+                         gate_prob=gate_prob)
+
+
+_DEFAULT = {k: p.default for k, p in inspect.signature(tracker_config).parameters.items()}
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def track(
         input: Path = typer.Option(..., "--input", "-i", help="Detections CSV with columns time_s,x_m,y_m."),
         output: Path = typer.Option(..., "--output", "-o", help="Tracks CSV to write: time_s,track_id,x_m,y_m."),
-        sigma: float = typer.Option(10.0, help="Measurement noise, metres (1-sigma per axis)."),
-        pd: float = typer.Option(0.9, help="Probability of detection per scan."),
-        clutter_density: float = typer.Option(2.5e-8, help="False alarms per square metre per scan (JPDA, IMM)."),
-        q: float = typer.Option(1.0, help="Process noise: acceleration spectral density, m^2/s^3."),
-        init_speed_sigma: float = typer.Option(25.0, help="1-sigma of a new track's unknown speed per axis, m/s."),
-        association: str = typer.Option("gnn", help="'gnn' (global nearest neighbour) or 'jpda' (dense clutter)."),
-        imm: bool = typer.Option(False, "--imm/--no-imm", help="Interacting multiple model (manoeuvring targets)."),
-        confirm_m: int = typer.Option(3, help="Confirm a track with hits in M of its last N scans: M."),
-        confirm_n: int = typer.Option(5, help="Confirm a track with hits in M of its last N scans: N."),
-        delete_misses: int = typer.Option(4, help="Delete a confirmed track after this many missed scans in a row."),
-        gate_prob: float = typer.Option(0.999, help="Mahalanobis gate probability (chi-square, 2 dof)."),
+        sigma: float = typer.Option(_DEFAULT["sigma"], help="Measurement noise, metres (1-sigma per axis)."),
+        pd: float = typer.Option(_DEFAULT["pd"], help="Probability of detection per scan."),
+        clutter_density: float = typer.Option(
+            _DEFAULT["clutter_density"],
+            help="False alarms per square metre per scan (track existence, JPDA, IMM)."),
+        q: float = typer.Option(_DEFAULT["q"], help="Process noise: acceleration spectral density, m^2/s^3."),
+        init_speed_sigma: float = typer.Option(_DEFAULT["init_speed_sigma"], help="1-sigma of a new track's unknown speed per axis, m/s."),
+        association: str = typer.Option(_DEFAULT["association"], help="'gnn' (global nearest neighbour) or 'jpda' (dense clutter)."),
+        imm: bool = typer.Option(_DEFAULT["imm"], "--imm/--no-imm", help="Interacting multiple model (manoeuvring targets)."),
+        confirmation: str = typer.Option(
+            _DEFAULT["confirmation"],
+            help="'existence' (report a track while it is more likely real than not, from pd and the clutter "
+                 "density) or 'm_of_n' (hits in M of the last N scans)."),
+        confirm_m: int = typer.Option(_DEFAULT["confirm_m"], help="m_of_n: confirm with hits in M of the last N scans: M."),
+        confirm_n: int = typer.Option(
+            _DEFAULT["confirm_n"],
+            help="m_of_n: ... N; existence: a tentative track not confirmed within N scans is dropped."),
+        delete_misses: int = typer.Option(_DEFAULT["delete_misses"], help="Delete a confirmed track after this many missed scans in a row."),
+        gate_prob: float = typer.Option(_DEFAULT["gate_prob"], help="Mahalanobis gate probability (chi-square, 2 dof)."),
     ) -> None:
         """Track 2-D position detections from a CSV file and write the confirmed tracks to a CSV file."""
-        from lookout.tracking import PositionTracker, TrackerConfig
+        from lookout.tracking import PositionTracker
 
         try:
-            cfg = TrackerConfig(sigma=sigma, pd=pd, clutter_density=clutter_density, q_h=q,
-                                init_speed_sigma=init_speed_sigma, association=association, imm=imm,
-                                confirm_m=confirm_m, confirm_n=confirm_n, delete_misses=delete_misses,
-                                gate_prob=gate_prob)
+            cfg = tracker_config(sigma=sigma, pd=pd, clutter_density=clutter_density, q=q,
+                                 init_speed_sigma=init_speed_sigma, association=association, imm=imm,
+                                 confirmation=confirmation, confirm_m=confirm_m, confirm_n=confirm_n, delete_misses=delete_misses,
+                                 gate_prob=gate_prob)
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

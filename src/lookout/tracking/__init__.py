@@ -7,7 +7,8 @@
 """
 
 from lookout.tracking.config import TrackerConfig
-from lookout.tracking.position import PositionTracker, TrackerStats, format_track_id
+from lookout.tracking.position import PositionTracker
+from lookout.tracking.stats import TrackerStats, format_track_id
 from lookout.tracking.tracker import Tracker
 
 __all__ = ["PositionTracker", "Tracker", "TrackerConfig", "TrackerStats", "format_track_id"]

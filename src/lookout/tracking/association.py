@@ -163,3 +163,20 @@ def jpda_weights(ti: np.ndarray, mi: np.ndarray, loglik: np.ndarray, n_tracks: i
     beta = G / (st[ti] + sr[mi] - G + B)
     beta0 = 1.0 - np.bincount(ti, weights=beta, minlength=n_tracks)
     return beta, np.clip(beta0, 0.0, 1.0)
+
+
+def conflict_free(ti: np.ndarray, mi: np.ndarray) -> bool:
+    """No track and no measurement in two pairs (then GNN keeps every pair cheaper than a miss)."""
+    return len(ti) <= 1 or (np.bincount(ti).max() == 1 and np.bincount(mi).max() == 1)
+
+
+def gnn_select(ti: np.ndarray, mi: np.ndarray, cost: np.ndarray, miss_cost: np.ndarray, confirmed: np.ndarray,
+               n_tracks: int, n_meas: int) -> np.ndarray:
+    """:func:`gnn_two_stage`, with the common conflict-free case answered at once: every pair
+    cheaper than a miss, confirmed tracks' pairs first (what :func:`gnn_two_stage` returns for
+    that case)."""
+    if conflict_free(ti, mi):
+        c = confirmed[ti]
+        sel = np.concatenate([np.flatnonzero(c), np.flatnonzero(~c)])
+        return sel[cost[sel] < miss_cost[ti[sel]]]
+    return gnn_two_stage(ti, mi, cost, miss_cost, confirmed, n_tracks, n_meas)

@@ -28,9 +28,15 @@ class TrackerConfig:
     global-nearest-neighbour (``association="gnn"``) or joint probabilistic data association
     (``association="jpda"``) for dense clutter.
 
-    Track management: a new tentative track is confirmed when it has hits in ``confirm_m`` of
-    its last ``confirm_n`` scans; a tentative track that cannot reach that is deleted; a
-    confirmed track is deleted after ``delete_misses`` consecutive missed scans, or after
+    Track management: with ``confirmation="m_of_n"`` a new tentative track is confirmed when it
+    has hits in ``confirm_m`` of its last ``confirm_n`` scans, and a tentative track that cannot
+    reach that is deleted. With ``confirmation="existence"`` (fast position path only; see
+    :mod:`lookout.tracking.existence`) each track carries the probability that it is real, from
+    the measurements' likelihood against ``clutter_density`` and ``pd``; a track is confirmed and
+    reported while that is at least ``existence_threshold``, a tentative track is deleted when it
+    falls far below a new track's (``birth_prob``, learnt when None) or when it has not confirmed
+    within ``confirm_n`` scans; ``death_rate`` (per second, learnt when None) lowers it between
+    scans. A confirmed track is deleted after ``delete_misses`` consecutive missed scans, or after
     ``max_coast_s`` seconds without update (multi-sensor tracker), or when its horizontal
     position sigma exceeds ``max_sigma_m``.
     """
@@ -54,6 +60,10 @@ class TrackerConfig:
     gate_prob: float = 0.999
     association: str = "gnn"  # "gnn" or "jpda"
     # track management
+    confirmation: str = "m_of_n"  # "m_of_n" or "existence" (fast position path)
+    existence_threshold: float = 0.5
+    birth_prob: float | None = None  # existence probability of a new track; None: learnt
+    death_rate: float | None = None  # 1/s; None: learnt
     confirm_m: int = 3
     confirm_n: int = 5
     delete_misses: int = 4
@@ -85,6 +95,14 @@ class TrackerConfig:
                 raise ValueError(f"TrackerConfig.{name} must be in (0, 1), got {v!r}")
         if self.association not in ("gnn", "jpda"):
             raise ValueError(f"TrackerConfig.association must be 'gnn' or 'jpda', got {self.association!r}")
+        if self.confirmation not in ("m_of_n", "existence"):
+            raise ValueError(f"TrackerConfig.confirmation must be 'm_of_n' or 'existence', got {self.confirmation!r}")
+        if not 0.0 < self.existence_threshold < 1.0:
+            raise ValueError(f"TrackerConfig.existence_threshold must be in (0, 1), got {self.existence_threshold!r}")
+        if self.birth_prob is not None and not 0.0 < self.birth_prob < 1.0:
+            raise ValueError(f"TrackerConfig.birth_prob must be in (0, 1) or None, got {self.birth_prob!r}")
+        if self.death_rate is not None and not (0.0 <= self.death_rate < float("inf")):
+            raise ValueError(f"TrackerConfig.death_rate must be >= 0 or None, got {self.death_rate!r}")
         if not (1 <= self.confirm_m <= self.confirm_n <= 30):
             raise ValueError("TrackerConfig needs 1 <= confirm_m <= confirm_n <= 30, "
                              f"got {self.confirm_m} of {self.confirm_n}")

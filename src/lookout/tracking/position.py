@@ -8,46 +8,27 @@ operations over all tracks and candidate pairs.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
 
 import numpy as np
 
-from lookout.tracking.association import gnn_two_stage, grid_pairs, jpda_weights
+from lookout.tracking.association import conflict_free, gnn_two_stage, jpda_weights
 from lookout.tracking.config import TrackerConfig
-from lookout.tracking.filters import LOG_2PI, combine, cv_predict, imm_mix, inv_sym
+from lookout.tracking.existence import ESTABLISHED_HITS, Existence
+from lookout.tracking.filters import LOG_2PI, combine, cv_predict_rows, imm_mix, inv_sym
+from lookout.tracking.gating import position_gate
+from lookout.tracking.lifecycle import m_of_n
+from lookout.tracking.stats import TrackerStats
 
-
-@dataclass
-class TrackerStats:
-    """Counters of a tracker since it was created."""
-
-    observations: int = 0  # observations (measurements) received
-    scans: int = 0
-    dropped_late: int = 0  # older than the late tolerance: counted and dropped
-    skipped_blue_force: int = 0  # own-force positions: not tracked
-    gated_out: int = 0  # outside every track's gate (they start tentative tracks)
-    unassociated_bearings: int = 0  # camera bearings matching no track (cannot start one)
-    tracks_created: int = 0  # tentative tracks started
-    tracks_confirmed: int = 0
-    tracks_deleted: int = 0  # confirmed tracks deleted
-    tentative_dropped: int = 0  # tentative tracks that never confirmed
-    identity_fusions: int = 0  # cooperative identities fused into non-cooperative tracks
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-def format_track_id(n) -> str:
-    """The stable string id of track number ``n`` (``T000123``)."""
-    return f"T{int(n):06d}"
-
-
-def _popcount(a: np.ndarray) -> np.ndarray:
-    return np.bitwise_count(a)
+#: columns of the position tracker's per-track integer bookkeeping (one array to select or extend):
+#: track number, M-of-N hit bits, scans since birth, consecutive misses, updates, confirmed (0/1),
+#: counts for the birth-probability estimate (0/1)
+ID, HIST, AGE, MISSES, NHITS, CONFIRMED, COUNTED = range(7)
 
 
 class PositionTracker:
-    """Multi-target tracker for 2-D position scans (nearly-constant velocity, GNN or JPDA, M-of-N).
+    """Multi-target tracker for 2-D position scans (nearly-constant velocity, GNN or JPDA, M-of-N
+    or existence-based confirmation).
 
     >>> tr = PositionTracker(TrackerConfig(sigma=10.0, pd=0.9))
     >>> tr.step(0.0, np.array([[0.0, 0.0]]))  # doctest: +SKIP
@@ -60,44 +41,54 @@ class PositionTracker:
         self.mu0 = np.array([0.9, 0.1]) if cfg.imm else np.array([1.0])
         self.R = np.eye(2) * cfg.sigma ** 2
         self.gate = cfg.gate(2)
-        self.mask = np.int64((1 << cfg.confirm_n) - 1)
         self.time: float | None = None
         self.next_id = 1
         self.stats = TrackerStats()
         self.x = np.zeros((0, self.r, 4))
         self.P = np.zeros((0, self.r, 4, 4))
         self.mu = np.zeros((0, self.r))
-        self.ids = np.zeros(0, dtype=np.int64)
-        self.hist = np.zeros(0, dtype=np.int64)
-        self.age = np.zeros(0, dtype=np.int64)
-        self.misses = np.zeros(0, dtype=np.int64)
-        self.confirmed = np.zeros(0, dtype=bool)
+        self.trk = np.zeros((0, 7), dtype=np.int64)
+        self.ex = np.zeros(0)  # existence probability of each track (1 with M-of-N confirmation)
+        self.existence = Existence(cfg) if cfg.confirmation == "existence" else None
+        self.reported = np.zeros(0, dtype=bool)  # confirmed tracks reported after the last step
         self.deleted_ids = np.zeros(0, dtype=np.int64)  # confirmed tracks deleted in the last step
         self.new_confirmed_ids = np.zeros(0, dtype=np.int64)
         p0 = np.zeros((4, 4))
         p0[0, 0] = p0[1, 1] = cfg.sigma ** 2
         p0[2, 2] = p0[3, 3] = cfg.init_speed_sigma ** 2
         self._P0 = p0
+        self._q_dt, self._Q = None, None
+        self._P0_block, self._mu0_block = np.zeros((0, self.r, 4, 4)), np.zeros((0, self.r))
 
     # ------------------------------------------------------------------ state access
     def __len__(self) -> int:
-        return len(self.ids)
+        return len(self.trk)
+
+    @property
+    def ids(self) -> np.ndarray:
+        """Track numbers of all live tracks."""
+        return self.trk[:, ID]
+
+    @property
+    def confirmed(self) -> np.ndarray:
+        """Which live tracks are confirmed."""
+        return self.trk[:, CONFIRMED] == 1
 
     def estimates(self) -> tuple[np.ndarray, np.ndarray]:
         """Combined state ``(N, 4)`` [x, y, vx, vy] and covariance ``(N, 4, 4)`` of all live tracks."""
         return combine(self.x, self.P, self.mu)
 
     def confirmed_tracks(self) -> tuple[np.ndarray, np.ndarray]:
-        """``(ids (K,), state (K, 4))`` of the confirmed tracks after the last step."""
+        """``(ids (K,), state (K, 4))`` of the confirmed tracks reported after the last step."""
         xc, _ = self.estimates()
-        return self.ids[self.confirmed], xc[self.confirmed]
+        return self.trk[self.reported, ID], xc[self.reported]
 
     # ------------------------------------------------------------------ one scan
     def step(self, time: float, z: np.ndarray) -> None:
         """Process one scan: all measurements ``z (M, 2)`` taken at ``time`` (seconds)."""
         cfg = self.cfg
         time = float(time)
-        if not np.isfinite(time):
+        if not math.isfinite(time):
             raise ValueError(f"scan time must be finite, got {time!r}")
         if self.time is not None and time < self.time:
             raise ValueError(f"scan time {time} is before the previous scan time {self.time}")
@@ -108,100 +99,138 @@ class PositionTracker:
         self.stats.scans += 1
         dt = 0.0 if self.time is None else time - self.time
         self.time = time
-        n = len(self.ids)
+        n, nz = len(self.trk), len(z)
+        trk, ex = self.trk, self.existence
 
         # predict
         if n and dt > 0:
             if self.r > 1:
-                p_sw = np.full(n, 1.0 - np.exp(-cfg.imm_switch_rate * dt))
+                p_sw = np.full(n, 1.0 - math.exp(-cfg.imm_switch_rate * dt))
                 x0, P0, self.mu = imm_mix(self.x, self.P, self.mu, p_sw)
             else:
                 x0, P0 = self.x, self.P
-            self.x, self.P = cv_predict(x0, P0, dt, self.q)
-        xc, Pc = combine(self.x, self.P, self.mu)
+            self.x, self.P = self._predict(x0, P0, dt)
+            if ex is not None:
+                self.ex = ex.predict(self.ex, dt)
 
-        # gate
+        # gate and associate
         hit = np.zeros(n, dtype=bool)
-        used = np.zeros(len(z), dtype=bool)
-        if n and len(z):
-            S = Pc[:, :2, :2] + self.R
-            Sinv, logdet = inv_sym(S)
-            a, b, d = S[:, 0, 0], S[:, 0, 1], S[:, 1, 1]
-            lmax = 0.5 * (a + d) + np.sqrt(0.25 * (a - d) ** 2 + b * b)
-            radius = float(np.sqrt(self.gate * lmax.max()))
-            ti, mi = grid_pairs(xc[:, :2], z, radius)
-            y = z[mi] - xc[ti, :2]
-            si = Sinv[ti]
-            d2 = si[:, 0, 0] * y[:, 0] ** 2 + 2.0 * si[:, 0, 1] * y[:, 0] * y[:, 1] + si[:, 1, 1] * y[:, 1] ** 2
-            g = d2 < self.gate
-            ti, mi, y, d2 = ti[g], mi[g], y[g], d2[g]
+        used = np.zeros(nz, dtype=bool)
+        ll_t, ll = np.zeros(0, dtype=np.int64), np.zeros(0)  # (track, log-likelihood) of the updates
+        if n and nz:
+            xc, Pc = combine(self.x, self.P, self.mu)
+            ti, mi, y, d2, Sinv, logdet = position_gate(xc[:, :2], Pc[:, :2, :2], z, self.R, self.gate)
             if cfg.association == "gnn":
-                sel = gnn_two_stage(ti, mi, d2 + logdet[ti], self.gate + logdet, self.confirmed, n, len(z))
-                ti, mi, y = ti[sel], mi[sel], y[sel]
-                self._update_gnn(ti, z[mi])
-                hit[ti] = True
-                used[mi] = True
+                if conflict_free(ti, mi):  # every gated pair is cheaper than a miss: GNN keeps them all
+                    sel = slice(None)
+                else:
+                    sel = gnn_two_stage(ti, mi, d2 + logdet[ti], self.gate + logdet, trk[:, CONFIRMED] == 1, n, nz)
+                    ti, mi = ti[sel], mi[sel]
+                if ex is not None:
+                    ll_t, ll = ti, -0.5 * (d2[sel] + logdet[ti]) - LOG_2PI
+                if self.r == 1:  # the gating innovations are the update's
+                    self._update_single(ti, y[sel], Sinv[ti])
+                else:
+                    self._update_gnn(ti, z[mi])
             else:
-                loglik = -0.5 * (d2 + logdet[ti] + 2 * LOG_2PI)
-                beta, beta0 = jpda_weights(ti, mi, loglik, n, len(z), cfg.pd, cfg.clutter_density)
+                loglik = -0.5 * (d2 + logdet[ti]) - LOG_2PI
+                beta, beta0 = jpda_weights(ti, mi, loglik, n, nz, cfg.pd, cfg.clutter_density)
+                ll_t, ll = ti, loglik
                 self._update_jpda(ti, z[mi], beta, beta0)
-                hit[ti] = True
-                used[mi] = True
-        self.stats.gated_out += int((~used).sum())
+            hit[ti] = True
+            used[mi] = True
+        self.stats.gated_out += nz - int(used.sum())
 
         # track management
+        established = confirmed_live = 0
+        self.deleted_ids = self.new_confirmed_ids = np.zeros(0, dtype=np.int64)
         if n:
-            self.hist = ((self.hist << 1) | hit) & self.mask
-            self.age += 1
-            self.misses = np.where(hit, 0, self.misses + 1)
-            hits = _popcount(self.hist)
-            newly = ~self.confirmed & (hits >= cfg.confirm_m)
-            self.confirmed |= newly
-            self.new_confirmed_ids = self.ids[newly]
-            self.stats.tracks_confirmed += int(newly.sum())
-            _, Pc = combine(self.x, self.P, self.mu)
-            sig_h = np.sqrt(0.5 * (Pc[:, 0, 0] + Pc[:, 1, 1]))
-            drop_tent = ~self.confirmed & (hits + np.maximum(cfg.confirm_n - self.age, 0) < cfg.confirm_m)
-            drop_conf = self.confirmed & ((self.misses >= cfg.delete_misses) | (sig_h > cfg.max_sigma_m))
+            trk[:, AGE] += 1
+            trk[:, MISSES] = np.where(hit, 0, trk[:, MISSES] + 1)
+            trk[:, NHITS] += hit
+            conf = trk[:, CONFIRMED] == 1
+            if ex is None:
+                trk[:, HIST], newly, drop_tent = m_of_n(trk[:, HIST], trk[:, AGE], hit, conf, cfg)
+            else:
+                self.ex = p = ex.update(self.ex, ll_t, ll, unique=cfg.association == "gnn")
+                newly = ~conf & (p >= ex.threshold)
+                drop_tent = ~conf & ~newly & (ex.drop_tentative(p) | (trk[:, AGE] >= cfg.confirm_n))
+                established = int((hit & (trk[:, NHITS] == ESTABLISHED_HITS)).dot(trk[:, COUNTED]))
+            conf |= newly
+            if newly.any():
+                trk[:, CONFIRMED] = conf
+                self.new_confirmed_ids = trk[newly, ID]
+                self.stats.tracks_confirmed += len(self.new_confirmed_ids)
+            P = self.P[:, 0] if self.r == 1 else combine(self.x, self.P, self.mu)[1]
+            drop_conf = conf & ((trk[:, MISSES] >= cfg.delete_misses)
+                                | (P[:, 0, 0] + P[:, 1, 1] > 2.0 * cfg.max_sigma_m ** 2))
             drop = drop_tent | drop_conf
-            self.deleted_ids = self.ids[drop_conf]
-            self.stats.tentative_dropped += int(drop_tent.sum())
-            self.stats.tracks_deleted += int(drop_conf.sum())
+            confirmed_live = int(conf.sum())
             if drop.any():
+                self.deleted_ids = trk[drop_conf, ID]
+                self.stats.tentative_dropped += int(drop_tent.sum())
+                self.stats.tracks_deleted += len(self.deleted_ids)
                 self._keep(~drop)
-        else:
-            self.deleted_ids = self.new_confirmed_ids = np.zeros(0, dtype=np.int64)
 
         # births from measurements no track used
-        nz = z[~used]
-        if len(nz):
-            self._birth(nz)
+        born = z[~used] if n else z
+        if len(born):
+            self._birth(born)
+        if ex is not None:
+            ex.learn(len(born) if self.stats.scans > 1 else 0, established, len(self.deleted_ids), confirmed_live, dt)
+            self.reported = (self.trk[:, CONFIRMED] == 1) & (self.ex >= ex.threshold)
+        else:
+            self.reported = self.trk[:, CONFIRMED] == 1
+
+    def _predict(self, x: np.ndarray, P: np.ndarray, dt: float) -> tuple[np.ndarray, np.ndarray]:
+        """NCV prediction by ``dt``: ``F x``, ``F P F^T + Q`` (``F``, ``Q`` kept for the last ``dt``)."""
+        if dt != self._q_dt:
+            self._q_dt = dt
+            self._F = np.eye(4)
+            self._F[0, 2] = self._F[1, 3] = dt
+            self._Ft = self._F.T.copy()
+            self._Q = cv_predict_rows(np.zeros((1, self.r, 4)), np.zeros((1, self.r, 4, 4)), dt, self.q)[1][0]
+        F = self._F
+        return x @ self._Ft, F @ P @ self._Ft + self._Q
 
     def _keep(self, keep: np.ndarray) -> None:
-        for name in ("x", "P", "mu", "ids", "hist", "age", "misses", "confirmed"):
-            setattr(self, name, getattr(self, name)[keep])
+        self.x, self.P, self.mu, self.trk, self.ex = self.x[keep], self.P[keep], self.mu[keep], self.trk[keep], self.ex[keep]
 
     def _birth(self, z: np.ndarray) -> None:
         m = len(z)
         x = np.zeros((m, self.r, 4))
         x[:, :, :2] = z[:, None, :]
-        P = np.broadcast_to(self._P0, (m, self.r, 4, 4))
-        ids = np.arange(self.next_id, self.next_id + m, dtype=np.int64)
+        if self.existence is None:
+            p0, confirm = 1.0, self.cfg.confirm_m <= 1
+        else:
+            p0 = self.existence.p0
+            confirm = p0 >= self.existence.threshold
+        rec = np.empty((m, 7), dtype=np.int64)
+        rec[:] = (0, 1, 1, 0, 1, int(confirm), int(self.stats.scans > 1))  # ID .. COUNTED
+        rec[:, ID] = np.arange(self.next_id, self.next_id + m)
         self.next_id += m
-        hist = np.ones(m, dtype=np.int64)
-        conf = np.full(m, self.cfg.confirm_m <= 1)
         self.x = np.concatenate([self.x, x])
-        self.P = np.concatenate([self.P, P])
-        self.mu = np.concatenate([self.mu, np.broadcast_to(self.mu0, (m, self.r))])
-        self.ids = np.concatenate([self.ids, ids])
-        self.hist = np.concatenate([self.hist, hist])
-        self.age = np.concatenate([self.age, np.ones(m, dtype=np.int64)])
-        self.misses = np.concatenate([self.misses, np.zeros(m, dtype=np.int64)])
-        self.confirmed = np.concatenate([self.confirmed, conf])
+        if len(self._P0_block) < m:
+            self._P0_block = np.repeat(self._P0[None, None], 2 * m, 0).repeat(self.r, 1)
+            self._mu0_block = np.repeat(self.mu0[None], 2 * m, 0)
+        self.P = np.concatenate([self.P, self._P0_block[:m]])
+        self.mu = np.concatenate([self.mu, self._mu0_block[:m]])
+        self.trk = np.concatenate([self.trk, rec])
+        self.ex = np.concatenate([self.ex, np.full(m, p0)])
         self.stats.tracks_created += m
-        if conf.any():
-            self.stats.tracks_confirmed += int(conf.sum())
-            self.new_confirmed_ids = np.concatenate([self.new_confirmed_ids, ids[conf]])
+        if confirm:
+            self.stats.tracks_confirmed += m
+            self.new_confirmed_ids = np.concatenate([self.new_confirmed_ids, rec[:, ID]])
+
+    def _update_single(self, t: np.ndarray, y: np.ndarray, Sinv: np.ndarray) -> None:
+        """Kalman update of single-model tracks ``t`` with their gating innovations ``y`` and ``S^-1``."""
+        if not len(t):
+            return
+        P = self.P[t, 0]
+        K = P[:, :, :2] @ Sinv  # (n, 4, 2)
+        self.x[t, 0] += (K @ y[:, :, None])[:, :, 0]
+        Pn = P - K @ P[:, :2, :]
+        self.P[t, 0] = 0.5 * (Pn + np.swapaxes(Pn, -1, -2))
 
     def _model_update(self, t: np.ndarray, z: np.ndarray):
         """Per-model Kalman update of tracks ``t`` with measurements ``z``: new x, P and log-likelihoods."""
