@@ -31,7 +31,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 
-from lookout.model import GeoPoint, Observation, GeoPosition, SourceKind, Track, TrackUpdates, Velocity, Zone  # noqa: E402
+from lookout.model import GeoPoint, GeoPosition, Observation, SourceKind, Track, TrackUpdates, Velocity, Zone  # noqa: E402
 from lookout.rules import (  # noqa: E402
     AlertManager,
     RuleContext,

@@ -69,7 +69,6 @@ def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bo
     health = None
     if wire:
         from lookout.sim.wire import WireLoop
-
         from lookout.sources.health import SensorHealth
 
         health = SensorHealth(silent_after_s=60.0, clock=lambda: pipe.stats.last_time or t0)
@@ -274,7 +273,6 @@ def _serve_live(pipe, scenario, store, hub, steps, host, port, health=None, stor
     import uvicorn
 
     from lookout.api.app import create_app
-
     from lookout.auth import AuthStore
     from lookout.auth.demo import setup_demo_agencies
 

@@ -16,7 +16,16 @@ from lookout.analytics.report import AnalyticsQuery, analyse, parse_region, pars
 from lookout.analytics.synth import CorridorTruth, synth_crossing_tracks, synth_flights
 from lookout.commands import analytics as analytics_cmd
 from lookout.model import (
-    Alert, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, Severity, SourceKind, Track, Zone,
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    OperatorLocationType,
+    Severity,
+    SourceKind,
+    Track,
+    Zone,
     ZoneKind,
 )
 from lookout.sector import load_sector

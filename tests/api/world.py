@@ -6,8 +6,19 @@ from __future__ import annotations
 
 import socket
 
-from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, SourceKind, Track,
-                           Velocity, Zone, ZoneKind)
+from lookout.model import (
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    Severity,
+    SourceKind,
+    Track,
+    Velocity,
+    Zone,
+    ZoneKind,
+)
 from lookout.sector import load_sector
 
 T0 = 1_790_000_000.0

@@ -12,7 +12,6 @@ from lookout.cli import app
 from lookout.model import GeoPoint, ObjectClass, SourceKind, Track, Velocity
 from lookout.share.transport import CotSender
 from lookout.store.sqlite import SQLiteStore
-
 from share.test_cot import ATAK_SELF, BILLION_LAUGHS
 from share.test_transport import TakReceiver, _free_udp_port
 

@@ -8,8 +8,7 @@ import pytest
 import takproto
 import xmlschema
 
-from lookout.model import (Alert, AlertState, GeoPoint, ObjectClass, Severity, SourceKind, Track, TrackStatus,
-                           Velocity)
+from lookout.model import Alert, AlertState, GeoPoint, ObjectClass, Severity, SourceKind, Track, Velocity
 from lookout.share import cot
 from lookout.share.cot import CotDecoder, CotError, event_to_observation, parse_event
 

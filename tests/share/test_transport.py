@@ -19,7 +19,6 @@ from lookout.share.cot import parse_event
 from lookout.share.feed import CotFeed, Tee
 from lookout.share.releasability import OPEN, Agency, ShareRule
 from lookout.share.transport import CotListener, CotSender, parse_url, tls_client_context, tls_server_context
-
 from share.certs import make_pki
 from share.test_cot import ATAK_MARKER, ATAK_SELF, BILLION_LAUGHS
 
@@ -49,7 +48,7 @@ class TakReceiver:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             try:
                 conn.settimeout(5)
@@ -65,7 +64,7 @@ class TakReceiver:
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     continue
                 except OSError:
                     break

@@ -9,11 +9,11 @@ import json
 import pytest
 
 from lookout.geo import distance_m
-from lookout.model import Observation, ObjectClass
+from lookout.model import ObjectClass, Observation
 from lookout.sources import decoder_class, formats
+from lookout.sources.aircraft_json import AircraftJsonDecoder
 from lookout.sources.beast import BeastDecoder, encode_frame
 from lookout.sources.sbs import SbsDecoder, format_line
-from lookout.sources.aircraft_json import AircraftJsonDecoder
 
 
 def _gen(adsb_data):

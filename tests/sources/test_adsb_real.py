@@ -22,7 +22,7 @@ import rs1090
 from lookout.geo import distance_m
 from lookout.sources import decoder_class
 from lookout.sources.beast import encode_frame
-from lookout.sources.modes import AircraftState, ModeS, encode_airborne_position
+from lookout.sources.modes import ModeS, encode_airborne_position
 
 REAL = Path(__file__).parents[1] / "data" / "adsb-real"
 NOGALES = (31.33, -110.95)

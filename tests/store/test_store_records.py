@@ -8,8 +8,22 @@ import pytest
 
 from lookout.geo import LocalFrame
 from lookout.model import (
-    Alert, AlertState, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, PolarMeasurement,
-    Severity, SourceKind, Track, TrackPoint, TrackStatus, Velocity, Zone, ZoneKind,
+    Alert,
+    AlertState,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    OperatorLocationType,
+    PolarMeasurement,
+    Severity,
+    SourceKind,
+    Track,
+    TrackPoint,
+    TrackStatus,
+    Velocity,
+    Zone,
+    ZoneKind,
 )
 from lookout.sector import load_sector
 from lookout.store.base import BBox

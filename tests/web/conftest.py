@@ -14,8 +14,18 @@ import numpy as np
 import pytest
 
 from api.world import free_port
-from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, SourceKind, Track,
-                           TrackStatus, Velocity)
+from lookout.model import (
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    Severity,
+    SourceKind,
+    Track,
+    TrackStatus,
+    Velocity,
+)
 
 CHROMIUM = os.environ.get("LOOKOUT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -84,7 +94,7 @@ class LiveServer:
         while not self._stop.is_set() and self.step():
             self._stop.wait(STEP_WALL_S)
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         for th in self.threads:
             th.start()
         deadline = _time.monotonic() + 20

@@ -26,7 +26,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,20 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from lookout.analytics.corridors import (
-    Crossings, crossings_from_alerts, crossings_from_tracks, find_corridors, launch_hotspots, launch_points,
+    Crossings,
+    crossings_from_alerts,
+    crossings_from_tracks,
+    find_corridors,
+    launch_hotspots,
+    launch_points,
 )
 from lookout.analytics.missions import (
-    PERIODS, MissionConfig, MissionStream, PointHistory, baseline_comparison, count_missions,
+    PERIODS,
+    MissionConfig,
+    MissionStream,
+    PointHistory,
+    baseline_comparison,
+    count_missions,
 )
 from lookout.model import ObjectClass, SourceKind
 from lookout.sector import Sector, load_sector
@@ -66,7 +76,7 @@ def parse_time(value: str | float | int) -> float:
             except ValueError:
                 raise ValueError(f"time {value!r} is neither UNIX seconds nor an ISO 8601 date/time") from None
             if d.tzinfo is None:
-                d = d.replace(tzinfo=timezone.utc)
+                d = d.replace(tzinfo=UTC)
             t = d.timestamp()
     if not math.isfinite(t) or t < 0:
         raise ValueError(f"time {value!r} is out of range")
@@ -332,7 +342,7 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
     in_win = [a for a in alerts if query.start <= a.start <= query.end and (
               a.position is None or region is None
               or bool(_in_region(region, np.array([a.position.lat]), np.array([a.position.lon]))[0]))]
-    per_day = Counter(datetime.fromtimestamp(a.start, tz=timezone.utc).strftime("%Y-%m-%d") for a in in_win)
+    per_day = Counter(datetime.fromtimestamp(a.start, tz=UTC).strftime("%Y-%m-%d") for a in in_win)
     alert_stats = {
         "total": len(in_win),
         "by_rule": dict(sorted(Counter(a.rule for a in in_win).items())),
@@ -406,7 +416,7 @@ baseline {{ fmt(d.window.baseline_start) }} to {{ fmt(d.window.baseline_end) }}.
 def _fmt_time(t: float | None) -> str:
     if t is None:
         return ""
-    return datetime.fromtimestamp(float(t), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(float(t), tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:

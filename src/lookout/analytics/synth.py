@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -349,7 +349,7 @@ def sbs_lines(hist: PointHistory) -> Iterator[str]:
     named: set[str] = set()
     for i in range(len(hist)):
         ident = str(hist.ident[i])
-        ts = datetime.fromtimestamp(float(hist.time[i]), tz=timezone.utc)
+        ts = datetime.fromtimestamp(float(hist.time[i]), tz=UTC)
         d, tm = ts.strftime("%Y/%m/%d"), ts.strftime("%H:%M:%S.") + f"{ts.microsecond // 1000:03d}"
         hexid = ident.upper()
         if ident not in named and hist.callsigns.get(ident):

@@ -188,7 +188,7 @@ class AuthStore:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "AuthStore":
+    def __enter__(self) -> AuthStore:
         return self
 
     def __exit__(self, *exc: object) -> None:

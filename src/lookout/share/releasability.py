@@ -132,7 +132,7 @@ class ShareRule:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ShareRule":
+    def from_dict(cls, d: dict[str, Any]) -> ShareRule:
         known = {"label", "release_as", "mode", "coarsen_m", "sources", "alerts", "max_age_s"}
         unknown = set(d) - known
         if unknown:

@@ -240,7 +240,7 @@ class CotListener:
         if self.auth is not None:
             self.auth.audit(actor, "-", action, obj, outcome="denied", detail=detail)
 
-    def start(self) -> "CotListener":
+    def start(self) -> CotListener:
         ep = self.endpoint
         if ep.scheme == "udp":
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -274,7 +274,7 @@ class CotListener:
         if self._sock is not None:
             self._sock.close()
 
-    def __enter__(self) -> "CotListener":
+    def __enter__(self) -> CotListener:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -299,7 +299,7 @@ class CotListener:
         while not self._stop.is_set():
             try:
                 data, addr = self._sock.recvfrom(65535)
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 continue
             except OSError:
                 break
@@ -311,7 +311,7 @@ class CotListener:
         while not self._stop.is_set():
             try:
                 conn, addr = self._sock.accept()
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 continue
             except OSError:
                 break
@@ -345,7 +345,7 @@ class CotListener:
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)
-                except (socket.timeout, TimeoutError):
+                except TimeoutError:
                     continue
                 except (OSError, ssl.SSLError):
                     break

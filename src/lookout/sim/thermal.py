@@ -286,7 +286,7 @@ class Score:
     def precision(self) -> float:
         return self.tp / max(self.tp + self.fp, 1)
 
-    def __add__(self, other: "Score") -> "Score":
+    def __add__(self, other: Score) -> Score:
         return Score(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
 

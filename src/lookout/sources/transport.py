@@ -155,7 +155,7 @@ class Source:
     def close(self) -> None:
         self.stop()
 
-    def __enter__(self) -> "Source":
+    def __enter__(self) -> Source:
         return self
 
     def __exit__(self, *exc) -> None:

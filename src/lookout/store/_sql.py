@@ -18,7 +18,15 @@ from dataclasses import replace
 from typing import Any
 
 from lookout.model import (
-    Alert, AlertState, Observation, SourceKind, Track, TrackPoint, TrackStatus, Zone, ZoneKind,
+    Alert,
+    AlertState,
+    Observation,
+    SourceKind,
+    Track,
+    TrackPoint,
+    TrackStatus,
+    Zone,
+    ZoneKind,
 )
 from lookout.store._encode import dumps
 from lookout.store.base import BBox, Store

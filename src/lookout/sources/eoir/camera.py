@@ -33,7 +33,7 @@ class CameraIntrinsics:
     dist: tuple[float, ...] = ()  # OpenCV distortion coefficients (k1, k2, p1, p2[, k3])
 
     @classmethod
-    def from_fov(cls, width: int, height: int, hfov_deg: float) -> "CameraIntrinsics":
+    def from_fov(cls, width: int, height: int, hfov_deg: float) -> CameraIntrinsics:
         """Square pixels, principal point at the centre, horizontal field of view ``hfov_deg``."""
         f = (width / 2) / math.tan(math.radians(hfov_deg) / 2)
         return cls(width, height, f, f, (width - 1) / 2, (height - 1) / 2)
@@ -86,7 +86,7 @@ class PoseTrack:
     _cols: tuple[str, ...] = field(default=("lat", "lon", "alt_m", "yaw_deg", "pitch_deg", "roll_deg"), repr=False)
 
     @classmethod
-    def from_csv(cls, path: str | Path) -> "PoseTrack":
+    def from_csv(cls, path: str | Path) -> PoseTrack:
         rows = []
         with open(path, newline="") as f:
             reader = csv.DictReader(f)

@@ -11,7 +11,6 @@ injected for ``ac82ec`` at t0+30.25 s, so the sanity check has something to reje
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from lookout.geo import destination
