@@ -256,8 +256,9 @@ class Observation:
         if self.cls is not None and self.cls.__class__ is not ObjectClass:
             self.cls = ObjectClass(self.cls)
         _check_finite("cls_confidence", self.cls_confidence, 0.0, 1.0)
-        if self.operator_location_type is not None and self.operator_location_type.__class__ is not OperatorLocationType:
-            self.operator_location_type = OperatorLocationType(self.operator_location_type)
+        olt = self.operator_location_type
+        if olt is not None and olt.__class__ is not OperatorLocationType:
+            self.operator_location_type = OperatorLocationType(olt)
 
     @classmethod
     def trusted(cls, time: float, source: SourceKind, sensor: str, lat: float, lon: float,

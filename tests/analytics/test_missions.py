@@ -50,7 +50,8 @@ def test_every_scripted_orbit_found_and_precision_on_mixed_set(mixed):
         assert hits[0].pattern == "orbit"
     # recall over every surveillance pattern, precision over all detections
     surveil = [t for t in truths if t.is_mission]
-    found = [t for t in surveil if any(m.start < t.mission_end and m.end > t.mission_start for m in by.get(t.ident, []))]
+    found = [t for t in surveil
+             if any(m.start < t.mission_end and m.end > t.mission_start for m in by.get(t.ident, []))]
     assert len(found) == len(surveil)
     truth_of = {t.ident: t for t in truths}
     true_pos = [m for m in missions if truth_of[m.icao24].is_mission]

@@ -118,7 +118,6 @@ def test_demo_live_tracks_reach_tak_receivers_per_agency(tmp_path):
         f.close()
     us_rx.close()
     mx_rx.close()
-    us = {e.uid: e for e in us_rx.events}
     tracks = {e.uid for e in us_rx.events if e.uid.startswith("lookout-T") and e.type.startswith("a-")}
     assert len(tracks) >= 5 and len(us_rx.events) > 100
     types = {e.type for e in us_rx.events}
@@ -178,8 +177,8 @@ def test_expired_server_certificate_refused_with_clear_error_and_audit(pki, tmp_
     rx = TakReceiver(ctx)
     auth = AuthStore(tmp_path / "a.db")
     try:
-        sender = CotSender(f"tls://127.0.0.1:{rx.port}",
-                           tls_client_context(str(pki["ca"]), str(pki["client"]), str(pki["client"].with_suffix(".key"))))
+        client = tls_client_context(str(pki["ca"]), str(pki["client"]), str(pki["client"].with_suffix(".key")))
+        sender = CotSender(f"tls://127.0.0.1:{rx.port}", client)
         feed = CotFeed(sender, auth=auth)
         feed.publish(0.0, [], [], [])
         assert feed.sender.send([ATAK_SELF]) == 0  # never raises

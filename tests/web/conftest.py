@@ -124,7 +124,8 @@ class DemoServer(LiveServer):
             self.store.write_tracks(truth_tracks(self.scenario, self.t0 + float(k)))
         uas = next(t for t in truth_tracks(self.scenario, self.t0 + 400) if t.operator is not None)
         self.alerts = [
-            Alert(rule="border_crossing", severity=Severity.HIGH, message=f"{uas.identities['remote_id']} crossed northbound",
+            Alert(rule="border_crossing", severity=Severity.HIGH,
+                  message=f"{uas.identities['remote_id']} crossed northbound",
                   start=self.t0 + 400, track_ids=[uas.id], position=uas.position, operator=uas.operator, id="a-e2e-1"),
             Alert(rule="loiter", severity=Severity.MEDIUM, message="Loitering near the port of entry",
                   start=self.t0 + 410, track_ids=[], position=GeoPoint(31.333, -110.94), id="a-e2e-2"),

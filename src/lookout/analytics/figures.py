@@ -190,7 +190,8 @@ def pdf_report(res, sector: Sector, path: str | Path) -> None:
         fig = _new(8.27, 11.69)
         lines = [
             "Lookout analytics report",
-            f"{_dt(res.query.start):%Y-%m-%d %H:%M} to {_dt(res.query.end):%Y-%m-%d %H:%M} UTC, region {res.region_name}",
+            f"{_dt(res.query.start):%Y-%m-%d %H:%M} to {_dt(res.query.end):%Y-%m-%d %H:%M} UTC, "
+            f"region {res.region_name}",
             "",
             data["missions"]["baseline"].get("text", ""),
             f"{data['missions']['count']} missions by {data['missions']['aircraft']} aircraft",

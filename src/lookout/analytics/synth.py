@@ -156,7 +156,8 @@ class _Builder:
             brg = rng.uniform(0, 2 * math.pi)
             start = (mid[0] - length / 2 * math.sin(brg), mid[1] - length / 2 * math.cos(brg))
             turn = rng.uniform(-30, 30)
-            segs = [_leg(length / 2, speed), _arc(turn, 8000 if kind == "transit" else 1000, speed), _leg(length / 2, speed)]
+            radius = 8000 if kind == "transit" else 1000
+            segs = [_leg(length / 2, speed), _arc(turn, radius, speed), _leg(length / 2, speed)]
             alt = rng.uniform(9000, 12000) if kind == "transit" else rng.uniform(300, 1500)
             return start, brg, segs, alt
         if kind == "approach":

@@ -472,7 +472,8 @@ def _add_zone_routes(api: APIRouter, app: FastAPI) -> None:
         return old
 
     @api.put("/zones/{zone_id}", summary="Create or update a zone (a new version; operator)", description=ZONE_RULES)
-    def put_zone(zone_id: str, body: Any = Body(...), who: Principal = Depends(sec.require("operator"))) -> dict[str, Any]:
+    def put_zone(zone_id: str, body: Any = Body(...),
+                 who: Principal = Depends(sec.require("operator"))) -> dict[str, Any]:
         z = zone_from_body(body, zone_id, sector=app.state.sector)
         old = _changeable(zone_id, "update", who)
         _label_allowed(z, who)

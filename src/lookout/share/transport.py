@@ -74,7 +74,8 @@ def tls_client_context(cafile: str | None, certfile: str | None = None, keyfile:
     return ctx
 
 
-def tls_server_context(certfile: str, keyfile: str | None, cafile: str, require_client_cert: bool = True) -> ssl.SSLContext:
+def tls_server_context(certfile: str, keyfile: str | None, cafile: str,
+                       require_client_cert: bool = True) -> ssl.SSLContext:
     """A TLS server context that requires and verifies client certificates against ``cafile``."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=cafile)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2

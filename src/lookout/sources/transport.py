@@ -369,7 +369,7 @@ class TcpServerSource(Source):
                         self.stats.disconnects += 1
                         yield clients.pop(conn), _EOC  # type: ignore[arg-type]
         finally:
-            for conn, ch in clients.items():
+            for conn in clients:
                 conn.close()
             sel.close()
             self._srv.close()

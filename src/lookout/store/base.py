@@ -67,7 +67,8 @@ class Store(ABC):
         """Tracks whose last update lies in ``[start, end]`` and last position in ``bbox``."""
 
     @abstractmethod
-    def track_history(self, track_id: str, start: float | None = None, end: float | None = None) -> list[TrackPoint]: ...
+    def track_history(self, track_id: str, start: float | None = None,
+                      end: float | None = None) -> list[TrackPoint]: ...
 
     @abstractmethod
     def track_points(

@@ -96,7 +96,8 @@ class PoseTrack:
                 raise ValueError(f"{path}: telemetry CSV lacks columns {sorted(missing)}")
             for i, r in enumerate(reader, start=2):
                 try:
-                    rows.append([float(r[c]) for c in ("time", "lat", "lon", "alt_m", "yaw_deg", "pitch_deg", "roll_deg")])
+                    rows.append([float(r[c])
+                                 for c in ("time", "lat", "lon", "alt_m", "yaw_deg", "pitch_deg", "roll_deg")])
                 except ValueError as exc:
                     raise ValueError(f"{path}: line {i}: {exc}") from None
         if not rows:
@@ -175,7 +176,8 @@ class CameraModel:
         return np.stack([np.asarray(lat), np.asarray(lon), np.asarray(alt)], axis=-1)
 
     @staticmethod
-    def _march_dem(frame: LocalFrame, d: np.ndarray, dem, max_range: float = 30_000.0, step: float = 25.0) -> np.ndarray:
+    def _march_dem(frame: LocalFrame, d: np.ndarray, dem, max_range: float = 30_000.0,
+                   step: float = 25.0) -> np.ndarray:
         flat = d.reshape(-1, 3)
         out = np.full(len(flat), np.nan)
         ranges = np.arange(step, max_range + step, step)
