@@ -31,7 +31,7 @@ from pathlib import Path  # noqa: E402
 import numpy as np  # noqa: E402
 import shapely  # noqa: E402
 
-from lookout.model import GeoPoint, Observation, GeoPosition, SourceKind, Track, TrackUpdates, Velocity, Zone  # noqa: E402
+from lookout.model import GeoPoint, GeoPosition, Observation, SourceKind, Track, TrackUpdates, Velocity, Zone  # noqa: E402
 from lookout.rules import (  # noqa: E402
     AlertManager,
     RuleContext,
@@ -222,7 +222,8 @@ def main() -> int:
     res = {
         "benchmark": "alerts",
         "tracks": args.tracks, "zones": len(zones), "update_hz": args.hz, "simulated_s": seconds, "steps": steps,
-        "one_core_pinned": pinned, "gc_freeze": not args.no_gc_freeze, "python": platform.python_version(), "machine": platform.machine(),
+        "one_core_pinned": pinned, "gc_freeze": not args.no_gc_freeze, "python": platform.python_version(),
+        "machine": platform.machine(),
         "latency_ms": {"p50": pct[50], "p95": pct[95], "p99": pct[99], "max": float(a.max()), "mean": float(a.mean())},
         "cpu_ms_per_step": {p: float(np.percentile(cpu_all[warm:], p)) for p in (50, 99)},
         "load_average_1min": os.getloadavg()[0],
@@ -238,7 +239,8 @@ def main() -> int:
     print(f"{'metric':<44}{'value':>12}")
     for k2, v in res["latency_ms"].items():
         print(f"{'latency ' + k2 + ' (ms)':<44}{v:>12.2f}")
-    print(f"{'CPU time per step p50 / p99 (ms)':<44}{res['cpu_ms_per_step'][50]:>6.1f} /{res['cpu_ms_per_step'][99]:>5.1f}")
+    cpu = res["cpu_ms_per_step"]
+    print(f"{'CPU time per step p50 / p99 (ms)':<44}{cpu[50]:>6.1f} /{cpu[99]:>5.1f}")
     print(f"{'p99 on steps raising new alerts (ms)':<44}{res['latency_ms_steps_with_new_alerts']['p99']:>12.2f}")
     print(f"{'point-in-zone, vectorised (CPU ms/step)':<44}{vec_ms:>12.2f}")
     print(f"{'point-in-zone, per-pair peer (CPU ms/step)':<44}{peer_ms:>12.2f}")

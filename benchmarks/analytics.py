@@ -32,8 +32,6 @@ import time  # noqa: E402
 from collections import defaultdict  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import numpy as np  # noqa: E402
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "src"))
 
@@ -204,10 +202,12 @@ def main() -> int:
         ("crossings from tracks", f"{c['track_points']:,} track points", c["crossings_from_tracks_s"], None,
          f"{c['crossings']:,} crossings"),
         ("corridor clustering", f"{c['crossings']:,} crossings", c["cluster_s"], 10.0,
-         f"{c['corridors_matched']}/{c['corridors_scripted']} scripted corridors found ({c['corridors_found']} in all)"),
-        ("wide-area month (SBS)", f"{w['sbs_lines']:,} lines, {w['aircraft']} aircraft, 6 regions", w["streamed_wall_s"],
-         None, f"peak {w['streamed_peak_rss_mb']:.0f} MB; {w['bounded_pending_points']:,} held: "
-         f"{w['bounded_peak_rss_mb']:.0f} MB, {w['bounded_wall_s']:.1f} s; whole file: {w['whole_peak_rss_mb']:.0f} MB, "
+         f"{c['corridors_matched']}/{c['corridors_scripted']} scripted corridors found "
+         f"({c['corridors_found']} in all)"),
+        ("wide-area month (SBS)", f"{w['sbs_lines']:,} lines, {w['aircraft']} aircraft, 6 regions",
+         w["streamed_wall_s"], None, f"peak {w['streamed_peak_rss_mb']:.0f} MB; {w['bounded_pending_points']:,} held: "
+         f"{w['bounded_peak_rss_mb']:.0f} MB, {w['bounded_wall_s']:.1f} s; "
+         f"whole file: {w['whole_peak_rss_mb']:.0f} MB, "
          f"{w['whole_wall_s']:.1f} s (process {w['process_start_rss_mb']:.0f} MB); recall {w['recall']:.3f}, "
          f"precision {w['precision']:.3f}, same missions {w['same_as_whole']}"),
     ]

@@ -67,9 +67,12 @@ class Traffic:
         for i in range(self.n):
             ve, vn, vu = self.vel[i]
             c = str(self.cls[i])
-            ids = {"icao24": f"{0xa00000 + i:06x}", "callsign": f"TST{i:04d}"} if c in ("fixed_wing", "rotorcraft", "surveillance_aircraft") \
-                else {"remote_id": f"1581F{i:011d}"} if c == "uas" else {}
-            tracks.append(Track(id=f"bench-{i:04d}", time=t, position=GeoPoint(float(lat[i]), float(lon[i]), float(alt[i])),
+            if c in ("fixed_wing", "rotorcraft", "surveillance_aircraft"):
+                ids = {"icao24": f"{0xa00000 + i:06x}", "callsign": f"TST{i:04d}"}
+            else:
+                ids = {"remote_id": f"1581F{i:011d}"} if c == "uas" else {}
+            tracks.append(Track(id=f"bench-{i:04d}", time=t,
+                                position=GeoPoint(float(lat[i]), float(lon[i]), float(alt[i])),
                                 velocity=Velocity(float(ve), float(vn), float(vu)), sigma_h_m=12.0, cls=c,
                                 identities=ids, sources=["radar"], sensors=["radar-1"], first_time=self.t0, updates=1))
         return tracks
@@ -267,7 +270,8 @@ def main() -> int:
         pub_cpu_ms = np.array(srv.publish_cpu_s[-max(1, steps):]) * 1000
         lat = np.array(res["latency_s"]) * 1000
         expected = args.rate * duration
-        ws = {"tracks": args.tracks, "clients": args.clients, "client_processes": len(procs), "rate_hz": args.rate, "duration_s": duration,
+        ws = {"tracks": args.tracks, "clients": args.clients, "client_processes": len(procs), "rate_hz": args.rate,
+              "duration_s": duration,
               "messages": int(lat.size), "expected_messages": int(round(expected * args.clients)),
               "latency_ms_p50": float(np.percentile(lat, 50)), "latency_ms_p95": float(np.percentile(lat, 95)),
               "latency_ms_p99": float(np.percentile(lat, 99)), "latency_ms_max": float(lat.max()),
@@ -288,8 +292,8 @@ def main() -> int:
           f"{duration:g} s (loopback, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
     print(f"{'metric':32s} {'value':>12s}")
     for k in ("messages", "expected_messages", "messages_per_client_min", "messages_per_client_max", "message_kb",
-              "publish_ms_mean", "publish_ms_max", "publish_cpu_ms_mean", "first_client_ms_mean", "last_client_ms_mean", "latency_ms_p50",
-              "latency_ms_p95", "latency_ms_p99", "latency_ms_max"):
+              "publish_ms_mean", "publish_ms_max", "publish_cpu_ms_mean", "first_client_ms_mean", "last_client_ms_mean",
+              "latency_ms_p50", "latency_ms_p95", "latency_ms_p99", "latency_ms_max"):
         v = ws[k]
         print(f"{k:32s} {v:12.1f}" if isinstance(v, float) else f"{k:32s} {v!s:>12s}")
     print(f"{'p99 < 100 ms':32s} {'yes' if ws['meets_target'] else 'NO':>12s}")
@@ -297,8 +301,9 @@ def main() -> int:
     for k, v in frames.items():
         print(f"{k:32s} {v:12.1f}" if isinstance(v, float) else f"{k:32s} {v!s:>12s}")
 
-    out = {"benchmark": "api", "quick": args.quick, "loadavg_1min": os.getloadavg()[0], "python": sys.version.split()[0], "machine": platform.machine(),
-           "cpus": os.cpu_count(), "time": time.time(), "websocket": ws, "map": frames}
+    out = {"benchmark": "api", "quick": args.quick, "loadavg_1min": os.getloadavg()[0],
+           "python": sys.version.split()[0], "machine": platform.machine(), "cpus": os.cpu_count(), "time": time.time(),
+           "websocket": ws, "map": frames}
     (HERE / "results").mkdir(exist_ok=True)
     (HERE / "results" / "api.json").write_text(json.dumps(out, indent=2))
     print(f"\nwrote {HERE / 'results' / 'api.json'}")

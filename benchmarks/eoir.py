@@ -162,7 +162,8 @@ def main() -> int:
 
     tuning = render_scene(dataclasses.replace(TUNING_SCENE[1], n_frames=n_speed), TUNING_SCENE[2])
     legacy = render(random_targets(np.random.default_rng(1), 12), n_speed, seed=1)
-    speed = speed_rows({"drifting cloud (tuning scene)": tuning, "smooth terrain (previous benchmark)": legacy}, repeats)
+    speed = speed_rows({"drifting cloud (tuning scene)": tuning, "smooth terrain (previous benchmark)": legacy},
+                       repeats)
     legacy_scores = {}
     for name, cfg in DETECTORS.items():
         dets, _ = run(cfg, legacy.frames)
@@ -194,7 +195,8 @@ def main() -> int:
     acc_ok = all(r["recall"] >= 0.97 and r["precision"] >= 0.95 for r in reg)
     print(f"\nregistered detector >= 60 frames/s on one core: {'met' if fps_ok else 'NOT met'}; "
           f"recall >= 0.97 and precision >= 0.95 on every held-out scene and seed: {'met' if acc_ok else 'NOT met'} "
-          f"(lowest recall {min(r['recall'] for r in reg):.3f}, lowest precision {min(r['precision'] for r in reg):.3f})")
+          f"(lowest recall {min(r['recall'] for r in reg):.3f}, "
+          f"lowest precision {min(r['precision'] for r in reg):.3f})")
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps({
         "benchmark": "eoir", "quick": args.quick, "machine": platform.processor() or platform.machine(),

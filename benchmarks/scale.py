@@ -10,9 +10,10 @@ alert rules and write everything to PostgreSQL (a throw-away schema; ``--sqlite`
 file per worker). Observations/s = all observations / (last step end - first message) over
 the workers. Target: 2 workers >= 1.7x one worker (on a 2-core machine that also runs NATS and
 PostgreSQL; the peer is the machine itself: the speed-up of a CPU-bound loop run in two processes
-against one, measured before and after, bounds what any two processes can gain here; timings on a shared machine are noisy -- the table shows the workers' CPU seconds
-too, and the CPU-normalised projection 2 x (obs per worker-CPU-second with 2 workers) / (obs per
-worker-CPU-second with 1), i.e. the speed-up with a free core per worker).
+against one, measured before and after, bounds what any two processes can gain here; timings on a
+shared machine are noisy -- the table shows the workers' CPU seconds too, and the CPU-normalised
+projection 2 x (obs per worker-CPU-second with 2 workers) / (obs per worker-CPU-second with 1),
+i.e. the speed-up with a free core per worker).
 
 Soak: a publisher sends ``--rate`` observations/s in real time for ``--soak-minutes`` to two
 workers; every 10 s the workers' resident memory and the consumers' backlog are sampled. Target:
@@ -156,7 +157,8 @@ def start_together(procs: list) -> None:
     for _, p in procs:
         line = p.stdout.readline()
         if line.strip() != "ready":
-            raise RuntimeError(f"worker did not start: {line!r} {p.stderr.read()[-2000:] if p.poll() is not None else ''}")
+            err = p.stderr.read()[-2000:] if p.poll() is not None else ""
+            raise RuntimeError(f"worker did not start: {line!r} {err}")
     for _, p in procs:
         p.stdin.write("go\n")
         p.stdin.flush()
@@ -264,7 +266,8 @@ def throughput(args, n: int, tmp: str) -> dict:
     return {"workers": n, "observations": total, "processed": done, "seconds": round(span, 2),
             "obs_per_s": round(done / span, 1), "worker_cpu_s": round(sum(s["busy_cpu_s"] for s in stats), 2),
             "worker_cpu_s_with_startup": round(sum(s["cpu_s"] for s in stats), 2),
-            "obs_per_cpu_s": round(done / sum(s["busy_cpu_s"] for s in stats), 1), "per_worker": {s["sector"]: s["observations"] for s in stats},
+            "obs_per_cpu_s": round(done / sum(s["busy_cpu_s"] for s in stats), 1),
+            "per_worker": {s["sector"]: s["observations"] for s in stats},
             "handoffs": sum(s["handoffs_out"] for s in stats),
             "postgresql_cpu_s": round(svc1["postgresql"] - svc0["postgresql"], 2),
             "nats_cpu_s": round(svc1["nats"] - svc0["nats"], 2)}
@@ -427,13 +430,14 @@ def main() -> int:
             # the host's speed varies from minute to minute: each repeat measures the machine's
             # ceiling and then one and two workers back to back; the medians are reported
             repeats = []
-            for k in range(args.repeat):
+            for _ in range(args.repeat):
                 ceiling = parallel_ceiling()
                 rows = [throughput(args, 1, tmp), throughput(args, 2, tmp)]
                 sp = rows[1]["obs_per_s"] / rows[0]["obs_per_s"]
                 repeats.append({"machine_parallel": ceiling, "runs": rows, "speedup": round(sp, 2),
                                 "share_of_machine": round(sp / ceiling["speedup"], 2),
-                                "cpu_projected_speedup": round(2 * rows[1]["obs_per_cpu_s"] / rows[0]["obs_per_cpu_s"], 2)})
+                                "cpu_projected_speedup": round(2 * rows[1]["obs_per_cpu_s"]
+                                                               / rows[0]["obs_per_cpu_s"], 2)})
             order = sorted(range(len(repeats)), key=lambda i: repeats[i]["speedup"])
             mid = repeats[order[len(order) // 2]]
             speedup = mid["speedup"]
@@ -449,8 +453,9 @@ def main() -> int:
                   f"{'worker CPU s':>13} {'PG CPU s':>9} {'NATS CPU s':>11}")
             for k, rep in enumerate(repeats):
                 for r in rep["runs"]:
-                    print(f"{k + 1:>6} {rep['machine_parallel']['speedup']:>10}x {r['workers']:>8} {r['processed']:>13} "
-                          f"{r['seconds']:>8} {r['obs_per_s']:>9} {r['worker_cpu_s']:>13} {r['postgresql_cpu_s']:>9} "
+                    print(f"{k + 1:>6} {rep['machine_parallel']['speedup']:>10}x {r['workers']:>8} "
+                          f"{r['processed']:>13} {r['seconds']:>8} {r['obs_per_s']:>9} {r['worker_cpu_s']:>13} "
+                          f"{r['postgresql_cpu_s']:>9} "
                           f"{r['nats_cpu_s']:>11}")
                 print(f"{'':>6} speed-up {rep['speedup']:.2f}x = {rep['share_of_machine']:.0%} of the machine's; "
                       f"CPU-normalised projection {rep['cpu_projected_speedup']:.2f}x")

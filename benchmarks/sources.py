@@ -11,12 +11,12 @@ per-aircraft CPR state, sanity checks, Observation records): raw, AVR and SBS li
 batches of 512 through ``decode_batch`` (how ``lookout ingest`` reads a file), in chunks of 32
 lines through ``decode_batch`` (how ``lookout ingest`` decodes a live TCP/UDP feed: the lines
 of each received chunk) and one by one through ``decode``; Beast in 64 KiB chunks. The share of
-extended squitters served from the decoded-frame cache instead of rs1090 is printed. The peer is rs1090's own batch
-decode (``rs1090.decode(list, timestamps, reference=...)``) of the same frames, run with one
-Rust thread (``RAYON_NUM_THREADS=1``) so both sides use one core, and measured alternately with
-each format (best of 3 each) so that a change in the machine's load does not skew the ratio;
-the per-message rs1090 call is shown too. For SBS the peer is a bare ``bytes.split(b",")`` of every line. aircraft.json is
-measured in aircraft entries per second.
+extended squitters served from the decoded-frame cache instead of rs1090 is printed. The peer is
+rs1090's own batch decode (``rs1090.decode(list, timestamps, reference=...)``) of the same frames,
+run with one Rust thread (``RAYON_NUM_THREADS=1``) so both sides use one core, and measured
+alternately with each format (best of 3 each) so that a change in the machine's load does not
+skew the ratio; the per-message rs1090 call is shown too. For SBS the peer is a bare
+``bytes.split(b",")`` of every line. aircraft.json is measured in aircraft entries per second.
 
 Formats registered by other modules are measured on their test captures under
 ``tests/sources/data/<format>/`` when any exist (messages = the decoder's record count).
@@ -171,7 +171,7 @@ def main() -> int:
     beast = b"".join(encode_frame(h, int(round((t - T0) * 12e6))) for t, h, *_ in traffic)
     beast_chunks = [beast[i:i + 65536] for i in range(0, len(beast), 65536)]
     sbs_lines = []
-    for t, h, kind, icao, lat, lon, alt, gs, trk in traffic:
+    for t, _h, kind, icao, lat, lon, alt, gs, trk in traffic:
         if kind == 0:
             sbs_lines.append(format_line(3, icao, t, alt_ft=alt, lat=lat, lon=lon).encode())
         elif kind == 1:
@@ -198,7 +198,6 @@ def main() -> int:
 
     # peers
     s_batch, _ = best_of(lambda: rs1090.decode(frames, times, reference=ref), repeat)
-    peer_batch = n / s_batch
     s_single, _ = best_of(lambda: [rs1090.decode(f) for f in frames], 1)
     add("rs1090", "bare batch decode (peer)", n, s_batch, None)
     add("rs1090", "bare per-message decode", n, s_single, None)
@@ -241,7 +240,7 @@ def main() -> int:
     # aircraft.json: snapshots of 200 aircraft, one per second
     snaps = []
     per = {}
-    for t, h, kind, icao, lat, lon, alt, gs, trk in traffic:
+    for t, _h, kind, icao, lat, lon, alt, gs, trk in traffic:
         if kind == 0:
             per.setdefault(int(t - T0), {})[icao] = {"hex": icao, "lat": lat, "lon": lon, "alt_baro": alt,
                                                      "gs": gs, "track": trk, "seen_pos": 0.2, "nac_p": 9}

@@ -4,7 +4,15 @@ import math
 import pytest
 
 from lookout.model import (
-    Alert, GeoPoint, GeoPosition, Observation, PolarMeasurement, SourceKind, Track, Velocity, Zone,
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    Observation,
+    PolarMeasurement,
+    SourceKind,
+    Track,
+    Velocity,
+    Zone,
     most_restrictive,
 )
 

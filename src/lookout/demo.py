@@ -69,7 +69,6 @@ def run_demo(*, duration: float, seed: int, out: Path, realtime: bool, serve: bo
     health = None
     if wire:
         from lookout.sim.wire import WireLoop
-
         from lookout.sources.health import SensorHealth
 
         health = SensorHealth(silent_after_s=60.0, clock=lambda: pipe.stats.last_time or t0)
@@ -149,7 +148,8 @@ class TruthComparison:
         false = sorted(tid for tid, oid in self.truth_of.items() if oid is None)
         n_obj, n_trk = len(self.objects), len(self.tracks)
         out = [f"{_n(n_trk, 'track')} for {_n(n_obj, 'true object')}: {_of(len(followed), n_obj)} objects tracked; "
-               f"{n_trk - len(false):,} {'track follows' if n_trk - len(false) == 1 else 'tracks follow'} a true object, "
+               f"{n_trk - len(false):,} {'track follows' if n_trk - len(false) == 1 else 'tracks follow'} "
+               "a true object, "
                f"{len(false):,} {'follows' if len(false) == 1 else 'follow'} none"]
         for cls in [c for c in CLASS_NOUNS if c in set(self.objects.values())]:
             objs = [oid for oid, c in self.objects.items() if c == cls]
@@ -163,7 +163,8 @@ class TruthComparison:
                        "or tracks of one object not fused)")
         if false:
             by_cls = Counter(self.tracks[tid] for tid in false)
-            out.append(f"{_n(len(false), 'track')} following no true object (clutter, false alarms, spoofed positions): "
+            out.append(f"{_n(len(false), 'track')} following no true object "
+                       "(clutter, false alarms, spoofed positions): "
                        + ", ".join(f"{n:,} {CLASS_NOUNS.get(c, (c, c))[0 if n == 1 else 1]}"
                                    for c, n in by_cls.most_common()))
         return out
@@ -218,7 +219,8 @@ def print_summary(pipe: Pipeline, store, scenario, wire=None, end: float | None 
                   f"{_time.strftime('%Y-%m-%d %H:%M:%S', _time.gmtime(t0))} UTC: {_n(len(objects), 'true object')}, "
                   f"{_n(n_sim, 'simulated observation')}, {_n(len(events), 'scripted event')}",
                   soft_wrap=True, highlight=False)
-    t = Table(title="Observations by source" + (" (each sensor's wire format through Lookout's decoders)" if wire else ""))
+    t = Table(title="Observations by source"
+              + (" (each sensor's wire format through Lookout's decoders)" if wire else ""))
     t.add_column("source")
     t.add_column("count", justify="right")
     for src, n in sorted(st.observations.items()):
@@ -274,7 +276,6 @@ def _serve_live(pipe, scenario, store, hub, steps, host, port, health=None, stor
     import uvicorn
 
     from lookout.api.app import create_app
-
     from lookout.auth import AuthStore
     from lookout.auth.demo import setup_demo_agencies
 

@@ -69,7 +69,7 @@ class LocalFrame:
                                                 d[2] + self._origin_ecef[2])
         return _out(np.asarray(lat), east), _out(np.asarray(lon), east), _out(np.asarray(alt), east)
 
-    def rotation_to(self, other: "LocalFrame") -> np.ndarray:
+    def rotation_to(self, other: LocalFrame) -> np.ndarray:
         """Rotation taking ENU vectors of this frame into ``other`` (velocities, covariances)."""
         return other._rot @ self._rot.T
 

@@ -98,7 +98,7 @@ LABELS: tuple[str, ...] = ("PUBLIC", "REL-MX", "US-ONLY")
 DEFAULT_LABEL = "PUBLIC"
 
 
-def most_restrictive(labels: "list[str] | set[str] | tuple[str, ...]") -> str:
+def most_restrictive(labels: list[str] | set[str] | tuple[str, ...]) -> str:
     """The most restrictive of ``labels`` (``PUBLIC`` when empty)."""
     best, best_rank = DEFAULT_LABEL, -1
     for lab in labels:
@@ -256,14 +256,15 @@ class Observation:
         if self.cls is not None and self.cls.__class__ is not ObjectClass:
             self.cls = ObjectClass(self.cls)
         _check_finite("cls_confidence", self.cls_confidence, 0.0, 1.0)
-        if self.operator_location_type is not None and self.operator_location_type.__class__ is not OperatorLocationType:
-            self.operator_location_type = OperatorLocationType(self.operator_location_type)
+        olt = self.operator_location_type
+        if olt is not None and olt.__class__ is not OperatorLocationType:
+            self.operator_location_type = OperatorLocationType(olt)
 
     @classmethod
     def trusted(cls, time: float, source: SourceKind, sensor: str, lat: float, lon: float,
                 alt_m: float | None, sigma_h_m: float, velocity: Velocity | None = None,
                 ident: str | None = None, callsign: str | None = None, cls_hint: ObjectClass | None = None,
-                label: str = DEFAULT_LABEL, attrs: dict[str, Any] | None = None) -> "Observation":
+                label: str = DEFAULT_LABEL, attrs: dict[str, Any] | None = None) -> Observation:
         """A position Observation (with its :class:`GeoPosition`) built WITHOUT validation.
 
         For decoders on their hot path only: the caller guarantees every value is already in
@@ -287,7 +288,7 @@ class Observation:
         return {k: v for k, v in d.items() if v is not None and v != {}}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Observation":
+    def from_dict(cls, d: dict[str, Any]) -> Observation:
         d = dict(d)
         if d.get("position") is not None:
             d["position"] = GeoPosition(**d["position"])
@@ -393,7 +394,7 @@ class Track:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Track":
+    def from_dict(cls, d: dict[str, Any]) -> Track:
         d = dict(d)
         d["position"] = GeoPoint(**d["position"])
         if d.get("velocity") is not None:
@@ -453,7 +454,7 @@ class Alert:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Alert":
+    def from_dict(cls, d: dict[str, Any]) -> Alert:
         d = dict(d)
         for k in ("position", "operator"):
             if d.get(k) is not None:
@@ -499,7 +500,7 @@ class Zone:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Zone":
+    def from_dict(cls, d: dict[str, Any]) -> Zone:
         return cls(**d)
 
 

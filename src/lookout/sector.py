@@ -56,7 +56,7 @@ class Sector:
         return self.north_country if self.border_north_offset(e, n) > 0 else self.south_country
 
     @cached_property
-    def _border_xy(self) -> tuple["np.ndarray", "np.ndarray"]:
+    def _border_xy(self) -> tuple[np.ndarray, np.ndarray]:
         """Border vertices in ENU sorted by easting (for interpolation)."""
         xs, ys = (np.asarray(a, float) for a in self.border_enu.xy)
         order = np.argsort(xs, kind="stable")

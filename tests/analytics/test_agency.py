@@ -20,12 +20,22 @@ from lookout.analytics.report import AnalyticsQuery, analyse, write_report
 from lookout.analytics.synth import CorridorTruth, synth_crossing_tracks, synth_flights
 from lookout.api import LiveHub, create_app
 from lookout.auth import AuthStore
-from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, Severity,
-                           SourceKind, Track, Zone, ZoneKind)
+from lookout.model import (
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    OperatorLocationType,
+    Severity,
+    SourceKind,
+    Track,
+    Zone,
+    ZoneKind,
+)
 from lookout.sector import load_sector
 from lookout.share.releasability import OPEN, Agency, ShareRule
 from lookout.store.sqlite import SQLiteStore
-
 from share.agencies import viewer_tokens
 
 DAY = 86400.0

@@ -31,7 +31,8 @@ def test_missions_command_per_format(app, flights, tmp_path, fmt, writer):
     assert {m["icao24"]: m["pattern"] for m in rows} == _expected(truths)
     truth = {t.ident: t for t in truths}
     for m in rows:
-        assert set(m) >= {"icao24", "callsign", "start", "end", "center_lat", "center_lon", "radius_m", "pattern", "score"}
+        assert set(m) >= {"icao24", "callsign", "start", "end", "center_lat", "center_lon", "radius_m", "pattern",
+                          "score"}
         t = truth[m["icao24"]]
         assert m["callsign"] == t.callsign
         assert m["start"] < t.mission_end and m["end"] > t.mission_start
@@ -42,7 +43,8 @@ def test_missions_command_counts_bad_lines_and_guesses_format(app, flights, tmp_
     hist, truths = flights
     src = tmp_path / "history.jsonl"
     lines = list(jsonl_lines(hist))
-    lines[5:5] = ["not json", '{"ident": "abc123", "time": 1, "lat": 95.0, "lon": 0}', '{"time": 5, "lat": 1, "lon": 2}']
+    lines[5:5] = ["not json", '{"ident": "abc123", "time": 1, "lat": 95.0, "lon": 0}',
+                  '{"time": 5, "lat": 1, "lon": 2}']
     src.write_text("\n".join(lines) + "\n")
     r = CliRunner().invoke(app, ["missions", str(src), "--counts", "day"])  # format from the file name
     assert r.exit_code == 0, r.output

@@ -7,12 +7,25 @@ import pytest
 from shapely.geometry import Point
 
 from lookout.analytics.corridors import (
-    Crossings, crossings_from_alerts, crossings_from_track_points, crossings_from_tracks, find_corridors,
-    launch_hotspots, launch_points,
+    Crossings,
+    crossings_from_alerts,
+    crossings_from_track_points,
+    crossings_from_tracks,
+    find_corridors,
+    launch_hotspots,
+    launch_points,
 )
 from lookout.analytics.synth import CorridorTruth, synth_crossing_tracks
 from lookout.model import (
-    Alert, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, Severity, SourceKind, Track,
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    OperatorLocationType,
+    Severity,
+    SourceKind,
+    Track,
     TrackPoint,
 )
 from lookout.sector import load_sector

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import pytest
 from shapely.geometry import box
 
 from lookout.analytics.missions import (
-    Mission, MissionConfig, PointHistory, baseline_comparison, count_missions, detect_missions,
+    Mission,
+    MissionConfig,
+    PointHistory,
+    baseline_comparison,
+    count_missions,
+    detect_missions,
     period_start,
 )
-from lookout.analytics.synth import SURVEILLANCE_KINDS, synth_flights
-from lookout.model import GeoPosition, ObjectClass, Observation, SourceKind, Track, GeoPoint, TrackPoint
+from lookout.analytics.synth import synth_flights
+from lookout.model import GeoPoint, GeoPosition, ObjectClass, Observation, SourceKind, Track, TrackPoint
 from lookout.sector import load_sector
 
 
@@ -45,7 +50,8 @@ def test_every_scripted_orbit_found_and_precision_on_mixed_set(mixed):
         assert hits[0].pattern == "orbit"
     # recall over every surveillance pattern, precision over all detections
     surveil = [t for t in truths if t.is_mission]
-    found = [t for t in surveil if any(m.start < t.mission_end and m.end > t.mission_start for m in by.get(t.ident, []))]
+    found = [t for t in surveil
+             if any(m.start < t.mission_end and m.end > t.mission_start for m in by.get(t.ident, []))]
     assert len(found) == len(surveil)
     truth_of = {t.ident: t for t in truths}
     true_pos = [m for m in missions if truth_of[m.icao24].is_mission]
@@ -136,7 +142,7 @@ def _m(t: float, ident: str = "abc123", lat: float = 31.3, lon: float = -110.9) 
 
 def test_counts_per_period_and_baseline():
     day = 86400.0
-    t0 = datetime(2026, 3, 2, tzinfo=timezone.utc).timestamp()  # a Monday
+    t0 = datetime(2026, 3, 2, tzinfo=UTC).timestamp()  # a Monday
     # historical norm: one a month over the 90 days before; then 18 in two weeks
     hist = [_m(t0 - 90 * day + 30 * day * k + 3600) for k in range(3)]
     recent = [_m(t0 + k * (14 * day / 18), ident=f"a{k:05d}") for k in range(18)]
@@ -148,7 +154,7 @@ def test_counts_per_period_and_baseline():
     assert len(days) == 14 and sum(d.count for d in days) == 18
     months = count_missions(ms, "month")
     assert sum(mo.count for mo in months) == 21
-    assert months[0].period_start == datetime(2025, 12, 1, tzinfo=timezone.utc).timestamp()
+    assert months[0].period_start == datetime(2025, 12, 1, tzinfo=UTC).timestamp()
     cmp = baseline_comparison(ms, t0, t0 + 14 * day, baseline_start=t0 - 90 * day, baseline_end=t0)
     assert cmp["count"] == 18 and cmp["baseline_count"] == 3
     assert cmp["ratio"] == pytest.approx((18 / 14) / (3 / 90), rel=1e-3)

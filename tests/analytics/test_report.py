@@ -16,7 +16,16 @@ from lookout.analytics.report import AnalyticsQuery, analyse, parse_region, pars
 from lookout.analytics.synth import CorridorTruth, synth_crossing_tracks, synth_flights
 from lookout.commands import analytics as analytics_cmd
 from lookout.model import (
-    Alert, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, Severity, SourceKind, Track, Zone,
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    OperatorLocationType,
+    Severity,
+    SourceKind,
+    Track,
+    Zone,
     ZoneKind,
 )
 from lookout.sector import load_sector
@@ -57,16 +66,17 @@ def store_path(tmp_path_factory, sector):
     # drone tracks crossing the border through two corridors; half of corridor 0 raised alerts
     cors = [CorridorTruth(9000, 150, 120, start=START, end=END), CorridorTruth(24000, 200, 60, start=START, end=END)]
     ids, t, lat, lon, labels, _ = synth_crossing_tracks(sector, cors, noise_count=20, seed=4, dt=2.0)
-    st.write_tracks([Track(id=str(i), time=float(tt), position=GeoPoint(float(a), float(o), 1300.0), cls=ObjectClass.UAS,
-                           identities={"remote_id": str(i)}) for i, tt, a, o in zip(ids, t, lat, lon)])
+    st.write_tracks([Track(id=str(i), time=float(tt), position=GeoPoint(float(a), float(o), 1300.0),
+                           cls=ObjectClass.UAS, identities={"remote_id": str(i)})
+                     for i, tt, a, o in zip(ids, t, lat, lon)])
     alerted = [f"d-4-{j}" for j in np.flatnonzero(labels == 0)[::2]]
     alerts = []
     for tid in alerted:
         m = ids == tid
         k = int(np.argmin(np.abs(np.diff(np.sign(lat[m] - 31.327))))) if m.any() else 0
         alerts.append(Alert(rule="border_crossing", severity=Severity.HIGH, message="northbound crossing",
-                            start=float(t[m][k]), track_ids=[tid], position=GeoPoint(float(lat[m][k]), float(lon[m][k])),
-                            evidence={"direction": "north"}))
+                            start=float(t[m][k]), track_ids=[tid],
+                            position=GeoPoint(float(lat[m][k]), float(lon[m][k])), evidence={"direction": "north"}))
     alerts += [Alert(rule="zone", severity=Severity.MEDIUM, message="zone entry", start=START + k * DAY,
                      position=GeoPoint(31.3, -110.9)) for k in range(3)]
     alerts.append(Alert(rule="zone", severity=Severity.LOW, message="before the window", start=T0))
@@ -77,7 +87,8 @@ def store_path(tmp_path_factory, sector):
         for f in range(n):
             for j in range(10):
                 obs.append(Observation(time=START + DAY * (f + 1) + 3600 * k + j, source=SourceKind.REMOTE_ID,
-                                       sensor="rid-1", ident=f"rid-{k}-{f % 2}", position=GeoPosition(site[0] + 0.01, site[1], 1400.0),
+                                       sensor="rid-1", ident=f"rid-{k}-{f % 2}",
+                                       position=GeoPosition(site[0] + 0.01, site[1], 1400.0),
                                        operator=GeoPoint(*site), operator_location_type=OperatorLocationType.TAKE_OFF))
     st.write_observations(obs)
     st.put_zone(Zone(id="west", name="West half", kind=ZoneKind.CUSTOM,

@@ -198,8 +198,8 @@ def test_region_parsing():
     assert name == "170,-20,-170,-10" and geom.covers(parse_bbox("175,-15,179,-12"))
     assert geom.contains(__import__("shapely").Point(-175.0, -15.0)) and not geom.contains(
         __import__("shapely").Point(0.0, -15.0))
-    feature = json.dumps({"type": "Feature", "properties": {"name": "Gulf"},
-                          "geometry": {"type": "Polygon", "coordinates": [[[-98, 18], [-80, 18], [-80, 31], [-98, 18]]]}})
+    gulf = {"type": "Polygon", "coordinates": [[[-98, 18], [-80, 18], [-80, 31], [-98, 18]]]}
+    feature = json.dumps({"type": "Feature", "properties": {"name": "Gulf"}, "geometry": gulf})
     assert parse_region(feature)[1] == "Gulf"
     for bad in ("bbox:1,2,3", "bbox:0,50,10,40", "bbox:0,0,0,1", "bbox:-200,0,10,10", "bbox:a,b,c,d"):
         with pytest.raises(ValueError, match="bad bbox"):

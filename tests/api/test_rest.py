@@ -174,7 +174,8 @@ def test_zone_crud(client):
     assert client.get(f"/api/zones/{zid}").json()["properties"]["name"] == "Ridge OP 2"
     assert client.get(f"/api/zones/{zid}", params={"version": 1}).json()["properties"]["name"] == "Ridge OP"
     assert [f["id"] for f in client.get("/api/zones", params={"kind": "no_drone"}).json()["features"]] == [zid]
-    assert client.post("/api/zones", json={"id": zid, "name": "dup", "kind": "custom", "geometry": SQUARE}).status_code == 409
+    dup = {"id": zid, "name": "dup", "kind": "custom", "geometry": SQUARE}
+    assert client.post("/api/zones", json=dup).status_code == 409
     assert client.delete(f"/api/zones/{zid}").status_code == 204
     assert client.get(f"/api/zones/{zid}").status_code == 404
     assert client.delete(f"/api/zones/{zid}").status_code == 404
@@ -208,7 +209,8 @@ def test_zone_bad_input(rclient, body, words):
 def test_zone_body_not_json(rclient):
     r = rclient.post("/api/zones", content=b"{not json", headers={"content-type": "application/json"})
     assert r.status_code == 422 and "JSON" in json.dumps(r.json()["detail"])
-    r = rclient.put("/api/zones/z-1", json={"type": "Feature", "id": "z-2", "properties": {"name": "a"}, "geometry": SQUARE})
+    r = rclient.put("/api/zones/z-1",
+                    json={"type": "Feature", "id": "z-2", "properties": {"name": "a"}, "geometry": SQUARE})
     assert r.status_code == 422 and "differs" in r.json()["detail"]
 
 

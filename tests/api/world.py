@@ -6,8 +6,19 @@ from __future__ import annotations
 
 import socket
 
-from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, SourceKind, Track,
-                           Velocity, Zone, ZoneKind)
+from lookout.model import (
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    Severity,
+    SourceKind,
+    Track,
+    Velocity,
+    Zone,
+    ZoneKind,
+)
 from lookout.sector import load_sector
 
 T0 = 1_790_000_000.0
@@ -15,11 +26,16 @@ SECTOR = load_sector()
 
 #: id, class, identities, start ENU (m), velocity ENU (m/s), altitude above ground (m)
 TRACKS = [
-    ("t-uas-1", ObjectClass.UAS, {"remote_id": "1581F5FJD239C00DW22E"}, (-3000.0, -6000.0), (4.0, 12.0, 0.0), 120.0),
-    ("t-fw-1", ObjectClass.FIXED_WING, {"icao24": "a1b2c3", "callsign": "N123AB"}, (-15000.0, 2000.0), (60.0, 0.0, 0.0), 1500.0),
-    ("t-rot-1", ObjectClass.ROTORCRAFT, {"icao24": "ac82ec", "callsign": "CBP41"}, (10000.0, 8000.0), (-20.0, -20.0, 0.0), 400.0),
-    ("t-veh-1", ObjectClass.GROUND_VEHICLE, {}, (2000.0, -9000.0), (0.0, 8.0, 0.0), 0.0),
-    ("t-surv-1", ObjectClass.SURVEILLANCE_AIRCRAFT, {"icao24": "0d0abc"}, (5000.0, -12000.0), (-30.0, 30.0, 0.0), 3000.0),
+    ("t-uas-1", ObjectClass.UAS, {"remote_id": "1581F5FJD239C00DW22E"},
+     (-3000.0, -6000.0), (4.0, 12.0, 0.0), 120.0),
+    ("t-fw-1", ObjectClass.FIXED_WING, {"icao24": "a1b2c3", "callsign": "N123AB"},
+     (-15000.0, 2000.0), (60.0, 0.0, 0.0), 1500.0),
+    ("t-rot-1", ObjectClass.ROTORCRAFT, {"icao24": "ac82ec", "callsign": "CBP41"},
+     (10000.0, 8000.0), (-20.0, -20.0, 0.0), 400.0),
+    ("t-veh-1", ObjectClass.GROUND_VEHICLE, {},
+     (2000.0, -9000.0), (0.0, 8.0, 0.0), 0.0),
+    ("t-surv-1", ObjectClass.SURVEILLANCE_AIRCRAFT, {"icao24": "0d0abc"},
+     (5000.0, -12000.0), (-30.0, 30.0, 0.0), 3000.0),
 ]
 OPERATOR = GeoPoint(31.27, -110.96, 1190.0)
 
@@ -28,9 +44,9 @@ def track_at(i: int, t: float) -> Track:
     tid, cls, ids, (e0, n0), (ve, vn, vu), agl = TRACKS[i]
     dt = t - T0
     lat, lon, alt = SECTOR.frame.to_geodetic(e0 + ve * dt, n0 + vn * dt, agl)
+    sources = {ObjectClass.UAS: ["remote_id"], ObjectClass.GROUND_VEHICLE: ["radar"]}.get(cls, ["adsb", "radar"])
     return Track(id=tid, time=t, position=GeoPoint(float(lat), float(lon), float(alt)),
-                 velocity=Velocity(ve, vn, vu), sigma_h_m=15.0, cls=cls, identities=dict(ids),
-                 sources=["remote_id"] if cls == ObjectClass.UAS else ["adsb", "radar"] if cls != ObjectClass.GROUND_VEHICLE else ["radar"],
+                 velocity=Velocity(ve, vn, vu), sigma_h_m=15.0, cls=cls, identities=dict(ids), sources=sources,
                  sensors=["rid-1"] if cls == ObjectClass.UAS else ["radar-1"], first_time=T0, updates=int(dt) + 1,
                  operator=OPERATOR if cls == ObjectClass.UAS else None)
 
@@ -43,8 +59,9 @@ def fill(store, steps: int = 61, dt: float = 1.0, hub=None) -> list[Alert]:
         store.write_tracks(tracks)
         obs = []
         for tr in tracks[:2]:
-            obs.append(Observation(time=t, source=SourceKind.REMOTE_ID if tr.cls == ObjectClass.UAS else SourceKind.ADSB,
-                                   sensor="rid-1" if tr.cls == ObjectClass.UAS else "adsb-1",
+            uas = tr.cls == ObjectClass.UAS
+            obs.append(Observation(time=t, source=SourceKind.REMOTE_ID if uas else SourceKind.ADSB,
+                                   sensor="rid-1" if uas else "adsb-1",
                                    position=GeoPosition(tr.position.lat, tr.position.lon, tr.position.alt_m, 5.0),
                                    ident=next(iter(tr.identities.values())), id=f"o-{tr.id}-{k}"))
         store.write_observations(obs)

@@ -40,7 +40,8 @@ def test_open_mode_unchanged():
         assert len(c.get("/api/tracks?live=false").json()) == 5
         me = c.get("/api/auth/me").json()
         assert me["access_control"] is False and me["all_labels"] is True
-        assert c.post("/api/alerts/a-cross-1/acknowledge", json={"by": "agent-12"}).json()["acknowledged_by"] == "agent-12"
+        acked = c.post("/api/alerts/a-cross-1/acknowledge", json={"by": "agent-12"}).json()
+        assert acked["acknowledged_by"] == "agent-12"
         assert c.post("/api/auth/login", json={"user": "x", "password": "y"}).status_code == 404
     store.close()
 

@@ -149,7 +149,6 @@ def test_demo_agencies(tmp_path):
 
 def test_production_hash_parameters(monkeypatch):
     import lookout.auth.store as real
-
     from auth.conftest import PRODUCTION
 
     for name, value in PRODUCTION.items():  # undo the tests' cheaper parameters

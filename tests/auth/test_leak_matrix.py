@@ -15,8 +15,19 @@ from fastapi.testclient import TestClient
 
 from lookout.api import LiveHub, create_app
 from lookout.auth import AuthStore
-from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, SourceKind, Track,
-                           Velocity, Zone, ZoneKind)
+from lookout.model import (
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    Severity,
+    SourceKind,
+    Track,
+    Velocity,
+    Zone,
+    ZoneKind,
+)
 from lookout.sector import load_sector
 from lookout.share.feed import CotFeed
 from lookout.share.releasability import ShareRule

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from api.world import free_port
-from auth.test_leak_matrix import AGENCIES, SPECS, make_track, T0, SECTOR
+from auth.test_leak_matrix import AGENCIES, SECTOR, SPECS, T0, make_track
 from lookout.api import LiveHub, create_app
 from lookout.auth import AuthStore
 from lookout.store.sqlite import SQLiteStore

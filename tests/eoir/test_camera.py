@@ -95,7 +95,7 @@ def test_bearings_from_detections_within_0_2_degrees_of_truth():
     seq = render_world(cam, truth, sizes, contrast_sigma=5.0, seed=1)
     dets = ThermalDetector(DetectorConfig(background="none")).detect(seq.frames[0], 0)
     assert len(dets) >= 4
-    for tid, (az_t, el_t) in truth.items():
+    for az_t, el_t in truth.values():
         obs = [cam.observation(0.0, d.x, d.y, sensor="eoir-1", confidence=d.confidence) for d in dets]
         best = min(obs, key=lambda o: abs(o.measurement.azimuth_deg - az_t) + abs(o.measurement.elevation_deg - el_t))
         assert abs(best.measurement.azimuth_deg - az_t) < 0.2

@@ -164,9 +164,10 @@ def test_compare_with_truth_finds_each_tracks_object(tmp_path):
     def n(k, word):
         return f"{k} {word}{'' if k == 1 else 's'}"
 
-    assert f"groups on foot: {n(n_foot - 1, 'track')} for {n(n_foot, 'true object')}, {n_foot - 1} of {n_foot} tracked" \
-        in lines
-    assert "1 object had more than one track (a track lost and started again, or tracks of one object not fused)" in lines
+    assert (f"groups on foot: {n(n_foot - 1, 'track')} for {n(n_foot, 'true object')}, "
+            f"{n_foot - 1} of {n_foot} tracked") in lines
+    assert ("1 object had more than one track (a track lost and started again, "
+            "or tracks of one object not fused)") in lines
     assert lines[-1] == "1 track following no true object (clutter, false alarms, spoofed positions): 1 unknown"
 
 

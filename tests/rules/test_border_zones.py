@@ -63,7 +63,8 @@ def test_no_crossing_no_alert(world: World):
         "P1": lambda t: dict(e=e0 + 15 * t, n=border_north(e0 + 15 * t) + 300.0, ve=15.0, vn=0.0, cls="uas",
                              sources=["remote_id"], identities={"remote_id": "A"}),
         "P2": lambda t: dict(e=2000.0, n=border_north(2000.0) - 400 + 250 * math.sin(t / 20), ve=0.0,
-                             vn=12.5 * math.cos(t / 20), cls="uas", sources=["remote_id"], identities={"remote_id": "B"}),
+                             vn=12.5 * math.cos(t / 20), cls="uas", sources=["remote_id"],
+                             identities={"remote_id": "B"}),
     })
     assert world.new("border_crossing") == []
 

@@ -51,7 +51,8 @@ def test_heights_count_a_drone_high_above_is_not_closing(make_world):
     for h, alerts in ((60.0, 1), (550.0, 0)):  # flying right over an agent on the ground
         w = make_world()
         w.agent("agent-9", T0, ae, an, with_height=True)
-        w.run(130.0, {"D": lambda t: dict(e=ae - 1000.0 + 10 * t, n=an, ve=10.0, h=h, cls="uas", sources=["radar"])})
+        w.run(130.0, {"D": lambda t, h=h: dict(e=ae - 1000.0 + 10 * t, n=an, ve=10.0, h=h, cls="uas",
+                                               sources=["radar"])})
         assert len(w.new("drone_approach_agents")) == alerts, h
 
 

@@ -9,7 +9,6 @@ from lookout.config import WorkerConfig
 from lookout.model import GeoPosition, ObjectClass, Observation, SourceKind
 from lookout.scale import FusionWorker, Partition, Publisher
 from lookout.store import open_store
-
 from scale.helpers import boundary_line
 
 T0 = 1_750_000_000.0

@@ -16,7 +16,6 @@ from lookout.bus import open_bus
 from lookout.config import WorkerConfig
 from lookout.scale import FusionWorker, Partition, checkpoint_key, publish_observations
 from lookout.store import open_store
-
 from scale.conftest import NATS_URL
 from scale.helpers import border_crossers
 

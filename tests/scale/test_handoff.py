@@ -15,7 +15,6 @@ from lookout.scale.handoff import SectorTracker, adopt_track, drop_tracks, expor
 from lookout.sector import load_sector
 from lookout.store import open_store
 from lookout.tracking import Tracker, TrackerConfig
-
 from scale.conftest import NATS_URL
 from scale.helpers import crossing_object
 
@@ -162,7 +161,6 @@ def test_alerts_and_rule_state_follow_a_handed_over_track(tmp_path):
     (one alert in the store, not one ended at the boundary and a second one raised after the
     dark-drone timer), including across a restart of the workers from their checkpoints."""
     from lookout.model import GeoPosition, ObjectClass, Observation, SourceKind
-
     from scale.helpers import boundary_line
 
     part = Partition(n=2)

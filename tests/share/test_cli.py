@@ -12,7 +12,6 @@ from lookout.cli import app
 from lookout.model import GeoPoint, ObjectClass, SourceKind, Track, Velocity
 from lookout.share.transport import CotSender
 from lookout.store.sqlite import SQLiteStore
-
 from share.test_cot import ATAK_SELF, BILLION_LAUGHS
 from share.test_transport import TakReceiver, _free_udp_port
 
@@ -54,7 +53,8 @@ def test_cot_out_streams_the_store(tmp_path):
     st = SQLiteStore(db)
     now = time.time()
     st.write_tracks([Track(id="T1", time=now, position=GeoPoint(31.34, -110.94, 1300.0), velocity=Velocity(1, 2),
-                           cls=ObjectClass.UAS, identities={"remote_id": "RID-1"}, label="PUBLIC", sources=["remote_id"]),
+                           cls=ObjectClass.UAS, identities={"remote_id": "RID-1"}, label="PUBLIC",
+                           sources=["remote_id"]),
                      Track(id="T2", time=now, position=GeoPoint(31.35, -110.93, 1300.0), cls=ObjectClass.UAS,
                            identities={"remote_id": "RID-2"}, label="US-ONLY", sources=["radar", "camera"])])
     st.close()

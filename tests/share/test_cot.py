@@ -8,17 +8,16 @@ import pytest
 import takproto
 import xmlschema
 
-from lookout.model import (Alert, AlertState, GeoPoint, ObjectClass, Severity, SourceKind, Track, TrackStatus,
-                           Velocity)
+from lookout.model import Alert, AlertState, GeoPoint, ObjectClass, Severity, SourceKind, Track, Velocity
 from lookout.share import cot
 from lookout.share.cot import CotDecoder, CotError, event_to_observation, parse_event
 
 SCHEMA = xmlschema.XMLSchema(Path(__file__).with_name("cot_event.xsd"))
 T = 1_793_628_000.0
+V = Velocity(3.0, 4.0, 0.0)
 
 
-def trk(cls, ids=None, attrs=None, tid="T000847", alt=1500.0, v=Velocity(3.0, 4.0, 0.0), label="PUBLIC",
-        operator=None):
+def trk(cls, ids=None, attrs=None, tid="T000847", alt=1500.0, v=V, label="PUBLIC", operator=None):
     return Track(id=tid, time=T, position=GeoPoint(31.3412345, -110.9387654, alt), velocity=v, sigma_h_m=12.5,
                  cls=cls, identities=ids or {}, sources=["radar", "remote_id"], sensors=["radar-1"], label=label,
                  attrs=attrs or {}, operator=operator)
@@ -123,7 +122,8 @@ def test_cot_in_blue_force_and_reports():
     # Lookout's own events echoed back by a TAK server, pings and machine tracks are not reports
     assert event_to_observation(parse_event(cot.track_event(trk(ObjectClass.UAS)))) is None
     ping = b'<event version="2.0" uid="p" type="t-x-c-t" how="h-g-i-g-o" time="2026-11-02T14:00:00Z" ' \
-           b'start="2026-11-02T14:00:00Z" stale="2026-11-02T14:00:20Z"><point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/></event>'
+           b'start="2026-11-02T14:00:00Z" stale="2026-11-02T14:00:20Z">' \
+           b'<point lat="0" lon="0" hae="0" ce="9999999" le="9999999"/></event>'
     assert event_to_observation(parse_event(ping)) is None
 
 
@@ -131,10 +131,12 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
 <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
 <event version="2.0" uid="x" type="a-f-G" how="h-e" time="2026-11-02T14:00:00Z" start="2026-11-02T14:00:00Z"
- stale="2026-11-02T14:05:00Z"><point lat="31" lon="-110" hae="0" ce="1" le="1"/><detail><remarks>&lol3;</remarks></detail></event>"""
+ stale="2026-11-02T14:05:00Z"><point lat="31" lon="-110" hae="0" ce="1" le="1"
+/><detail><remarks>&lol3;</remarks></detail></event>"""
 XXE = b"""<?xml version="1.0"?><!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passwd">]>
 <event version="2.0" uid="x" type="a-f-G" how="h-e" time="2026-11-02T14:00:00Z" start="2026-11-02T14:00:00Z"
- stale="2026-11-02T14:05:00Z"><point lat="31" lon="-110" hae="0" ce="1" le="1"/><detail><remarks>&x;</remarks></detail></event>"""
+ stale="2026-11-02T14:05:00Z"><point lat="31" lon="-110" hae="0" ce="1" le="1"
+/><detail><remarks>&x;</remarks></detail></event>"""
 
 
 @pytest.mark.parametrize("data, reason", [

@@ -23,11 +23,16 @@ from lookout.geo import distance_m
 from lookout.model import GeoPoint, ObjectClass, Track, TrackPoint, Velocity
 from lookout.sector import load_sector
 from lookout.share.feed import CotFeed
-from lookout.share.releasability import (Agency, ShareRule, filter_points, filter_track_dicts, filter_track_points,
-                                         filter_tracks)
+from lookout.share.releasability import (
+    Agency,
+    ShareRule,
+    filter_points,
+    filter_track_dicts,
+    filter_track_points,
+    filter_tracks,
+)
 from lookout.share.transport import CotSender
 from lookout.store.sqlite import SQLiteStore
-
 from share.agencies import viewer_tokens
 
 T0 = 1_790_000_000.0

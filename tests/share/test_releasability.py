@@ -7,9 +7,19 @@ import pytest
 
 from lookout.api.serialize import track_json
 from lookout.geo import distance_m
-from lookout.model import Alert, GeoPoint, GeoPosition, Observation, ObjectClass, Severity, Track, TrackPoint, Velocity
-from lookout.share.releasability import (OPEN, Agency, ShareRule, coarsen, filter_alert_dicts, filter_alerts,
-                                         filter_observations, filter_points, filter_track_dicts, filter_tracks)
+from lookout.model import Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, Track, TrackPoint, Velocity
+from lookout.share.releasability import (
+    OPEN,
+    Agency,
+    ShareRule,
+    coarsen,
+    filter_alert_dicts,
+    filter_alerts,
+    filter_observations,
+    filter_points,
+    filter_track_dicts,
+    filter_tracks,
+)
 
 US = Agency("USBP", frozenset({"PUBLIC", "REL-MX", "US-ONLY"}))
 MX = Agency("GN-MX", frozenset({"PUBLIC", "REL-MX"}),

@@ -19,7 +19,6 @@ from lookout.share.cot import parse_event
 from lookout.share.feed import CotFeed, Tee
 from lookout.share.releasability import OPEN, Agency, ShareRule
 from lookout.share.transport import CotListener, CotSender, parse_url, tls_client_context, tls_server_context
-
 from share.certs import make_pki
 from share.test_cot import ATAK_MARKER, ATAK_SELF, BILLION_LAUGHS
 
@@ -49,7 +48,7 @@ class TakReceiver:
         while not self._stop.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             try:
                 conn.settimeout(5)
@@ -65,7 +64,7 @@ class TakReceiver:
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)
-                except (TimeoutError, socket.timeout):
+                except TimeoutError:
                     continue
                 except OSError:
                     break
@@ -119,7 +118,6 @@ def test_demo_live_tracks_reach_tak_receivers_per_agency(tmp_path):
         f.close()
     us_rx.close()
     mx_rx.close()
-    us = {e.uid: e for e in us_rx.events}
     tracks = {e.uid for e in us_rx.events if e.uid.startswith("lookout-T") and e.type.startswith("a-")}
     assert len(tracks) >= 5 and len(us_rx.events) > 100
     types = {e.type for e in us_rx.events}
@@ -179,8 +177,8 @@ def test_expired_server_certificate_refused_with_clear_error_and_audit(pki, tmp_
     rx = TakReceiver(ctx)
     auth = AuthStore(tmp_path / "a.db")
     try:
-        sender = CotSender(f"tls://127.0.0.1:{rx.port}",
-                           tls_client_context(str(pki["ca"]), str(pki["client"]), str(pki["client"].with_suffix(".key"))))
+        client = tls_client_context(str(pki["ca"]), str(pki["client"]), str(pki["client"].with_suffix(".key")))
+        sender = CotSender(f"tls://127.0.0.1:{rx.port}", client)
         feed = CotFeed(sender, auth=auth)
         feed.publish(0.0, [], [], [])
         assert feed.sender.send([ATAK_SELF]) == 0  # never raises

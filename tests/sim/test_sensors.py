@@ -243,7 +243,7 @@ def test_blue_force_and_reports(scenario, observations):
     agents = {a.id: a for a in scenario.agents}
     assert {o.ident for o in bf} == set(agents)
     assert 3 <= len(agents) <= 6
-    for aid, a in agents.items():
+    for aid in agents:
         ts = np.array([o.time for o in bf if o.ident == aid])
         assert abs(np.median(np.diff(ts)) - 30.0) < 3.0
     reports = _by_sensor(observations, SourceKind.REPORT)

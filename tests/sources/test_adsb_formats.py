@@ -9,11 +9,11 @@ import json
 import pytest
 
 from lookout.geo import distance_m
-from lookout.model import Observation, ObjectClass
+from lookout.model import ObjectClass, Observation
 from lookout.sources import decoder_class, formats
+from lookout.sources.aircraft_json import AircraftJsonDecoder
 from lookout.sources.beast import BeastDecoder, encode_frame
 from lookout.sources.sbs import SbsDecoder, format_line
-from lookout.sources.aircraft_json import AircraftJsonDecoder
 
 
 def _gen(adsb_data):
@@ -186,7 +186,8 @@ def test_aircraft_json_snapshots(adsb_data):
 def test_aircraft_json_split_in_chunks_and_broken_snapshot(adsb_data):
     text = (adsb_data / "aircraft.json").read_bytes()
     snaps = text.split(b"\n{")
-    broken = snaps[0] + b"\n" + b'{ "now" : 1700000100.0, "aircraft" : [ {"hex": "a4b3c2", "lat": 3' + b"\n{" + b"\n{".join(snaps[1:])
+    cut = b'{ "now" : 1700000100.0, "aircraft" : [ {"hex": "a4b3c2", "lat": 3'
+    broken = snaps[0] + b"\n" + cut + b"\n{" + b"\n{".join(snaps[1:])
     dec = AircraftJsonDecoder()
     obs = [o for i in range(0, len(broken), 100) for o in dec.decode(broken[i:i + 100])]
     obs += list(dec.flush())

@@ -22,7 +22,7 @@ import rs1090
 from lookout.geo import distance_m
 from lookout.sources import decoder_class
 from lookout.sources.beast import encode_frame
-from lookout.sources.modes import AircraftState, ModeS, encode_airborne_position
+from lookout.sources.modes import ModeS, encode_airborne_position
 
 REAL = Path(__file__).parents[1] / "data" / "adsb-real"
 NOGALES = (31.33, -110.95)
@@ -184,7 +184,8 @@ def test_surface_positions_without_a_receiver_use_the_aircraft_own_position():
     t0 = 1_750_000_000.0
     lat, lon = -33.95, 151.18  # Sydney: southern and eastern hemispheres
     for i in range(4):
-        assert (m.frame(encode_airborne_position("7c1234", lat, lon, 1000, odd=bool(i % 2)), t0 + i) is None) == (i == 0)
+        fix = m.frame(encode_airborne_position("7c1234", lat, lon, 1000, odd=bool(i % 2)), t0 + i)
+        assert (fix is None) == (i == 0)
     for i in range(4):
         o = m.frame(encode_surface_position("7c1234", lat, lon + 0.0001 * i, odd=bool(i % 2)), t0 + 10 + i)
         assert o is not None and o.attrs["on_ground"]
@@ -203,7 +204,8 @@ def test_surface_positions_without_a_receiver_use_the_aircraft_own_position():
 def test_sbs_lines_far_from_the_sector_are_kept_without_a_receiver():
     """BaseStation lines as published: the format's documentation example (UK, 2008) and a
     dump1090 one (California)."""
-    lines = [b"MSG,3,496,211,4CA2D6,10057,2008/11/28,14:53:50.594,2008/11/28,14:58:51.153,,37000,,,51.45735,-1.02826,,,0,0,0,0",
+    lines = [b"MSG,3,496,211,4CA2D6,10057,2008/11/28,14:53:50.594,2008/11/28,14:58:51.153,"
+             b",37000,,,51.45735,-1.02826,,,0,0,0,0",
              b"MSG,3,1,1,AAABBB,1,2020/02/01,13:52:02.404,2020/02/01,13:52:02.422,,12900,,,38.61713,-121.85754,,,,,,"]
     dec = decoder_class("sbs")()
     obs = dec.decode_batch(lines)

@@ -8,8 +8,18 @@ from dataclasses import dataclass, field
 import pytest
 
 from lookout.model import (
-    Alert, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, PolarMeasurement, Severity,
-    Track, TrackStatus, Velocity, Zone,
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    OperatorLocationType,
+    PolarMeasurement,
+    Severity,
+    Track,
+    TrackStatus,
+    Velocity,
+    Zone,
 )
 from lookout.store._encode import dumps, encoder
 
@@ -66,7 +76,7 @@ def test_records_of_any_shape():
     class Node:
         name: str
         leaf: Leaf | None = None
-        child: "Node | None" = None
+        child: Node | None = None
         extra: dict = field(default_factory=dict)
 
     n = Node("a", Leaf(1.5, ["t"]), Node("b", None, Node("c", Leaf(2.0))), {"k": Leaf(3.0)})

@@ -104,7 +104,8 @@ def test_failed_migration_leaves_the_previous_version(tmp_path, monkeypatch):
     bad.mkdir()
     for m in load_migrations("sqlite"):
         (bad / m.path.name).write_text(m.sql)
-    (bad / f"{LATEST + 1:04d}_broken.sql").write_text("CREATE TABLE extra (x INTEGER);\nCREATE TABLE observations (y);\n")
+    (bad / f"{LATEST + 1:04d}_broken.sql").write_text("CREATE TABLE extra (x INTEGER);\n"
+                                                      "CREATE TABLE observations (y);\n")
     db = tmp_path / "s.db"
     SQLiteStore(db).close()
     import lookout.store._sql as sqlmod

@@ -8,8 +8,22 @@ import pytest
 
 from lookout.geo import LocalFrame
 from lookout.model import (
-    Alert, AlertState, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, PolarMeasurement,
-    Severity, SourceKind, Track, TrackPoint, TrackStatus, Velocity, Zone, ZoneKind,
+    Alert,
+    AlertState,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    OperatorLocationType,
+    PolarMeasurement,
+    Severity,
+    SourceKind,
+    Track,
+    TrackPoint,
+    TrackStatus,
+    Velocity,
+    Zone,
+    ZoneKind,
 )
 from lookout.sector import load_sector
 from lookout.store.base import BBox
@@ -67,8 +81,9 @@ def track(tid: str, t: float, e: float, n: float, **kw) -> Track:
 
 def alert(aid: str, start: float, **kw) -> Alert:
     lat, lon, alt = _geo(500.0, -200.0, 1300.0)
-    base = dict(id=aid, rule="border_crossing", severity=Severity.HIGH, message="track t-1 crossed the border northbound",
-                start=start, track_ids=["t-1"], position=GeoPoint(lat, lon, alt), evidence={"side": "US", "speed": 12.5})
+    base = dict(id=aid, rule="border_crossing", severity=Severity.HIGH,
+                message="track t-1 crossed the border northbound", start=start, track_ids=["t-1"],
+                position=GeoPoint(lat, lon, alt), evidence={"side": "US", "speed": 12.5})
     base.update(kw)
     return Alert(**base)
 

@@ -14,8 +14,18 @@ import numpy as np
 import pytest
 
 from api.world import free_port
-from lookout.model import (Alert, GeoPoint, GeoPosition, ObjectClass, Observation, Severity, SourceKind, Track,
-                           TrackStatus, Velocity)
+from lookout.model import (
+    Alert,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    Severity,
+    SourceKind,
+    Track,
+    TrackStatus,
+    Velocity,
+)
 
 CHROMIUM = os.environ.get("LOOKOUT_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -84,7 +94,7 @@ class LiveServer:
         while not self._stop.is_set() and self.step():
             self._stop.wait(STEP_WALL_S)
 
-    def start(self) -> "LiveServer":
+    def start(self) -> LiveServer:
         for th in self.threads:
             th.start()
         deadline = _time.monotonic() + 20
@@ -114,7 +124,8 @@ class DemoServer(LiveServer):
             self.store.write_tracks(truth_tracks(self.scenario, self.t0 + float(k)))
         uas = next(t for t in truth_tracks(self.scenario, self.t0 + 400) if t.operator is not None)
         self.alerts = [
-            Alert(rule="border_crossing", severity=Severity.HIGH, message=f"{uas.identities['remote_id']} crossed northbound",
+            Alert(rule="border_crossing", severity=Severity.HIGH,
+                  message=f"{uas.identities['remote_id']} crossed northbound",
                   start=self.t0 + 400, track_ids=[uas.id], position=uas.position, operator=uas.operator, id="a-e2e-1"),
             Alert(rule="loiter", severity=Severity.MEDIUM, message="Loitering near the port of entry",
                   start=self.t0 + 410, track_ids=[], position=GeoPoint(31.333, -110.94), id="a-e2e-2"),

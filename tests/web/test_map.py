@@ -128,7 +128,8 @@ def test_replay_shows_a_past_position(page, demo_server):
     # drag the slider to the past time (set its value and fire 'input' as a user's drag does)
     page.evaluate("t => { const s = document.querySelector('#slider'); s.value = String(t);"
                   " s.dispatchEvent(new Event('input', {bubbles: true})); }", t_past)
-    page.wait_for_function("([id, t]) => window.lookout.replay.time === t && window.lookout.displayed().some(d => d.id === id)",
+    page.wait_for_function("([id, t]) => window.lookout.replay.time === t"
+                           " && window.lookout.displayed().some(d => d.id === id)",
                            arg=[track_id, t_past], timeout=10_000)
     shown = next(d for d in page.evaluate(SHOWN) if d["id"] == track_id)
     assert shown["lat"] == pytest.approx(past.lat, abs=1e-7) and shown["lon"] == pytest.approx(past.lon, abs=1e-7)

@@ -83,7 +83,8 @@ def _result(request: Request, q: AnalyticsQuery, who: Principal | None = None) -
 
 def _params(start: str | None = Query(None, description="UNIX seconds or ISO 8601 (default: end - 30 days)"),
             end: str | None = Query(None, description="UNIX seconds or ISO 8601 (default: now)"),
-            region: str | None = Query(None, description="sector, zone:<id>, min_lat,min_lon,max_lat,max_lon or GeoJSON"),
+            region: str | None = Query(None,
+                                       description="sector, zone:<id>, min_lat,min_lon,max_lat,max_lon or GeoJSON"),
             period: str = Query("week", description="day, week or month"),
             baseline_start: str | None = Query(None), baseline_end: str | None = Query(None)) -> AnalyticsQuery:
     return _query(start, end, region, period, baseline_start, baseline_end)

@@ -67,22 +67,22 @@ class Crossings:
         return int(self.time.size)
 
     @classmethod
-    def empty(cls) -> "Crossings":
+    def empty(cls) -> Crossings:
         return cls(*(np.empty(0) for _ in range(6)))
 
     @classmethod
-    def concat(cls, parts: Iterable["Crossings"]) -> "Crossings":
+    def concat(cls, parts: Iterable[Crossings]) -> Crossings:
         parts = [p for p in parts if len(p)]
         if not parts:
             return cls.empty()
         return cls(*(np.concatenate([getattr(p, f) for p in parts])
                      for f in ("time", "lat", "lon", "direction", "course", "track_id")))
 
-    def select(self, mask: np.ndarray) -> "Crossings":
+    def select(self, mask: np.ndarray) -> Crossings:
         return Crossings(self.time[mask], self.lat[mask], self.lon[mask], self.direction[mask],
                          self.course[mask], self.track_id[mask])
 
-    def window(self, start: float | None = None, end: float | None = None) -> "Crossings":
+    def window(self, start: float | None = None, end: float | None = None) -> Crossings:
         m = np.ones(len(self), bool)
         if start is not None:
             m &= self.time >= start

@@ -8,7 +8,7 @@ safe to draw from the API's worker threads.
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -24,7 +24,7 @@ _PATTERN_COLORS = {"orbit": "#d62728", "racetrack": "#ff7f0e", "loiter": "#9467b
 
 
 def _dt(t: float) -> datetime:
-    return datetime.fromtimestamp(float(t), tz=timezone.utc)
+    return datetime.fromtimestamp(float(t), tz=UTC)
 
 
 def _new(w: float = 9.0, h: float = 4.5) -> Figure:
@@ -190,7 +190,8 @@ def pdf_report(res, sector: Sector, path: str | Path) -> None:
         fig = _new(8.27, 11.69)
         lines = [
             "Lookout analytics report",
-            f"{_dt(res.query.start):%Y-%m-%d %H:%M} to {_dt(res.query.end):%Y-%m-%d %H:%M} UTC, region {res.region_name}",
+            f"{_dt(res.query.start):%Y-%m-%d %H:%M} to {_dt(res.query.end):%Y-%m-%d %H:%M} UTC, "
+            f"region {res.region_name}",
             "",
             data["missions"]["baseline"].get("text", ""),
             f"{data['missions']['count']} missions by {data['missions']['aircraft']} aircraft",

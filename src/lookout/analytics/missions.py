@@ -33,7 +33,7 @@ import logging
 import math
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -85,11 +85,11 @@ class PointHistory:
         return int(self.time.size)
 
     @classmethod
-    def empty(cls) -> "PointHistory":
+    def empty(cls) -> PointHistory:
         return cls(ident=np.empty(0, object), time=np.empty(0), lat=np.empty(0), lon=np.empty(0))
 
     @classmethod
-    def concat(cls, parts: Iterable["PointHistory"]) -> "PointHistory":
+    def concat(cls, parts: Iterable[PointHistory]) -> PointHistory:
         """One history of several (callsigns and types merged, later ones winning)."""
         calls: dict[str, str] = {}
         types: dict[str, str] = {}
@@ -112,7 +112,7 @@ class PointHistory:
 
     @classmethod
     def from_records(cls, rows: Iterable[tuple[str, float, float, float, float | None]],
-                     callsigns: dict[str, str] | None = None, types: dict[str, str] | None = None) -> "PointHistory":
+                     callsigns: dict[str, str] | None = None, types: dict[str, str] | None = None) -> PointHistory:
         """From ``(ident, time, lat, lon, alt_m or None)`` tuples."""
         rows = list(rows)
         if not rows:
@@ -123,7 +123,7 @@ class PointHistory:
                    lon=np.asarray(lon, float), alt=alt_a, callsigns=dict(callsigns or {}), types=dict(types or {}))
 
     @classmethod
-    def from_observations(cls, observations: Iterable[Observation]) -> "PointHistory":
+    def from_observations(cls, observations: Iterable[Observation]) -> PointHistory:
         """From geodetic observations that carry an identity (ADS-B: ICAO24)."""
         rows, calls, types = [], {}, {}
         for o in observations:
@@ -139,7 +139,7 @@ class PointHistory:
 
     @classmethod
     def from_track_points(cls, points: Iterable[tuple[str, TrackPoint]], tracks: dict[str, Track] | None = None,
-                          include_uas: bool = False) -> "PointHistory":
+                          include_uas: bool = False) -> PointHistory:
         """From the store's ``(track id, TrackPoint)`` pairs.
 
         A track's identity is its ``icao24`` where it has one, else the track id. With
@@ -485,7 +485,7 @@ def missions_in_region(missions: Iterable[Mission], region: BaseGeometry) -> lis
 # ------------------------------------------------------------------------------------------
 def period_start(t: float, period: str) -> float:
     """Start (UNIX s) of the UTC day, ISO week (Monday) or calendar month containing ``t``."""
-    d = datetime.fromtimestamp(t, tz=timezone.utc)
+    d = datetime.fromtimestamp(t, tz=UTC)
     if period == "day":
         s = d.replace(hour=0, minute=0, second=0, microsecond=0)
     elif period == "week":
@@ -498,7 +498,7 @@ def period_start(t: float, period: str) -> float:
 
 
 def _next_period(t: float, period: str) -> float:
-    d = datetime.fromtimestamp(t, tz=timezone.utc)
+    d = datetime.fromtimestamp(t, tz=UTC)
     if period == "day":
         return (d + timedelta(days=1)).timestamp()
     if period == "week":
@@ -516,7 +516,7 @@ class PeriodCount:
 
     def to_dict(self) -> dict[str, Any]:
         return {"period_start": self.period_start, "period_end": self.period_end,
-                "label": datetime.fromtimestamp(self.period_start, tz=timezone.utc).strftime("%Y-%m-%d"),
+                "label": datetime.fromtimestamp(self.period_start, tz=UTC).strftime("%Y-%m-%d"),
                 "count": self.count, "aircraft": self.aircraft}
 
 

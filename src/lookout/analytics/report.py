@@ -26,7 +26,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,20 @@ from shapely.geometry.base import BaseGeometry
 from shapely.ops import unary_union
 
 from lookout.analytics.corridors import (
-    Crossings, crossings_from_alerts, crossings_from_tracks, find_corridors, launch_hotspots, launch_points,
+    Crossings,
+    crossings_from_alerts,
+    crossings_from_tracks,
+    find_corridors,
+    launch_hotspots,
+    launch_points,
 )
 from lookout.analytics.missions import (
-    PERIODS, MissionConfig, MissionStream, PointHistory, baseline_comparison, count_missions,
+    PERIODS,
+    MissionConfig,
+    MissionStream,
+    PointHistory,
+    baseline_comparison,
+    count_missions,
 )
 from lookout.model import ObjectClass, SourceKind
 from lookout.sector import Sector, load_sector
@@ -66,7 +76,7 @@ def parse_time(value: str | float | int) -> float:
             except ValueError:
                 raise ValueError(f"time {value!r} is neither UNIX seconds nor an ISO 8601 date/time") from None
             if d.tzinfo is None:
-                d = d.replace(tzinfo=timezone.utc)
+                d = d.replace(tzinfo=UTC)
             t = d.timestamp()
     if not math.isfinite(t) or t < 0:
         raise ValueError(f"time {value!r} is out of range")
@@ -166,8 +176,9 @@ def parse_region(spec: str | None, store: Store | None = None, sector: Sector | 
             except (ValueError, KeyError, TypeError, AttributeError) as exc:
                 raise ValueError(f"bad GeoJSON region file {path}: {exc}") from None
             return geom, name or fname or Path(path).stem
+    geojson = "a GeoJSON file" if allow_files else "GeoJSON text"
     raise ValueError(f"unknown region {s!r}: use 'sector', 'zone:<id>', 'bbox:lon_min,lat_min,lon_max,lat_max', "
-                     "'min_lat,min_lon,max_lat,max_lon'" + (" or a GeoJSON file" if allow_files else " or GeoJSON text"))
+                     f"'min_lat,min_lon,max_lat,max_lon' or {geojson}")
 
 
 @dataclass(frozen=True)
@@ -313,7 +324,8 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
     cr_tracks = Crossings.empty()
     if rows:
         tid, t, la, lo = zip(*rows)
-        cr_tracks = crossings_from_tracks(np.asarray(tid, object), np.asarray(t), np.asarray(la), np.asarray(lo), sector)
+        cr_tracks = crossings_from_tracks(np.asarray(tid, object), np.asarray(t), np.asarray(la), np.asarray(lo),
+                                          sector)
     crossings = Crossings.concat([cr_alerts, cr_tracks])
     crossings = crossings.select(_in_region(region, crossings.lat, crossings.lon))
     corridors = find_corridors(crossings, now=query.end, frame=sector.frame)
@@ -332,7 +344,7 @@ def analyse(store: Store, query: AnalyticsQuery, sector: Sector | None = None,
     in_win = [a for a in alerts if query.start <= a.start <= query.end and (
               a.position is None or region is None
               or bool(_in_region(region, np.array([a.position.lat]), np.array([a.position.lon]))[0]))]
-    per_day = Counter(datetime.fromtimestamp(a.start, tz=timezone.utc).strftime("%Y-%m-%d") for a in in_win)
+    per_day = Counter(datetime.fromtimestamp(a.start, tz=UTC).strftime("%Y-%m-%d") for a in in_win)
     alert_stats = {
         "total": len(in_win),
         "by_rule": dict(sorted(Counter(a.rule for a in in_win).items())),
@@ -368,7 +380,8 @@ baseline {{ fmt(d.window.baseline_start) }} to {{ fmt(d.window.baseline_end) }}.
 <img src="{{ figs.mission_counts }}" alt="mission counts against baseline">
 <table id="missions"><tr><th>aircraft</th><th>callsign</th><th>type</th><th>start (UTC)</th><th>duration</th>
 <th>pattern</th><th>centre</th><th>radius km</th><th>score</th></tr>
-{% for m in d.missions["items"] %}<tr><td>{{ m.icao24 }}</td><td>{{ m.callsign or "" }}</td><td>{{ m.aircraft_type or "" }}</td>
+{% for m in d.missions["items"] %}<tr><td>{{ m.icao24 }}</td><td>{{ m.callsign or "" }}</td>
+<td>{{ m.aircraft_type or "" }}</td>
 <td>{{ fmt(m.start) }}</td><td>{{ "%.0f"|format(m.duration_s / 60) }} min</td><td>{{ m.pattern }}</td>
 <td>{{ "%.4f, %.4f"|format(m.center_lat, m.center_lon) }}</td><td>{{ "%.1f"|format(m.radius_m / 1000) }}</td>
 <td>{{ m.score }}</td></tr>{% endfor %}
@@ -380,8 +393,9 @@ baseline {{ fmt(d.window.baseline_start) }} to {{ fmt(d.window.baseline_end) }}.
 <img src="{{ figs.corridor_map }}" alt="corridor map">
 <table id="corridors"><tr><th>rank</th><th>crossings</th><th>recency-weighted</th><th>north / south</th>
 <th>centre</th><th>width m</th><th>last crossing (UTC)</th></tr>
-{% for c in d.corridors %}<tr><td>{{ c.rank }}</td><td>{{ c.count }}</td><td>{{ c.score }}</td><td>{{ c.north }} / {{ c.south }}</td>
-<td>{{ "%.4f, %.4f"|format(c.center_lat, c.center_lon) }}</td><td>{{ "%.0f"|format(c.width_m) }}</td><td>{{ fmt(c.last_seen) }}</td></tr>{% endfor %}
+{% for c in d.corridors %}<tr><td>{{ c.rank }}</td><td>{{ c.count }}</td><td>{{ c.score }}</td>
+<td>{{ c.north }} / {{ c.south }}</td><td>{{ "%.4f, %.4f"|format(c.center_lat, c.center_lon) }}</td>
+<td>{{ "%.0f"|format(c.width_m) }}</td><td>{{ fmt(c.last_seen) }}</td></tr>{% endfor %}
 </table>
 
 <h2>Launch points</h2>
@@ -406,7 +420,7 @@ baseline {{ fmt(d.window.baseline_start) }} to {{ fmt(d.window.baseline_end) }}.
 def _fmt_time(t: float | None) -> str:
     if t is None:
         return ""
-    return datetime.fromtimestamp(float(t), tz=timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return datetime.fromtimestamp(float(t), tz=UTC).strftime("%Y-%m-%d %H:%M")
 
 
 def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:

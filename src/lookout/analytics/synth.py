@@ -19,7 +19,7 @@ import json
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -156,7 +156,8 @@ class _Builder:
             brg = rng.uniform(0, 2 * math.pi)
             start = (mid[0] - length / 2 * math.sin(brg), mid[1] - length / 2 * math.cos(brg))
             turn = rng.uniform(-30, 30)
-            segs = [_leg(length / 2, speed), _arc(turn, 8000 if kind == "transit" else 1000, speed), _leg(length / 2, speed)]
+            radius = 8000 if kind == "transit" else 1000
+            segs = [_leg(length / 2, speed), _arc(turn, radius, speed), _leg(length / 2, speed)]
             alt = rng.uniform(9000, 12000) if kind == "transit" else rng.uniform(300, 1500)
             return start, brg, segs, alt
         if kind == "approach":
@@ -349,7 +350,7 @@ def sbs_lines(hist: PointHistory) -> Iterator[str]:
     named: set[str] = set()
     for i in range(len(hist)):
         ident = str(hist.ident[i])
-        ts = datetime.fromtimestamp(float(hist.time[i]), tz=timezone.utc)
+        ts = datetime.fromtimestamp(float(hist.time[i]), tz=UTC)
         d, tm = ts.strftime("%Y/%m/%d"), ts.strftime("%H:%M:%S.") + f"{ts.microsecond // 1000:03d}"
         hexid = ident.upper()
         if ident not in named and hist.callsigns.get(ident):

@@ -17,19 +17,27 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Body, Depends, FastAPI, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-import orjson
 
 from lookout import __version__
-from lookout.api import serialize as ser
 from lookout.api import security as sec
+from lookout.api import serialize as ser
 from lookout.api.docs import add_docs_routes
 from lookout.api.live import LiveHub, parse_classes
+from lookout.api.params import (
+    ApiError,
+    BodyLimit,
+    bad_request,
+    check_limit,
+    not_found,
+    parse_bbox,
+    parse_bbox_list,
+    parse_window,
+)
 from lookout.api.security import WHO, Principal
-from lookout.api.params import (ApiError, BodyLimit, bad_request, check_limit, not_found, parse_bbox,
-                                parse_bbox_list, parse_window)
 from lookout.api.zones import MAX_ZONE_BODY, zone_feature, zone_from_body
 from lookout.model import Alert, AlertState, SourceKind, TrackStatus
 from lookout.sector import Sector, load_sector
@@ -464,7 +472,8 @@ def _add_zone_routes(api: APIRouter, app: FastAPI) -> None:
         return old
 
     @api.put("/zones/{zone_id}", summary="Create or update a zone (a new version; operator)", description=ZONE_RULES)
-    def put_zone(zone_id: str, body: Any = Body(...), who: Principal = Depends(sec.require("operator"))) -> dict[str, Any]:
+    def put_zone(zone_id: str, body: Any = Body(...),
+                 who: Principal = Depends(sec.require("operator"))) -> dict[str, Any]:
         z = zone_from_body(body, zone_id, sector=app.state.sector)
         old = _changeable(zone_id, "update", who)
         _label_allowed(z, who)

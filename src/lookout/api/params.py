@@ -7,7 +7,7 @@ naming the parameter and what is wrong with it.
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lookout.store.base import BBox
 
@@ -42,7 +42,7 @@ def parse_time(name: str, value: str | None) -> float | None:
             raise bad_request(f"{name}={value!r} is not a time: give UNIX seconds or ISO 8601 "
                               "(e.g. 2026-11-23T12:00:00Z)") from None
         if dt.tzinfo is None:
-            dt = dt.replace(tzinfo=timezone.utc)
+            dt = dt.replace(tzinfo=UTC)
         t = dt.timestamp()
     if not math.isfinite(t) or t < 0 or t > 1.0e10:
         raise bad_request(f"{name}={value!r} is out of range (UNIX seconds between 0 and 1e10)")

@@ -80,7 +80,8 @@ def authenticate(conn: HTTPConnection, allow_query: bool = False) -> Principal:
         raise AuthError("the Authorization header must be 'Bearer <token>'")
     if how == "cookie" and not _same_origin(conn):
         auth.audit("anonymous", "-", "auth.denied", where, outcome="denied",
-                   detail={"reason": "cross-origin request with a session cookie", "origin": conn.headers.get("origin")})
+                   detail={"reason": "cross-origin request with a session cookie",
+                           "origin": conn.headers.get("origin")})
         raise AuthError("cross-origin request refused (send the token in the Authorization header)", status=403)
     return auth.authenticate(token, where=where)
 
@@ -390,7 +391,8 @@ def auth_router(app: FastAPI) -> APIRouter:
 
     @r.post("/api/auth/login", summary="Sign in with user and password (or an API token); sets the session cookie",
             tags=["auth"])
-    def login(request: Request, body: Any = Body(..., examples=[{"user": "usbp-operator", "password": "..."}])) -> Response:
+    def login(request: Request,
+              body: Any = Body(..., examples=[{"user": "usbp-operator", "password": "..."}])) -> Response:
         auth = auth_of(app)
         if auth is None:
             raise ApiError(404, "access control is off on this server; no login needed")
@@ -479,5 +481,6 @@ def signed_in(conn: HTTPConnection) -> bool:
     return True
 
 
-__all__ = ["AgencyViews", "BEARER", "SESSION_COOKIE", "cleared_for_everything", "credentials", "may_change_zone", "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m", "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen",
-           "ws_principal"]
+__all__ = ["AgencyViews", "BEARER", "SESSION_COOKIE", "cleared_for_everything", "credentials", "may_change_zone",
+           "live_view", "COOKIE", "OPEN_PRINCIPAL", "WHO", "auth_router", "authenticate", "in_box", "margin_m",
+           "per_agency", "principal", "record", "require", "require_full_access", "signed_in", "widen", "ws_principal"]

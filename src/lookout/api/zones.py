@@ -37,7 +37,8 @@ def _invalid(detail: str) -> ApiError:
 def validate_geometry(geometry: Any) -> dict[str, Any]:
     """Check a GeoJSON geometry (type, coordinates, WGS-84 ranges, polygon validity)."""
     if not isinstance(geometry, dict):
-        raise _invalid(f"malformed GeoJSON: geometry must be an object with 'type' and 'coordinates', got {geometry!r:.80}")
+        raise _invalid("malformed GeoJSON: geometry must be an object with 'type' and 'coordinates', "
+                       f"got {geometry!r:.80}")
     gtype = geometry.get("type")
     if gtype not in GEOMETRY_TYPES:
         raise _invalid(f"malformed GeoJSON: geometry type must be one of {list(GEOMETRY_TYPES)}, got {gtype!r}")

@@ -188,7 +188,7 @@ class AuthStore:
         with self._lock:
             self._db.close()
 
-    def __enter__(self) -> "AuthStore":
+    def __enter__(self) -> AuthStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -398,10 +398,13 @@ class AuthStore:
                 self._failures = {k: v for k, v in self._failures.items() if v and now - v[-1] < LOGIN_WINDOW_S}
         if len(recent) >= LOGIN_MAX_FAILURES:
             wait = int(LOGIN_WINDOW_S - (now - recent[0])) + 1
-            self.audit(name, "-", "login", "web", outcome="denied", detail={"reason": "throttled", "failures": len(recent)})
+            self.audit(name, "-", "login", "web", outcome="denied",
+                       detail={"reason": "throttled", "failures": len(recent)})
             raise AuthError(f"too many failed sign-ins for {name}; try again in {wait} s", status=429)
         with self._lock:
-            row = self._db.execute("SELECT * FROM users WHERE name=?", (user,)).fetchone() if isinstance(user, str) else None
+            row = None
+            if isinstance(user, str):
+                row = self._db.execute("SELECT * FROM users WHERE name=?", (user,)).fetchone()
         # one password check whatever the account: an unknown name, a user without a password
         # and a disabled user take as long as a wrong password (the answer is the same too)
         stored = row["password"] if row is not None and row["password"] else _dummy_password_hash()
@@ -428,9 +431,11 @@ class AuthStore:
         with self._lock:
             last = self._db.execute("SELECT hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
             prev = last["hash"] if last else ""
-            h = hashlib.sha256("\x1f".join([prev, repr(t), actor, agency, action, obj, outcome, det]).encode()).hexdigest()
-            cur = self._db.execute("INSERT INTO audit (time, actor, agency, action, object, outcome, detail, prev, hash) "
-                                   "VALUES (?,?,?,?,?,?,?,?,?)", (t, actor, agency, action, obj, outcome, det, prev, h))
+            chained = "\x1f".join([prev, repr(t), actor, agency, action, obj, outcome, det])
+            h = hashlib.sha256(chained.encode()).hexdigest()
+            cur = self._db.execute(
+                "INSERT INTO audit (time, actor, agency, action, object, outcome, detail, prev, hash) "
+                "VALUES (?,?,?,?,?,?,?,?,?)", (t, actor, agency, action, obj, outcome, det, prev, h))
             return int(cur.lastrowid)
 
     def audit_entries(self, start: float | None = None, end: float | None = None, actor: str | None = None,

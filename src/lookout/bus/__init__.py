@@ -27,8 +27,9 @@ from lookout.bus.base import (
     tracks_subject,
 )
 
-__all__ = ["AGENT", "ALERTS_SUBJECT", "HANDOFF", "TICK", "Bus", "BusError", "Message", "Subscription", "agent_subject", "batch_id", "decode", "encode",
-           "handoff_subject", "obs_subject", "open_bus", "subject_matches", "tick_subject", "tracks_subject"]
+__all__ = ["AGENT", "ALERTS_SUBJECT", "HANDOFF", "TICK", "Bus", "BusError", "Message", "Subscription", "agent_subject",
+           "batch_id", "decode", "encode", "handoff_subject", "obs_subject", "open_bus", "subject_matches",
+           "tick_subject", "tracks_subject"]
 
 
 def open_bus(url: str = "memory://", prefix: str = "", **options: object) -> Bus:

@@ -36,7 +36,6 @@ from typing import Any
 
 import orjson
 
-
 HANDOFF = "handoff"  # pseudo source of obs.handoff.<sector>
 TICK = "tick"  # pseudo source of obs.tick.<sector>: observation time advanced (a clock for quiet sectors)
 AGENT = "agent"  # pseudo source of obs.agent.<sector>: agent fixes from other sectors (for rules only)
@@ -207,7 +206,7 @@ class Bus(ABC):
     async def delete(self) -> None:
         """Remove this bus's streams and consumers (tests and benchmarks clean up with this)."""
 
-    async def __aenter__(self) -> "Bus":
+    async def __aenter__(self) -> Bus:
         await self.connect()
         return self
 

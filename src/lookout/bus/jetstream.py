@@ -74,7 +74,7 @@ class JetStreamSubscription(Subscription):
         try:
             self.asked = self.batch_for(max_messages)
             msgs = await self.psub.fetch(batch=self.asked, timeout=timeout)
-        except (nats.errors.TimeoutError, asyncio.TimeoutError):
+        except (TimeoutError, nats.errors.TimeoutError):
             return []
         out = []
         for m in msgs:

@@ -45,13 +45,15 @@ _BBOX_HELP = "Keep missions centred in this box: lon_min,lat_min,lon_max,lat_max
 def register(app: typer.Typer) -> None:
     @app.command()
     def missions(
-        input: Path = typer.Argument(..., help="ADS-B history: SBS lines, 'timestamp,hex' raw frames or Observation JSON lines."),
+        input: Path = typer.Argument(..., help="ADS-B history: SBS lines, 'timestamp,hex' raw frames or "
+                                               "Observation JSON lines."),
         format: str = typer.Option(None, "--format", "-f", help="sbs, raw or jsonl (default: guessed from the file)."),
         out: Path = typer.Option(None, "--out", "-o", help="Write the missions here (JSON lines; default: stdout)."),
         reference: str = typer.Option(None, "--reference", "--receiver", help=_REFERENCE_HELP),
         max_range_km: float = typer.Option(None, help="Range limit from --reference, km (default 300)."),
         region: str = typer.Option(None, help="Keep missions centred in this region: a GeoJSON file (FILE#NAME: "
-                                              "its feature of that name), 'sector', or 'min_lat,min_lon,max_lat,max_lon'."),
+                                              "its feature of that name), 'sector', or "
+                                              "'min_lat,min_lon,max_lat,max_lon'."),
         bbox: str = typer.Option(None, help=_BBOX_HELP),
         min_duration: float = typer.Option(1200.0, help="Minimum time on station, seconds."),
         min_turn: float = typer.Option(720.0, help="Minimum cumulative turning on station, degrees."),
@@ -124,7 +126,8 @@ def register(app: typer.Typer) -> None:
                                                         "lookout-out/lookout.db)."),
         out: Path = typer.Option(Path("lookout-out/report"), "--out", "-o", help="Output folder."),
         period: str = typer.Option("week", help="Mission counts per day, week or month."),
-        baseline_from: str = typer.Option(None, help="Baseline start (default: the equal-length window before --from)."),
+        baseline_from: str = typer.Option(None,
+                                          help="Baseline start (default: the equal-length window before --from)."),
         baseline_to: str = typer.Option(None, help="Baseline end (default: --from)."),
         pdf: bool = typer.Option(True, "--pdf/--no-pdf", help="Also write report.pdf."),
     ) -> None:

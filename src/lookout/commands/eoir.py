@@ -19,9 +19,12 @@ def _progress(total: int | None):
 def register(app: typer.Typer) -> None:
     @app.command()
     def detect(
-        frames: str = typer.Argument(..., help="A folder of frames (read in name order), a video file or a stream URL."),
-        out: Path = typer.Option(Path("detections.jsonl"), "--out", "-o", help="JSON lines: frame, x, y, w, h, confidence."),
-        onnx: Path | None = typer.Option(None, help="Use this ONNX model (YOLO-style output) instead of the classical detector."),
+        frames: str = typer.Argument(...,
+                                     help="A folder of frames (read in name order), a video file or a stream URL."),
+        out: Path = typer.Option(Path("detections.jsonl"), "--out", "-o",
+                                 help="JSON lines: frame, x, y, w, h, confidence."),
+        onnx: Path | None = typer.Option(
+            None, help="Use this ONNX model (YOLO-style output) instead of the classical detector."),
         background: str = typer.Option(
             "registered", help="registered (follows a drifting scene), running_average (image-fixed), mog2 or none."),
         k_sigma: float = typer.Option(5.5, help="Detection threshold in noise sigmas."),
@@ -59,7 +62,8 @@ def register(app: typer.Typer) -> None:
     @app.command("ingest-eoir")
     def ingest_eoir(
         frames: str = typer.Argument(..., help="A folder of frames, a video file or a stream URL (rtsp://, udp://)."),
-        camera: Path = typer.Option(..., help="Camera file (YAML/JSON): intrinsics, pose or telemetry, sensor id, label."),
+        camera: Path = typer.Option(...,
+                                    help="Camera file (YAML/JSON): intrinsics, pose or telemetry, sensor id, label."),
         out: Path = typer.Option(Path("observations.jsonl"), "--out", "-o", help="Observations as JSON lines."),
         onnx: Path | None = typer.Option(None, help="Use this ONNX model instead of the classical detector."),
         max_frames: int | None = typer.Option(None, help="Stop after this many frames (streams)."),
@@ -70,7 +74,8 @@ def register(app: typer.Typer) -> None:
         run_ingest_eoir(frames, camera, out, onnx, max_frames)
 
 
-def run_ingest_eoir(frames: str, camera: Path, out: Path, onnx: Path | None = None, max_frames: int | None = None) -> None:
+def run_ingest_eoir(frames: str, camera: Path, out: Path, onnx: Path | None = None,
+                    max_frames: int | None = None) -> None:
     """Frames -> camera Observations as JSON lines, with a progress bar; exits 2 on bad input."""
     from lookout.sources.eoir import FrameError, open_frames
     from lookout.sources.eoir.pipeline import CameraConfig, detect_frames, detections_to_observations, make_detector

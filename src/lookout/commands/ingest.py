@@ -27,8 +27,8 @@ def _parse_options(items: list[str]) -> dict:
 def register(app: typer.Typer) -> None:
     @app.command()
     def ingest(
-        format: str = typer.Argument(None, metavar="FORMAT", help="Wire format (sbs, avr, raw, beast, aircraft-json, ...; "
-                                     "see `lookout ingest --list`)."),
+        format: str = typer.Argument(None, metavar="FORMAT", help="Wire format (sbs, avr, raw, beast, aircraft-json, "
+                                     "...; see `lookout ingest --list`)."),
         source: str = typer.Argument(None, metavar="SOURCE", help="A file (.gz ok), '-' for stdin, tcp://host:port, "
                                      "tcp-listen://host:port, udp://host:port, mqtt://host:port/topic, "
                                      "nats://host:port/subject, http(s)://... (polled)."),

@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
                                                         "lookout-out/lookout.db."),
         host: str = typer.Option("127.0.0.1", help="Address to listen on."),
         port: int = typer.Option(8000, help="Port to listen on."),
-        sector: Path = typer.Option(None, help="Sector GeoJSON for the basemap (default: the packaged Nogales sector)."),
+        sector: Path = typer.Option(None,
+                                    help="Sector GeoJSON for the basemap (default: the packaged Nogales sector)."),
         auth: Path = typer.Option(None, "--auth", help="Agencies/users/tokens database (see `lookout agency`, "
                                                        "`lookout users`): enforce logins and per-agency releasability. "
                                                        "Without it the API is open (single agency)."),

@@ -234,7 +234,8 @@ def register(app: typer.Typer) -> None:
             for u in a.users(agency):
                 toks = [t for t in a.tokens(u["name"]) if t["revoked"] is None]
                 typer.echo(f"{u['name']:24} {u['agency']:10} {u['role']:9} "
-                           f"{'disabled' if u['disabled'] else 'active':9} tokens: {', '.join(t['id'] for t in toks) or '-'}")
+                           f"{'disabled' if u['disabled'] else 'active':9} "
+                           f"tokens: {', '.join(t['id'] for t in toks) or '-'}")
 
     @users_app.command("role")
     def users_role(name: str, role: str, auth: str = AUTH_OPT) -> None:

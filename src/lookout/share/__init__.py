@@ -8,9 +8,18 @@
   CoT listener; :mod:`lookout.share.feed`: a per-agency live CoT feed.
 """
 
-from lookout.share.releasability import (OPEN, Agency, ShareRule, filter_alert_dicts, filter_alerts,
-                                         filter_observations, filter_points, filter_track_dicts, filter_tracks,
-                                         filter_zones)
+from lookout.share.releasability import (
+    OPEN,
+    Agency,
+    ShareRule,
+    filter_alert_dicts,
+    filter_alerts,
+    filter_observations,
+    filter_points,
+    filter_track_dicts,
+    filter_tracks,
+    filter_zones,
+)
 
 __all__ = ["OPEN", "Agency", "ShareRule", "filter_alert_dicts", "filter_alerts", "filter_observations",
            "filter_points", "filter_track_dicts", "filter_tracks", "filter_zones"]

@@ -31,7 +31,7 @@ lives with the other formats in :mod:`lookout.sources.cot`; its names are re-exp
 from __future__ import annotations
 
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import lru_cache
 from xml.etree import ElementTree as ET
 
@@ -54,7 +54,7 @@ from lookout.sources.cot import (
 @lru_cache(maxsize=4096)
 def cot_time(t: float) -> str:
     """UNIX seconds -> CoT time (ISO 8601 UTC with milliseconds, ``2026-11-24T00:00:00.000Z``)."""
-    return datetime.fromtimestamp(t, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.fromtimestamp(t, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 # -- type mapping ----------------------------------------------------------------------------

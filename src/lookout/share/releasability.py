@@ -132,7 +132,7 @@ class ShareRule:
         return d
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "ShareRule":
+    def from_dict(cls, d: dict[str, Any]) -> ShareRule:
         known = {"label", "release_as", "mode", "coarsen_m", "sources", "alerts", "max_age_s"}
         unknown = set(d) - known
         if unknown:
@@ -301,7 +301,8 @@ def downgrade_track(t: Track, rule: ShareRule, position: GeoPoint | None = None,
                  operator=None, attrs=_released_note(rule))
 
 
-def _coarse_batch(points: list[tuple[float, float, float | None]], step: float) -> list[tuple[float, float, float | None]]:
+def _coarse_batch(points: list[tuple[float, float, float | None]],
+                  step: float) -> list[tuple[float, float, float | None]]:
     """Coarsen many positions in one vectorised call."""
     lat = np.fromiter((p[0] for p in points), float, len(points))
     lon = np.fromiter((p[1] for p in points), float, len(points))
@@ -517,6 +518,7 @@ def may_see_label(label: str | None, agency: Agency) -> bool:
     return agency.may_see(label or LABELS[-1])
 
 
-__all__ = ["Agency", "ShareRule", "OPEN", "MODES", "SOURCE_IDENTITIES", "coarsen", "decide", "downgrade_track", "downgrade_alert",
-           "downgrade_track_dict", "filter_tracks", "filter_track_dicts", "filter_alerts", "filter_alert_dicts",
-           "filter_points", "filter_track_points", "filter_observations", "filter_zones", "may_see_label"]
+__all__ = ["Agency", "ShareRule", "OPEN", "MODES", "SOURCE_IDENTITIES", "coarsen", "decide", "downgrade_track",
+           "downgrade_alert", "downgrade_track_dict", "filter_tracks", "filter_track_dicts", "filter_alerts",
+           "filter_alert_dicts", "filter_points", "filter_track_points", "filter_observations", "filter_zones",
+           "may_see_label"]

@@ -74,7 +74,8 @@ def tls_client_context(cafile: str | None, certfile: str | None = None, keyfile:
     return ctx
 
 
-def tls_server_context(certfile: str, keyfile: str | None, cafile: str, require_client_cert: bool = True) -> ssl.SSLContext:
+def tls_server_context(certfile: str, keyfile: str | None, cafile: str,
+                       require_client_cert: bool = True) -> ssl.SSLContext:
     """A TLS server context that requires and verifies client certificates against ``cafile``."""
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=cafile)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -240,7 +241,7 @@ class CotListener:
         if self.auth is not None:
             self.auth.audit(actor, "-", action, obj, outcome="denied", detail=detail)
 
-    def start(self) -> "CotListener":
+    def start(self) -> CotListener:
         ep = self.endpoint
         if ep.scheme == "udp":
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -274,7 +275,7 @@ class CotListener:
         if self._sock is not None:
             self._sock.close()
 
-    def __enter__(self) -> "CotListener":
+    def __enter__(self) -> CotListener:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:
@@ -299,7 +300,7 @@ class CotListener:
         while not self._stop.is_set():
             try:
                 data, addr = self._sock.recvfrom(65535)
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 continue
             except OSError:
                 break
@@ -311,7 +312,7 @@ class CotListener:
         while not self._stop.is_set():
             try:
                 conn, addr = self._sock.accept()
-            except (socket.timeout, TimeoutError):
+            except TimeoutError:
                 continue
             except OSError:
                 break
@@ -345,7 +346,7 @@ class CotListener:
             while not self._stop.is_set():
                 try:
                     data = conn.recv(65536)
-                except (socket.timeout, TimeoutError):
+                except TimeoutError:
                     continue
                 except (OSError, ssl.SSLError):
                     break

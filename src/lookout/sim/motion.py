@@ -74,18 +74,18 @@ class Plan:
     def pos(self) -> np.ndarray:
         return self._xyh[-1][-1].copy()
 
-    def mark(self, name: str) -> "Plan":
+    def mark(self, name: str) -> Plan:
         self.marks[name] = self.t
         return self
 
     # -- phases -----------------------------------------------------------------------------
-    def hold(self, duration_s: float) -> "Plan":
+    def hold(self, duration_s: float) -> Plan:
         k = int(round(duration_s / self.dt))
         if k > 0:
             self._xyh.append(np.repeat(self.pos[None, :], k, axis=0))
         return self
 
-    def vertical(self, to_height: float, rate_mps: float) -> "Plan":
+    def vertical(self, to_height: float, rate_mps: float) -> Plan:
         p = self.pos
         dur = abs(to_height - p[2]) / rate_mps
         k = max(1, int(np.ceil(dur / self.dt)))
@@ -96,7 +96,7 @@ class Plan:
         return self
 
     def move(self, via, speeds, *, from_rest: bool = True, to_rest: bool = True, ramp_s: float = 3.0,
-             to_height: float | None = None, smooth: int = 3) -> "Plan":
+             to_height: float | None = None, smooth: int = 3) -> Plan:
         """Fly/drive from the current position through ``via`` (K,2) points.
 
         ``speeds``: one speed, or several flown over equal shares of the path's length (speed
@@ -143,7 +143,7 @@ class Plan:
         return self
 
     def orbit(self, center, heading_deg: float, length_m: float, radius_m: float, speed: float,
-              duration_s: float) -> "Plan":
+              duration_s: float) -> Plan:
         """Fly a clockwise racetrack for ``duration_s`` (whole laps, rounded up), constant speed.
 
         The plan must be at the lap's start point (see :func:`racetrack`); the times the orbit

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from lookout.model import (
-    LABELS, GeoPoint, GeoPosition, ObjectClass, Observation, OperatorLocationType, PolarMeasurement, Velocity,
+    LABELS,
+    GeoPoint,
+    GeoPosition,
+    ObjectClass,
+    Observation,
+    OperatorLocationType,
+    PolarMeasurement,
+    Velocity,
 )
 
 FLOAT_COLS = ("t", "lat", "lon", "alt", "sig_h", "sig_v", "az", "el", "rng", "sig_az", "sig_el", "sig_rng", "vr",
@@ -34,7 +41,7 @@ class ObsTable:
     cols: dict[str, np.ndarray]
 
     @classmethod
-    def empty(cls, n: int, sensor: int, label: str) -> "ObsTable":
+    def empty(cls, n: int, sensor: int, label: str) -> ObsTable:
         cols: dict[str, np.ndarray] = {c: np.full(n, np.nan) for c in FLOAT_COLS}
         for c in INT_COLS:
             cols[c] = np.full(n, -1, dtype=np.int64)
@@ -45,7 +52,7 @@ class ObsTable:
         return cls(cols)
 
     @classmethod
-    def concat(cls, tables: list["ObsTable"]) -> "ObsTable":
+    def concat(cls, tables: list[ObsTable]) -> ObsTable:
         if not tables:
             return cls.empty(0, 0, "PUBLIC")
         return cls({c: np.concatenate([t.cols[c] for t in tables]) for c in tables[0].cols})
@@ -56,7 +63,7 @@ class ObsTable:
     def __getitem__(self, c: str) -> np.ndarray:
         return self.cols[c]
 
-    def take(self, idx) -> "ObsTable":
+    def take(self, idx) -> ObsTable:
         return ObsTable({c: v[idx] for c, v in self.cols.items()})
 
 

@@ -50,7 +50,8 @@ class ThermalSequence:
     truth: list[list[tuple[str, float, float, float, float]]]  # per frame: (id, x, y, w, h) of visible targets
     targets: list[ThermalTarget] = field(default_factory=list)
     noise_sigma: float = 0.0
-    drift: list[tuple[float, float]] = field(default_factory=list)  # per frame: background content's shift since frame 0 (x, y), px
+    # per frame: the background content's shift since frame 0 (x, y), px
+    drift: list[tuple[float, float]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,8 @@ class ThermalScene:
 def _texture(rng: np.random.Generator, height: int, width: int, amplitude: float, margin: int,
              scale_px: float) -> np.ndarray:
     cell = max(int(scale_px), 4)
-    coarse = rng.normal(0.0, 1.0, ((height + 2 * margin) // cell + 2, (width + 2 * margin) // cell + 2)).astype(np.float32)
+    grid = ((height + 2 * margin) // cell + 2, (width + 2 * margin) // cell + 2)
+    coarse = rng.normal(0.0, 1.0, grid).astype(np.float32)
     field_ = cv2.resize(coarse, (width + 2 * margin, height + 2 * margin), interpolation=cv2.INTER_CUBIC)
     field_ = cv2.GaussianBlur(field_, (0, 0), scale_px / 3)
     return field_ * (amplitude / max(float(field_.std()), 1e-6))
@@ -286,7 +288,7 @@ class Score:
     def precision(self) -> float:
         return self.tp / max(self.tp + self.fp, 1)
 
-    def __add__(self, other: "Score") -> "Score":
+    def __add__(self, other: Score) -> Score:
         return Score(self.tp + other.tp, self.fp + other.fp, self.fn + other.fn)
 
 

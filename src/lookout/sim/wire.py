@@ -71,7 +71,8 @@ class WireLoop:
             if fmt == "raw":
                 kw["reference"] = (s.site.lat, s.site.lon)
             elif fmt == "camera":
-                kw.update(sigma_az_deg=s.params.get("sigma_az_deg", 0.5), sigma_el_deg=s.params.get("sigma_el_deg", 0.5))
+                kw.update(sigma_az_deg=s.params.get("sigma_az_deg", 0.5),
+                          sigma_el_deg=s.params.get("sigma_el_deg", 0.5))
             self.decoders[s.id] = cls(sensor=s.id, label=s.label, **kw)
             self.formats[s.id] = fmt
             if health is not None:
@@ -130,7 +131,8 @@ class WireLoop:
         yield f"{t:.6f},{encode_airborne_position(icao, p.lat, p.lon, alt_ft, odd)}".encode()
         v = o.velocity
         if v is not None:
-            yield f"{t + 0.001:.6f},{encode_velocity(icao, v.speed * MPS_TO_KT, v.course_deg, v.up * M_TO_FT * 60.0)}".encode()
+            msg = encode_velocity(icao, v.speed * MPS_TO_KT, v.course_deg, v.up * M_TO_FT * 60.0)
+            yield f"{t + 0.001:.6f},{msg}".encode()
 
     def _remote_id(self, o: Observation) -> Iterator[bytes]:
         from lookout.sources.remoteid import encode_basic_id, encode_location, encode_pack, encode_system

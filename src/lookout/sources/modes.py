@@ -32,9 +32,9 @@ import math
 import re
 import time as _time
 from bisect import bisect_right
-from math import floor as _floor
 from collections.abc import Iterator
 from dataclasses import dataclass
+from math import floor as _floor
 from typing import Any
 
 import rs1090

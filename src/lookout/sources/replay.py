@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lookout.model import DEFAULT_LABEL, Observation
-from lookout.sources.base import DecodeStats, Decoder, decoder_class
+from lookout.sources.base import Decoder, DecodeStats, decoder_class
 from lookout.sources.health import SensorHealth
 from lookout.sources.transport import FileSource, Source, TransportStats, open_source
 

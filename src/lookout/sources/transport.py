@@ -155,7 +155,7 @@ class Source:
     def close(self) -> None:
         self.stop()
 
-    def __enter__(self) -> "Source":
+    def __enter__(self) -> Source:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -369,7 +369,7 @@ class TcpServerSource(Source):
                         self.stats.disconnects += 1
                         yield clients.pop(conn), _EOC  # type: ignore[arg-type]
         finally:
-            for conn, ch in clients.items():
+            for conn in clients:
                 conn.close()
             sel.close()
             self._srv.close()

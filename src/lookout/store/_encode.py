@@ -46,6 +46,11 @@ def encoder(t: type) -> Callable[[Any], dict]:
     return fn
 
 
+def _late(c: type) -> Callable[[Any], dict]:
+    """The encoder of ``c`` looked up on each call (for a class whose encoder is still being compiled)."""
+    return lambda v: _ENCODERS[c](v)
+
+
 def _compile(t: type) -> Callable[[Any], dict]:
     _COMPILING.add(t)
     try:
@@ -61,7 +66,7 @@ def _compile(t: type) -> Callable[[Any], dict]:
                 cname, ename = f"C{i}_{j}", f"E{i}_{j}"
                 ns[cname] = c
                 # a class being compiled (a record nesting its own kind) is looked up late
-                ns[ename] = (lambda c=c: lambda v: _ENCODERS[c](v))() if c in _COMPILING else encoder(c)
+                ns[ename] = _late(c) if c in _COMPILING else encoder(c)
                 expr = f"{ename}(v) if tv is {cname} else {expr}"
             exprs[f.name] = expr
         lines = ["def enc(o):"]
@@ -80,7 +85,8 @@ def _compile(t: type) -> Callable[[Any], dict]:
                     lines.append(f"    v = o.{name}")
                     lines.append("    tv = type(v)")
                     lines.append(f"    x_{name} = {expr}")
-            items = ", ".join(f"{name!r}: {'x_' + name if expr != 'v' else 'o.' + name}" for name, expr in exprs.items())
+            items = ", ".join(f"{name!r}: {'x_' + name if expr != 'v' else 'o.' + name}"
+                              for name, expr in exprs.items())
             lines.append(f"    return {{{items}}}")
         exec("\n".join(lines), ns)  # noqa: S102 - generated from the dataclass's own field names
         return ns["enc"]

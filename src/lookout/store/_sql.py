@@ -18,7 +18,15 @@ from dataclasses import replace
 from typing import Any
 
 from lookout.model import (
-    Alert, AlertState, Observation, SourceKind, Track, TrackPoint, TrackStatus, Zone, ZoneKind,
+    Alert,
+    AlertState,
+    Observation,
+    SourceKind,
+    Track,
+    TrackPoint,
+    TrackStatus,
+    Zone,
+    ZoneKind,
 )
 from lookout.store._encode import dumps
 from lookout.store.base import BBox, Store
@@ -447,8 +455,8 @@ class SQLStore(Store):
     def _insert_zone(self, cur: Any, zone: Zone, deleted: bool) -> None:
         cur.execute(self._q("INSERT INTO zones (zone_id, version, deleted, kind, name, label, created, record) "
                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
-                    (zone.id, zone.version, 1 if deleted else 0, str(zone.kind), _txt(zone.name), _key(zone.label, "zone label"),
-                     _time.time(), dumps(zone)))
+                    (zone.id, zone.version, 1 if deleted else 0, str(zone.kind), _txt(zone.name),
+                     _key(zone.label, "zone label"), _time.time(), dumps(zone)))
 
     def put_zone(self, zone: Zone) -> Zone:
         """Store a zone; an existing id gets a new version (returned with its version set).

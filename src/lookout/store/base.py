@@ -67,7 +67,8 @@ class Store(ABC):
         """Tracks whose last update lies in ``[start, end]`` and last position in ``bbox``."""
 
     @abstractmethod
-    def track_history(self, track_id: str, start: float | None = None, end: float | None = None) -> list[TrackPoint]: ...
+    def track_history(self, track_id: str, start: float | None = None,
+                      end: float | None = None) -> list[TrackPoint]: ...
 
     @abstractmethod
     def track_points(
@@ -118,7 +119,7 @@ class Store(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:

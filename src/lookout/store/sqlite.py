@@ -2,9 +2,9 @@
 
 One write connection and, for a file, one read connection, each shared by every thread of the
 process (the pipeline and the API server) under its own lock, so reads go on while a write
-transaction runs (WAL readers see the last committed state); WAL journal with ``synchronous=NORMAL`` (durable at checkpoints, never corrupt); schema
-migrations from ``lookout/store/migrations`` applied on open. ``":memory:"`` gives a private
-in-memory database.
+transaction runs (WAL readers see the last committed state); WAL journal with
+``synchronous=NORMAL`` (durable at checkpoints, never corrupt); schema migrations from
+``lookout/store/migrations`` applied on open. ``":memory:"`` gives a private in-memory database.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ class CameraIntrinsics:
     dist: tuple[float, ...] = ()  # OpenCV distortion coefficients (k1, k2, p1, p2[, k3])
 
     @classmethod
-    def from_fov(cls, width: int, height: int, hfov_deg: float) -> "CameraIntrinsics":
+    def from_fov(cls, width: int, height: int, hfov_deg: float) -> CameraIntrinsics:
         """Square pixels, principal point at the centre, horizontal field of view ``hfov_deg``."""
         f = (width / 2) / math.tan(math.radians(hfov_deg) / 2)
         return cls(width, height, f, f, (width - 1) / 2, (height - 1) / 2)
@@ -86,7 +86,7 @@ class PoseTrack:
     _cols: tuple[str, ...] = field(default=("lat", "lon", "alt_m", "yaw_deg", "pitch_deg", "roll_deg"), repr=False)
 
     @classmethod
-    def from_csv(cls, path: str | Path) -> "PoseTrack":
+    def from_csv(cls, path: str | Path) -> PoseTrack:
         rows = []
         with open(path, newline="") as f:
             reader = csv.DictReader(f)
@@ -96,7 +96,8 @@ class PoseTrack:
                 raise ValueError(f"{path}: telemetry CSV lacks columns {sorted(missing)}")
             for i, r in enumerate(reader, start=2):
                 try:
-                    rows.append([float(r[c]) for c in ("time", "lat", "lon", "alt_m", "yaw_deg", "pitch_deg", "roll_deg")])
+                    rows.append([float(r[c])
+                                 for c in ("time", "lat", "lon", "alt_m", "yaw_deg", "pitch_deg", "roll_deg")])
                 except ValueError as exc:
                     raise ValueError(f"{path}: line {i}: {exc}") from None
         if not rows:
@@ -175,7 +176,8 @@ class CameraModel:
         return np.stack([np.asarray(lat), np.asarray(lon), np.asarray(alt)], axis=-1)
 
     @staticmethod
-    def _march_dem(frame: LocalFrame, d: np.ndarray, dem, max_range: float = 30_000.0, step: float = 25.0) -> np.ndarray:
+    def _march_dem(frame: LocalFrame, d: np.ndarray, dem, max_range: float = 30_000.0,
+                   step: float = 25.0) -> np.ndarray:
         flat = d.reshape(-1, 3)
         out = np.full(len(flat), np.nan)
         ranges = np.arange(step, max_range + step, step)

@@ -161,7 +161,8 @@ class ThermalDetector:
 
     @property
     def scene_offset(self) -> tuple[float, float]:
-        """Registered background only: the scene's accumulated shift, pixels (frame pixel p shows scene point p + offset)."""
+        """Registered background only: the scene's accumulated shift, pixels (frame pixel p shows scene
+        point p + offset)."""
         return float(self._scene.offset[0]), float(self._scene.offset[1])
 
     def _spatial(self, frame: np.ndarray) -> np.ndarray:
@@ -173,10 +174,12 @@ class ThermalDetector:
             return sm - cv2.morphologyEx(sm, cv2.MORPH_OPEN, self._se, borderType=cv2.BORDER_REFLECT)
         if c.polarity == "cold":
             return cv2.morphologyEx(sm, cv2.MORPH_CLOSE, self._se) - sm
-        return (sm - cv2.morphologyEx(sm, cv2.MORPH_OPEN, self._se)) + (cv2.morphologyEx(sm, cv2.MORPH_CLOSE, self._se) - sm)
+        return ((sm - cv2.morphologyEx(sm, cv2.MORPH_OPEN, self._se))
+                + (cv2.morphologyEx(sm, cv2.MORPH_CLOSE, self._se) - sm))
 
     def _dog(self, f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Matched filter minus the local level (a Gaussian of the frame, computed at quarter size), and that quarter-size frame."""
+        """Matched filter minus the local level (a Gaussian of the frame, computed at quarter size), and that
+        quarter-size frame."""
         c = self.config
         h, w = f.shape
         sm = cv2.GaussianBlur(f, (0, 0), c.smooth_sigma_px) if c.smooth_sigma_px > 0 else f
@@ -278,7 +281,8 @@ class ThermalDetector:
             def beyond(k: float, cand: np.ndarray) -> np.ndarray:
                 """Those of ``cand`` above k sigma of the residual there: higher where the model has seen few frames."""
                 n = flat_n[cand]
-                return cand[np.abs(flat_det[cand]) > k * sig * np.sqrt(1.0 + np.maximum(1.0 / np.maximum(n, 1.0), v_inf))]
+                spread = np.sqrt(1.0 + np.maximum(1.0 / np.maximum(n, 1.0), v_inf))
+                return cand[np.abs(flat_det[cand]) > k * sig * spread]
 
             floor = math.sqrt(1.0 + v_inf)
             sel = beyond(c.k_sigma, np.flatnonzero(det > c.k_sigma * sig * floor))

@@ -42,7 +42,7 @@ class CameraConfig:
     raw: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, path: str | Path) -> "CameraConfig":
+    def load(cls, path: str | Path) -> CameraConfig:
         p = Path(path)
         if not p.is_file():
             raise FileNotFoundError(f"camera file not found: {p}")
@@ -55,7 +55,7 @@ class CameraConfig:
         return cls.from_dict(d, base=p.parent, name=str(p))
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], base: Path = Path("."), name: str = "camera") -> "CameraConfig":
+    def from_dict(cls, d: dict[str, Any], base: Path = Path("."), name: str = "camera") -> CameraConfig:
         try:
             w, h = int(d["width"]), int(d["height"])
             if "hfov_deg" in d:

@@ -41,7 +41,8 @@ def subpixel_shift(img: np.ndarray, fx: float, fy: float) -> np.ndarray:
 
 
 def bilinear_shift(img: np.ndarray, fx: float, fy: float) -> np.ndarray:
-    """``out(p) = img(p + f)`` by bilinear interpolation (cheaper, and smoother, than :func:`subpixel_shift`), ``|f| <= 1``."""
+    """``out(p) = img(p + f)`` by bilinear interpolation (cheaper, and smoother, than :func:`subpixel_shift`),
+    ``|f| <= 1``."""
     if abs(fx) > 1 or abs(fy) > 1:
         raise ValueError(f"sub-pixel shift out of range: ({fx}, {fy})")
     ix, iy = math.floor(fx), math.floor(fy)
@@ -75,7 +76,9 @@ def _translate(a: np.ndarray, nx: int, ny: int, out: np.ndarray | None = None, e
         out[:] = 0
         return out
     # numpy buffers the copy when the two views overlap
-    out[max(0, -ny):h - max(0, ny), max(0, -nx):w - max(0, nx)] = a[max(0, ny):h - max(0, -ny), max(0, nx):w - max(0, -nx)]
+    dst = (slice(max(0, -ny), h - max(0, ny)), slice(max(0, -nx), w - max(0, nx)))
+    src = (slice(max(0, ny), h - max(0, -ny)), slice(max(0, nx), w - max(0, -nx)))
+    out[dst] = a[src]
     if ny > 0:
         out[h - ny:] = out[h - ny - 1] if edge else 0
     elif ny < 0:
@@ -212,7 +215,8 @@ class SceneBackground:
                 # done when the step is tiny, or would take off a negligible part of the residual
                 # (a smooth scene needs no hundredth of a pixel)
                 gain = float(delta @ lin[6] @ delta)
-                if np.abs(delta).max() < 0.005 or gain < 0.002 * best[0] or (it >= self.iters and np.abs(delta).max() < 0.05):
+                largest = np.abs(delta).max()
+                if largest < 0.005 or gain < 0.002 * best[0] or (it >= self.iters and largest < 0.05):
                     break
                 near = np.abs(delta).max() < 0.1
                 pos = pos + np.clip(delta, -1.0, 1.0)

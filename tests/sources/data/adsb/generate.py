@@ -11,7 +11,6 @@ injected for ``ac82ec`` at t0+30.25 s, so the sanity check has something to reje
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 from lookout.geo import destination
@@ -71,7 +70,7 @@ def main() -> None:
         encode_frame(h, int(round((t - T0 + 100.0) * 12e6)), 0x90) for t, h, _, _ in msgs))
     # SBS: what readsb writes for the same traffic (no bad position: readsb would not output it)
     lines = []
-    for t, h, kind, ac in msgs:
+    for t, _h, kind, ac in msgs:
         icao, cs = ac[0], ac[1]
         if kind == "pos":
             lat, lon, alt = state(ac, t)

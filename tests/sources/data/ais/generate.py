@@ -16,14 +16,19 @@ from pyais.encode import encode_dict
 HERE = Path(__file__).parent
 
 
+def checksum(body: str) -> str:
+    """The NMEA checksum of ``body``: its characters XORed, as two hex digits."""
+    return f"{reduce(lambda a, c: a ^ ord(c), body, 0):02X}"
+
+
 def tag(body: str) -> str:
     """An NMEA 4.0 tag block with its checksum."""
-    return "\\" + body + "*%02X" % reduce(lambda a, c: a ^ ord(c), body, 0) + "\\"
+    return "\\" + body + "*" + checksum(body) + "\\"
 
 
 def nmea(body: str) -> str:
     """A sentence with its checksum."""
-    return "!" + body + "*%02X" % reduce(lambda a, c: a ^ ord(c), body, 0)
+    return "!" + body + "*" + checksum(body)
 
 
 def main() -> None:
