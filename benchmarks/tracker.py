@@ -261,7 +261,8 @@ def print_tables(rows: list[dict], summary: dict) -> None:
             line += "| "
         line += f"{lk['obs_per_s']:>9,.0f} "
         if ss:
-            line += (f"{r['ss_gnn']['obs_per_s']:>9,.0f} {r['speed_ratio_gnn']:>5.0f}x {r['speed_ratio_jpda']:>6.0f}x | ")
+            line += (f"{r['ss_gnn']['obs_per_s']:>9,.0f} {r['speed_ratio_gnn']:>5.0f}x "
+                     f"{r['speed_ratio_jpda']:>6.0f}x | ")
         else:
             line += "| "
         line += f"{lk['tracks_mean']:>6.1f}/{lk['truth_mean']:<6.1f} | {lk['id_switches']}"

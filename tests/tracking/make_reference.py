@@ -5,11 +5,16 @@ from the repository root), and say so in the commit: the reference test then gua
 optimisation against changing results.
 """
 
-import gzip, json, sys
+import gzip
+import json
+import sys
+
 sys.path.insert(0, str(__import__("pathlib").Path(__file__).parent))
 import test_reference as tr_mod
+
 from lookout.sim import Scenario, ScenarioConfig
 from lookout.tracking import Tracker
+
 out = {}
 for case, (cfg, seconds) in tr_mod.CASES.items():
     sc = Scenario(ScenarioConfig(seed=7, duration_s=seconds))

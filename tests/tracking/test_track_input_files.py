@@ -35,10 +35,11 @@ FILES = {
     "gzip": (gzip.compress(CSV.encode() * 50, mtime=0), "binary data"),
     "png-signature-only": (b"\x89PNG\r\n\x1a\n", "line 1: not UTF-8 text (byte 0x89)"),
     "latin1-line-3": ("time_s,x_m,y_m\n0,1,2\n1,2,3 caf\xe9\n".encode("latin-1"), "line 3: not UTF-8 text (byte 0xe9)"),
-    "cut-utf8-at-end": ("time_s,x_m,y_m\n0,1,2\n".encode() + "é".encode()[:1], "line 3: not UTF-8 text (byte 0xc3)"),
+    "cut-utf8-at-end": (b"time_s,x_m,y_m\n0,1,2\n" + "é".encode()[:1], "line 3: not UTF-8 text (byte 0xc3)"),
     "empty": (b"", "empty file"),
     "huge-field": (b"time_s,x_m,y_m\n" + b"7" * 200_000 + b",1,2\n", "line 2: not readable as CSV"),
-    "text-without-header": (b"hello world\nthis is not a detections file\n", "line 1: missing column(s) time_s, x_m, y_m"),
+    "text-without-header": (b"hello world\nthis is not a detections file\n",
+                            "line 1: missing column(s) time_s, x_m, y_m"),
 }
 
 

@@ -170,19 +170,25 @@ def register(app: typer.Typer) -> None:
             _DEFAULT["clutter_density"],
             help="False alarms per square metre per scan (track existence, JPDA, IMM)."),
         q: float = typer.Option(_DEFAULT["q"], help="Process noise: acceleration spectral density, m^2/s^3."),
-        init_speed_sigma: float = typer.Option(_DEFAULT["init_speed_sigma"], help="1-sigma of a new track's unknown speed per axis, m/s."),
-        association: str = typer.Option(_DEFAULT["association"], help="'gnn' (global nearest neighbour) or 'jpda' (dense clutter)."),
-        imm: bool = typer.Option(_DEFAULT["imm"], "--imm/--no-imm", help="Interacting multiple model (manoeuvring targets)."),
+        init_speed_sigma: float = typer.Option(
+            _DEFAULT["init_speed_sigma"], help="1-sigma of a new track's unknown speed per axis, m/s."),
+        association: str = typer.Option(
+            _DEFAULT["association"], help="'gnn' (global nearest neighbour) or 'jpda' (dense clutter)."),
+        imm: bool = typer.Option(
+            _DEFAULT["imm"], "--imm/--no-imm", help="Interacting multiple model (manoeuvring targets)."),
         confirmation: str = typer.Option(
             _DEFAULT["confirmation"],
             help="'existence' (report a track while it is more likely real than not, from pd and the clutter "
                  "density) or 'm_of_n' (hits in M of the last N scans)."),
-        confirm_m: int = typer.Option(_DEFAULT["confirm_m"], help="m_of_n: confirm with hits in M of the last N scans: M."),
+        confirm_m: int = typer.Option(
+            _DEFAULT["confirm_m"], help="m_of_n: confirm with hits in M of the last N scans: M."),
         confirm_n: int = typer.Option(
             _DEFAULT["confirm_n"],
             help="m_of_n: ... N; existence: a tentative track not confirmed within N scans is dropped."),
-        delete_misses: int = typer.Option(_DEFAULT["delete_misses"], help="Delete a confirmed track after this many missed scans in a row."),
-        gate_prob: float = typer.Option(_DEFAULT["gate_prob"], help="Mahalanobis gate probability (chi-square, 2 dof)."),
+        delete_misses: int = typer.Option(
+            _DEFAULT["delete_misses"], help="Delete a confirmed track after this many missed scans in a row."),
+        gate_prob: float = typer.Option(
+            _DEFAULT["gate_prob"], help="Mahalanobis gate probability (chi-square, 2 dof)."),
     ) -> None:
         """Track 2-D position detections from a CSV file and write the confirmed tracks to a CSV file."""
         from lookout.tracking import PositionTracker
@@ -190,8 +196,8 @@ def register(app: typer.Typer) -> None:
         try:
             cfg = tracker_config(sigma=sigma, pd=pd, clutter_density=clutter_density, q=q,
                                  init_speed_sigma=init_speed_sigma, association=association, imm=imm,
-                                 confirmation=confirmation, confirm_m=confirm_m, confirm_n=confirm_n, delete_misses=delete_misses,
-                                 gate_prob=gate_prob)
+                                 confirmation=confirmation, confirm_m=confirm_m, confirm_n=confirm_n,
+                                 delete_misses=delete_misses, gate_prob=gate_prob)
         except ValueError as exc:
             typer.echo(f"error: {exc}", err=True)
             raise typer.Exit(2) from None

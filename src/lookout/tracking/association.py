@@ -1,7 +1,8 @@
 """Gating and data association over arrays of (track, measurement) pairs.
 
 * :func:`grid_pairs` -- coarse spatial pre-gate: measurements hashed into square cells twice
-  the largest gate radius; each track looks at the 2 x 2 cells around it only, so the work grows with the number of nearby pairs, not tracks x measurements.
+  the largest gate radius; each track looks at the 2 x 2 cells around it only, so the work
+  grows with the number of nearby pairs, not tracks x measurements.
 * :func:`gnn_assign` -- global nearest neighbour: the gated pairs form a sparse bipartite
   graph; isolated pairs and star-shaped components (one track, or one measurement, at the
   centre) are solved at once in vectorised form and all other pairs are solved together by

@@ -118,7 +118,7 @@ class TrackerConfig:
     def fusion_gate(self, dim: int) -> float:
         return _chi2_ppf(self.fusion_gate_prob, dim)
 
-    def with_(self, **changes: Any) -> "TrackerConfig":
+    def with_(self, **changes: Any) -> TrackerConfig:
         known = {f.name for f in fields(self)}
         bad = set(changes) - known
         if bad:

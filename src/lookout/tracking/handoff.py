@@ -20,7 +20,7 @@ from lookout.model import GeoPoint, ObjectClass, Track, TrackStatus
 from lookout.tracking.filters import combine
 from lookout.tracking.lifecycle import Lifecycle
 from lookout.tracking.output import TrackOutput
-from lookout.tracking.state import D, META_FIELDS, SET_FIELDS, TrackMeta, TrackStates
+from lookout.tracking.state import META_FIELDS, SET_FIELDS, D, TrackMeta, TrackStates
 
 
 def meta_from(d: dict[str, Any]) -> TrackMeta:

@@ -22,8 +22,8 @@ from lookout.tracking.config import TrackerConfig
 from lookout.tracking.filters import Innovation
 from lookout.tracking.lifecycle import Lifecycle
 from lookout.tracking.measurements import Meas
-from lookout.tracking.stats import TrackerStats
 from lookout.tracking.state import TrackStates
+from lookout.tracking.stats import TrackerStats
 from lookout.tracking.updater import Updater, horizontal_d2
 
 #: identity kind of each cooperative source

@@ -20,8 +20,8 @@ from lookout.tracking.config import TrackerConfig
 from lookout.tracking.filters import combine
 from lookout.tracking.measurements import Meas
 from lookout.tracking.output import TrackOutput
-from lookout.tracking.stats import TrackerStats, format_track_id
 from lookout.tracking.state import D, TrackMeta, TrackStates
+from lookout.tracking.stats import TrackerStats, format_track_id
 
 NONCOOP_SOURCES = frozenset({SourceKind.RADAR, SourceKind.CAMERA, SourceKind.REPORT})
 

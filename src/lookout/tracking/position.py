@@ -194,7 +194,8 @@ class PositionTracker:
         return x @ self._Ft, F @ P @ self._Ft + self._Q
 
     def _keep(self, keep: np.ndarray) -> None:
-        self.x, self.P, self.mu, self.trk, self.ex = self.x[keep], self.P[keep], self.mu[keep], self.trk[keep], self.ex[keep]
+        self.x, self.P, self.mu = self.x[keep], self.P[keep], self.mu[keep]
+        self.trk, self.ex = self.trk[keep], self.ex[keep]
 
     def _birth(self, z: np.ndarray) -> None:
         m = len(z)

@@ -60,8 +60,8 @@ from lookout.tracking.identity import IdentityFusion, is_cooperative
 from lookout.tracking.lifecycle import Lifecycle
 from lookout.tracking.measurements import Meas, MeasurementPreparer
 from lookout.tracking.output import TrackOutput
-from lookout.tracking.stats import TrackerStats
 from lookout.tracking.state import TrackMeta, TrackStates
+from lookout.tracking.stats import TrackerStats
 from lookout.tracking.updater import Updater
 
 
