@@ -394,11 +394,25 @@ def test_restored_bookkeeping_is_what_the_stages_use():
 
     rng = np.random.default_rng(6)
     tr = Tracker(TrackerConfig(), frame=FRAME)
-    tr.stats = TrackerStats(observations=100, tracks_created=41)
-    tr._next = 42
-    tr._period = {"radar-1": 1.0}
+    state = {"time": None, "next_id": 42, "periods": {"radar-1": 1.0},
+             "stats": TrackerStats(observations=100, tracks_created=41).as_dict()}
+    tr.restore_bookkeeping(state)
+    assert tr.bookkeeping() == state
     for k in range(4):
         tr.update(T0 + k + 0.5, [radar_obs(T0 + k, (1000.0 + 20 * k, 5000.0, 300.0), rng)])
     assert tr.stats.observations == 104 and tr.stats.tracks_created == 42
     assert [t.id for t in tr.tracks()] == ["T000042"]
-    assert set(tr._period) == {"radar-1"}
+    book = tr.bookkeeping()
+    assert set(book["periods"]) == {"radar-1"} and book["next_id"] == 43 and book["time"] == T0 + 3.5
+    # a malformed state changes nothing
+    for bad in ({**state, "next_id": 0}, {**state, "periods": {"radar-1": -1.0}}, {**state, "time": float("nan")},
+                {**state, "stats": {"no_such_counter": 1}}):
+        with pytest.raises((ValueError, TypeError)):
+            tr.restore_bookkeeping(bad)
+    assert tr.bookkeeping() == book
+    # a track exported without its Track view is adopted alike
+    lean = tr.export_track("T000042", with_track=False)
+    assert "track" not in lean and {k: v for k, v in tr.export_track("T000042").items() if k != "track"} == lean
+    other = Tracker(TrackerConfig(), frame=FRAME, id_prefix="b-")
+    assert other.adopt_track(lean) == ("T000042", [])
+    assert other.tracks()[0].position == tr.tracks()[0].position

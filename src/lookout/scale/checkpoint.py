@@ -36,7 +36,6 @@ import orjson
 from lookout.rules.checkpoint import EngineStateError
 from lookout.rules.engine import RuleEngine
 from lookout.tracking import Tracker, TrackerConfig
-from lookout.tracking.position import TrackerStats
 
 log = logging.getLogger(__name__)
 
@@ -78,18 +77,14 @@ _COUNTS = ("last_seq", "part", "alerts_made", "steps", "observations", "handoffs
 
 # -- the tracker -------------------------------------------------------------------------------
 # Tracks travel as their handoff payloads; the tracker-wide bookkeeping that decides what comes
-# next (the number of the next track id, the revisit period learnt for each sensor, the
-# clock, the counters) is read and set here.
+# next (the clock, the number of the next track id, each sensor's learnt revisit period, the
+# counters) as Tracker.bookkeeping().
 
 def tracker_state(tracker: Tracker) -> dict[str, Any]:
     f = tracker.frame
-    tracks = []
-    for tid in tracker.track_ids(confirmed_only=False):
-        p = tracker.export_track(tid)
-        p.pop("track", None)  # the Track view of the state: not needed to restore it
-        tracks.append(p)
-    return {"frame": [f.lat0, f.lon0, f.alt0], "id_prefix": tracker.id_prefix, "time": tracker.time,
-            "next_id": tracker._next, "periods": dict(tracker._period), "stats": tracker.stats.as_dict(),
+    # the Track view of each state is not needed to restore it
+    tracks = [tracker.export_track(tid, with_track=False) for tid in tracker.track_ids(confirmed_only=False)]
+    return {"frame": [f.lat0, f.lon0, f.alt0], "id_prefix": tracker.id_prefix, **tracker.bookkeeping(),
             "tracks": tracks}
 
 
@@ -105,11 +100,7 @@ def restore_tracker(state: dict[str, Any], config: TrackerConfig, frame: Any) ->
         ids.append(tid)
     if tracker.track_ids(confirmed_only=False) != ids:
         raise ValueError("tracks out of order on restore")
-    t = state["time"]
-    tracker.time = None if t is None else float(t)
-    tracker.stats = TrackerStats(**{k: int(v) for k, v in state["stats"].items()})
-    tracker._next = int(state["next_id"])
-    tracker._period = {str(k): float(v) for k, v in state["periods"].items()}
+    tracker.restore_bookkeeping(state)
     return tracker
 
 

@@ -47,12 +47,13 @@ class Handoff:
         self.output = output
         self.lifecycle = lifecycle
 
-    def export_track(self, track_id: str) -> dict[str, Any]:
+    def export_track(self, track_id: str, with_track: bool = True) -> dict[str, Any]:
         """The full state of one track as a JSON-serialisable dict, for :meth:`adopt_track` by
         another tracker sharing this frame: ``id``, ``t`` (state time), ``x`` ``(r, 6)`` ENU
         state per model, ``P`` ``(r, 6, 6)``, ``mu`` ``(r,)``, ``meta`` (identities, sources,
         sensors, labels, class votes, counters, attrs), ``frame`` ``[lat0, lon0, alt0]`` and
-        ``track`` (the :class:`~lookout.model.Track` as ``to_dict``). Raises ``KeyError`` for an
+        ``track`` (the :class:`~lookout.model.Track` as ``to_dict``; left out when not
+        ``with_track``: the state alone restores the track). Raises ``KeyError`` for an
         unknown id. The track stays in this tracker (see :meth:`release_tracks`)."""
         st = self.states
         k = st.index(track_id)
@@ -72,11 +73,13 @@ class Handoff:
                 v = None
             meta[name] = v
         f = self.frame
-        return {
+        out = {
             "id": m.id, "t": float(st.t[k]), "x": st.x[k].tolist(), "P": st.P[k].tolist(),
             "mu": st.mu[k].tolist(), "meta": meta, "frame": [f.lat0, f.lon0, f.alt0],
-            "track": self.output.tracks([k])[0].to_dict(),
         }
+        if with_track:
+            out["track"] = self.output.tracks([k])[0].to_dict()
+        return out
 
     def release_tracks(self, track_ids) -> int:
         """Remove tracks without reporting them deleted (they continue in another tracker);

@@ -111,23 +111,31 @@ class Tracker:
         if hasattr(self, "lifecycle"):
             self.lifecycle.stats = self.identity.stats = stats
 
-    # tracker-wide bookkeeping a checkpoint saves and restores (scale.checkpoint): the number of
-    # the next track id and each sensor's learnt revisit period
-    @property
-    def _next(self) -> int:
-        return self.lifecycle.next_number
+    # ------------------------------------------------------------------ checkpoints
+    def bookkeeping(self) -> dict[str, Any]:
+        """The tracker-wide state that decides what comes next, beside the tracks themselves
+        (JSON-serialisable): ``time`` (the newest step), ``next_id`` (the number of the next
+        track id), ``periods`` (each sensor's learnt revisit period) and ``stats`` (the counters).
+        A restart restores it with :meth:`restore_bookkeeping` after adopting the tracks."""
+        return {"time": self.time, "next_id": self.lifecycle.next_number, "periods": dict(self.lifecycle.period),
+                "stats": self.stats.as_dict()}
 
-    @_next.setter
-    def _next(self, n: int) -> None:
-        self.lifecycle.next_number = int(n)
-
-    @property
-    def _period(self) -> dict[str, float]:
-        return self.lifecycle.period
-
-    @_period.setter
-    def _period(self, period: dict[str, float]) -> None:
-        self.lifecycle.period = dict(period)
+    def restore_bookkeeping(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`bookkeeping`: every stage carries on from the restored clock,
+        track number, revisit periods and counters. ``ValueError`` (or ``KeyError`` /
+        ``TypeError``) for a malformed state, nothing changed then."""
+        t = state["time"]
+        time = None if t is None else float(t)
+        if time is not None and not math.isfinite(time):
+            raise ValueError(f"bookkeeping time must be finite, got {t!r}")
+        next_id = int(state["next_id"])
+        if next_id < 1:
+            raise ValueError(f"next track number must be >= 1, got {next_id}")
+        periods = {str(k): float(v) for k, v in state["periods"].items()}
+        if not all(math.isfinite(v) and v > 0 for v in periods.values()):
+            raise ValueError("revisit periods must be finite and positive")
+        stats = TrackerStats(**{str(k): int(v) for k, v in state["stats"].items()})
+        self.time, self.lifecycle.next_number, self.lifecycle.period, self.stats = time, next_id, periods, stats
 
     @property
     def meta(self) -> list[TrackMeta]:
@@ -201,10 +209,11 @@ class Tracker:
         lat, lon, _ = self.frame.to_geodetic(xc[:, 0] + xc[:, 3] * dt, xc[:, 1] + xc[:, 4] * dt, xc[:, 2])
         return [self.meta[k].id for k in ix], np.atleast_1d(lat), np.atleast_1d(lon)
 
-    def export_track(self, track_id: str) -> dict[str, Any]:
-        """The full state of one track (:meth:`lookout.tracking.handoff.Handoff.export_track`);
-        ``KeyError`` for an unknown id. The track stays in this tracker (see :meth:`release_tracks`)."""
-        return self.handoff.export_track(track_id)
+    def export_track(self, track_id: str, with_track: bool = True) -> dict[str, Any]:
+        """The full state of one track (:meth:`lookout.tracking.handoff.Handoff.export_track`;
+        ``with_track=False`` leaves out its ``Track`` view, which :meth:`adopt_track` does not
+        need); ``KeyError`` for an unknown id. The track stays in this tracker (see :meth:`release_tracks`)."""
+        return self.handoff.export_track(track_id, with_track=with_track)
 
     def has_track(self, track_id: str) -> bool:
         """True when this tracker holds a track with this id."""
